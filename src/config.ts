@@ -1,0 +1,170 @@
+import { existsSync } from "node:fs";
+import { z } from "zod";
+
+/**
+ * The one place environment variables are read. Names and defaults follow the design's configuration
+ * table; `.env.example` documents each one. Every problem is collected and reported at once.
+ */
+
+/** `FOO=` in a .env file means "not set", not "set to the empty string". */
+const optionalString = z.preprocess((v) => (v === "" ? undefined : v), z.string().trim().min(1).optional());
+
+function withDefault<T extends z.ZodType>(schema: T, fallback: z.input<T>) {
+  return z.preprocess((v) => (v === undefined || v === "" ? fallback : v), schema);
+}
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), "must be an http(s) URL")
+  .transform((v) => v.replace(/\/+$/, ""));
+
+function intBetween(min: number, max: number) {
+  return z.coerce
+    .number({ error: "must be a whole number" })
+    .int(`must be a whole number between ${min} and ${max}`)
+    .min(min, `must be a whole number between ${min} and ${max}`)
+    .max(max, `must be a whole number between ${min} and ${max}`);
+}
+
+const snowflake = z.string().regex(/^\d{17,20}$/, "must be a Discord id (17 to 20 digits)");
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: withDefault(z.enum(["development", "production", "test"]), "production"),
+    DISCORD_TOKEN: optionalString,
+    DISCORD_API_URL: withDefault(httpUrl, "https://discord.com/api"),
+    DISCORD_GUILD_ID: z.preprocess((v) => (v === "" ? undefined : v), snowflake.optional()),
+    TTS_PROVIDER: withDefault(
+      z.enum(["minimax", "aimlapi"], { error: "must be minimax or aimlapi" }),
+      "minimax",
+    ),
+    MINIMAX_API_KEY: optionalString,
+    MINIMAX_API_URL: withDefault(httpUrl, "https://api.minimax.io"),
+    MINIMAX_GROUP_ID: optionalString,
+    AIMLAPI_API_KEY: optionalString,
+    AIMLAPI_API_URL: withDefault(httpUrl, "https://api.aimlapi.com"),
+    TTS_MODEL: withDefault(z.string().trim().min(1), "speech-2.5-turbo-preview"),
+    TTS_DEFAULT_VOICE: withDefault(z.string().trim().min(1).max(256), "Wise_Woman"),
+    SYNC_MAX_CHARS: withDefault(intBetween(1, 9999), "3000"),
+    STORAGE_URL: withDefault(
+      z.string().regex(/^(sqlite|redis|rediss):\/\/.+/, "must start with sqlite://, redis:// or rediss://"),
+      "sqlite://data/bot.sqlite",
+    ),
+    LOG_LEVEL: withDefault(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }), "info"),
+    METRICS_PORT: z.preprocess((v) => (v === "" ? undefined : v), intBetween(1, 65535).optional()),
+    TTS_RATE_LIMIT_RPM: withDefault(intBetween(1, 100_000), "60"),
+    ASYNC_POLL_QPS: withDefault(intBetween(1, 1000), "10"),
+  })
+  .superRefine((env, ctx) => {
+    if (env.TTS_PROVIDER === "minimax" && !env.MINIMAX_API_KEY) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["MINIMAX_API_KEY"],
+        message: "required when TTS_PROVIDER is minimax (the default)",
+      });
+    }
+    if (env.TTS_PROVIDER === "aimlapi" && !env.AIMLAPI_API_KEY) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["AIMLAPI_API_KEY"],
+        message: "required when TTS_PROVIDER is aimlapi",
+      });
+    }
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  nodeEnv: Env["NODE_ENV"];
+  discord: { token: string | undefined; apiUrl: string; guildId: string | undefined };
+  tts: {
+    provider: "minimax" | "aimlapi";
+    model: string;
+    defaultVoice: string;
+    syncMaxChars: number;
+    rateLimitRpm: number;
+    asyncPollQps: number;
+  };
+  minimax: { apiKey: string | undefined; apiUrl: string; groupId: string | undefined };
+  aimlapi: { apiKey: string | undefined; apiUrl: string };
+  storageUrl: string;
+  logLevel: Env["LOG_LEVEL"];
+  metricsPort: number | undefined;
+}
+
+export class ConfigError extends Error {
+  readonly problems: { variable: string; message: string }[];
+  constructor(problems: { variable: string; message: string }[]) {
+    const lines = problems.map((p) => `  - ${p.variable}: ${p.message}`);
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}\n` +
+        "Set these in the environment or in a .env file; .env.example lists every variable with its default.",
+    );
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+export interface LoadOptions {
+  /** The bot needs a Discord token; the CLI does not. */
+  requireDiscordToken: boolean;
+}
+
+export function parseConfig(env: Record<string, string | undefined>, opts: LoadOptions): Config {
+  const parsed = EnvSchema.safeParse(env);
+  const problems: { variable: string; message: string }[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0] ?? "environment");
+      const got = env[variable];
+      const shown = got !== undefined && got !== "" && !isSecret(variable) ? ` (got "${got}")` : "";
+      problems.push({ variable, message: `${issue.message}${shown}` });
+    }
+  }
+  const tokenMissing = opts.requireDiscordToken && !(env.DISCORD_TOKEN ?? "").trim();
+  if (tokenMissing) {
+    problems.unshift({ variable: "DISCORD_TOKEN", message: "required to run the bot, but not set" });
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+  return {
+    nodeEnv: e.NODE_ENV,
+    discord: { token: e.DISCORD_TOKEN, apiUrl: e.DISCORD_API_URL, guildId: e.DISCORD_GUILD_ID },
+    tts: {
+      provider: e.TTS_PROVIDER,
+      model: e.TTS_MODEL,
+      defaultVoice: e.TTS_DEFAULT_VOICE,
+      syncMaxChars: e.SYNC_MAX_CHARS,
+      rateLimitRpm: e.TTS_RATE_LIMIT_RPM,
+      asyncPollQps: e.ASYNC_POLL_QPS,
+    },
+    minimax: { apiKey: e.MINIMAX_API_KEY, apiUrl: e.MINIMAX_API_URL, groupId: e.MINIMAX_GROUP_ID },
+    aimlapi: { apiKey: e.AIMLAPI_API_KEY, apiUrl: e.AIMLAPI_API_URL },
+    storageUrl: e.STORAGE_URL,
+    logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT,
+  };
+}
+
+function isSecret(variable: string): boolean {
+  return /TOKEN|KEY|SECRET/.test(variable);
+}
+
+/**
+ * Reads `.env` (when present) into `process.env` without overriding variables already set, then parses.
+ * `process.loadEnvFile` is Node's own .env reader, so no dotenv dependency is needed.
+ */
+export function loadConfig(opts: LoadOptions, envFile = ".env"): Config {
+  if (existsSync(envFile)) process.loadEnvFile(envFile);
+  return parseConfig(process.env, opts);
+}
+
+/** The secret values of a config, for log scrubbing. */
+export function configSecrets(config: Config): string[] {
+  return [config.discord.token, config.minimax.apiKey, config.aimlapi.apiKey, config.minimax.groupId].filter(
+    (s): s is string => typeof s === "string" && s.length >= 6,
+  );
+}

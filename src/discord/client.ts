@@ -1,0 +1,18 @@
+import { Client, GatewayIntentBits } from "discord.js";
+
+export interface DiscordClientOptions {
+  /** REST base, e.g. https://discord.com/api, a REST proxy or a local fake. */
+  apiUrl: string;
+}
+
+/**
+ * A discord.js client with the minimal intents: Guilds for slash commands and channels, and
+ * GuildVoiceStates to know which voice channel a member is in. No privileged intents.
+ */
+export function createDiscordClient(opts: DiscordClientOptions): Client {
+  return new Client({
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates],
+    rest: { api: opts.apiUrl },
+    allowedMentions: { parse: [] },
+  });
+}
