@@ -159,5 +159,5 @@ export const MINIMAX_LIMITS = {
   syncMaxChars: 9999,
   asyncTextMaxChars: 50_000,
   /** The API reference says < 100,000 for text_file_id (the guide says 1M); we keep to the lower one. */
-  asyncFileMaxChars: 100_000,
+  asyncFileMaxChars: 99_999,
 } as const;

@@ -1,0 +1,377 @@
+import { Agent, type Dispatcher, interceptors } from "undici";
+import { UpstreamError } from "../tts/errors.ts";
+import type { CallOptions } from "../tts/types.ts";
+import { RateLimiter } from "../util/rate-limiter.ts";
+import { withRetry } from "../util/retry.ts";
+import {
+  errorFromAimlDownload,
+  errorFromAimlNetwork,
+  errorFromAimlResponse,
+  parseAimlErrorBody,
+} from "./errors.ts";
+import { type AimlTtsBody, AimlTtsJsonSchema } from "./schemas.ts";
+
+/** A pino-compatible subset. The API key and signed audio URLs are never passed to it. */
+export interface AimlLogger {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface AimlTimeouts {
+  /** TCP/TLS connect. Default 10 s. */
+  connectMs?: number;
+  /** Until response headers; the gateway answers only when the whole clip is generated. Default 120 s. */
+  headersMs?: number;
+  /** Longest silence between body chunks. Default 60 s. */
+  bodyMs?: number;
+  /** Idle keep-alive sockets are closed after this. Default 10 s. */
+  keepAliveMs?: number;
+}
+
+export interface AimlApiClientOptions {
+  apiKey: string;
+  /** Default `https://api.aimlapi.com`. A base ending in `/v1` (as in the gateway's OpenAI examples) works too. */
+  baseUrl?: string;
+  /** Requests started per rolling minute. Default 60. */
+  requestsPerMinute?: number;
+  /** A limiter shared with other clients of the same account; replaces `requestsPerMinute`. */
+  rateLimiter?: RateLimiter;
+  /** Extra attempts after a retryable failure. Default 3. */
+  retries?: number;
+  /** Backoff scale in ms. Default 1000. */
+  retryBaseMs?: number;
+  /** Longest single backoff in ms. Default 30 000. */
+  retryMaxMs?: number;
+  timeouts?: AimlTimeouts;
+  /** Sockets per origin. Default 8. */
+  connections?: number;
+  /** Largest audio accepted, inline or downloaded; the transfer is aborted past it. Default 50 MiB. */
+  maxDownloadBytes?: number;
+  logger?: AimlLogger;
+}
+
+export interface AimlTtsAnswer {
+  audio: Buffer;
+  /** How the audio arrived: inline in the response, or from the URL the JSON answer pointed to. */
+  delivery: "inline" | "url";
+  /** `requestId` the gateway reported (response header), for support requests. */
+  requestId: string | undefined;
+  creditsUsed: number | undefined;
+  usdSpent: number | undefined;
+}
+
+export interface AimlApiClient {
+  tts(body: AimlTtsBody, opts?: CallOptions): Promise<AimlTtsAnswer>;
+  close(): Promise<void>;
+}
+
+export const AIML_DEFAULTS = {
+  baseUrl: "https://api.aimlapi.com",
+  requestsPerMinute: 60,
+  retries: 3,
+  retryBaseMs: 1000,
+  retryMaxMs: 30_000,
+  connections: 8,
+  maxDownloadBytes: 50 * 1024 * 1024,
+  timeouts: { connectMs: 10_000, headersMs: 120_000, bodyMs: 60_000, keepAliveMs: 10_000 },
+} as const;
+
+/** Error bodies are only read for their message. */
+const ERROR_BODY_BYTES = 64 * 1024;
+const MAX_REDIRECTS = 3;
+
+export function ttsUrl(baseUrl: string): URL {
+  const url = new URL(baseUrl);
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new TypeError(`AI/ML API base URL must be http(s), got ${url.protocol}`);
+  }
+  const path = url.pathname.replace(/\/+$/, "");
+  url.pathname = path.endsWith("/v1") ? `${path}/tts` : `${path}/v1/tts`;
+  url.search = "";
+  return url;
+}
+
+function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Media type without parameters, lower case. */
+function mediaType(headers: Dispatcher.ResponseData["headers"]): string {
+  return (header(headers, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/**
+ * Stops a transfer. undici's body emits an "aborted" error when destroyed before its end, which would
+ * surface as an unhandled error when nobody is reading it any more.
+ */
+function discard(body: Dispatcher.ResponseData["body"]): void {
+  if (body.readableEnded || body.destroyed) return;
+  body.on("error", () => {});
+  body.destroy();
+}
+
+/** An abort is the caller's decision and stays as it is; everything else becomes a TtsError. */
+function convert(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return signal.reason;
+  return errorFromAimlNetwork(err);
+}
+
+type Audio = { kind: "bytes"; audio: Buffer } | { kind: "url"; url: URL };
+interface Answer {
+  audio: Audio;
+  requestId: string | undefined;
+  creditsUsed: number | undefined;
+  usdSpent: number | undefined;
+}
+
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+
+/** The JSON answer's `audio`: a URL (as documented) or, from the older hex-default schema, hex bytes. */
+function audioFromJsonField(value: string | { url: string }, requestId: string | undefined): Audio {
+  const raw = typeof value === "string" ? value : value.url;
+  if (/^https?:\/\//i.test(raw)) {
+    try {
+      return { kind: "url", url: new URL(raw) };
+    } catch (cause) {
+      throw new UpstreamError("AI/ML API returned an audio URL that does not parse", {
+        provider: "aimlapi",
+        traceId: requestId,
+        cause,
+      });
+    }
+  }
+  if (typeof value === "string" && HEX.test(value))
+    return { kind: "bytes", audio: Buffer.from(value, "hex") };
+  throw new UpstreamError("AI/ML API returned an audio field that is neither a URL nor hex", {
+    provider: "aimlapi",
+    traceId: requestId,
+  });
+}
+
+export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
+  if (!opts.apiKey) throw new TypeError("AI/ML API key is empty");
+  const endpoint = ttsUrl(opts.baseUrl ?? AIML_DEFAULTS.baseUrl);
+  const t = { ...AIML_DEFAULTS.timeouts, ...opts.timeouts };
+  const maxBytes = opts.maxDownloadBytes ?? AIML_DEFAULTS.maxDownloadBytes;
+  const retry = {
+    retries: opts.retries ?? AIML_DEFAULTS.retries,
+    baseMs: opts.retryBaseMs ?? AIML_DEFAULTS.retryBaseMs,
+    maxMs: opts.retryMaxMs ?? AIML_DEFAULTS.retryMaxMs,
+  };
+  const log = opts.logger;
+  const agent = new Agent({
+    connections: opts.connections ?? AIML_DEFAULTS.connections,
+    connectTimeout: t.connectMs,
+    headersTimeout: t.headersMs,
+    bodyTimeout: t.bodyMs,
+    keepAliveTimeout: t.keepAliveMs,
+  });
+  // Signed CDN links may redirect; the API route itself never should, so only downloads follow them.
+  const downloader = agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+  const limiter =
+    opts.rateLimiter ??
+    new RateLimiter({ limit: opts.requestsPerMinute ?? AIML_DEFAULTS.requestsPerMinute, intervalMs: 60_000 });
+
+  async function send(
+    dispatcher: Dispatcher,
+    url: URL,
+    init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string },
+    signal: AbortSignal | undefined,
+  ): Promise<Dispatcher.ResponseData> {
+    const started = performance.now();
+    // The host is logged for downloads only, never their query (it carries the signature).
+    const where = url.origin === endpoint.origin ? url.pathname : `${url.host}${url.pathname}`;
+    try {
+      const res = await dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: init.method,
+        headers: init.headers,
+        body: init.body ?? null,
+        signal: signal ?? null,
+      });
+      log?.debug(
+        {
+          method: init.method,
+          path: where,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        "aimlapi http",
+      );
+      return res;
+    } catch (err) {
+      log?.debug({ method: init.method, path: where, err: String(err) }, "aimlapi http failed");
+      throw convert(err, signal);
+    }
+  }
+
+  /** The whole body, refusing (and aborting the transfer) past `maxBytes`. */
+  async function collect(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<Buffer> {
+    const tooLarge = () =>
+      new UpstreamError(`AI/ML API audio is larger than the ${maxBytes}-byte limit`, { provider: "aimlapi" });
+    const declared = Number(header(res.headers, "content-length") ?? Number.NaN);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      if (declared > maxBytes) throw tooLarge();
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > maxBytes) throw tooLarge();
+        chunks.push(chunk);
+      }
+    } catch (err) {
+      throw convert(err, signal);
+    } finally {
+      discard(res.body);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  async function errorText(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<string> {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        chunks.push(chunk);
+        total += chunk.length;
+        if (total >= ERROR_BODY_BYTES) break;
+      }
+    } catch {
+      if (signal?.aborted) throw signal.reason;
+      // A broken error body still leaves the status to report.
+    } finally {
+      discard(res.body);
+    }
+    return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString("utf8");
+  }
+
+  async function postOnce(body: string, signal: AbortSignal | undefined): Promise<Answer> {
+    await limiter.acquire(signal);
+    const res = await send(
+      agent,
+      endpoint,
+      {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${opts.apiKey}`,
+          "content-type": "application/json",
+          accept: "application/json, audio/*, application/octet-stream",
+        },
+        body,
+      },
+      signal,
+    );
+    const requestId = header(res.headers, "x-request-id");
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      throw errorFromAimlResponse(res.statusCode, await errorText(res, signal), requestId);
+    }
+    const type = mediaType(res.headers);
+    if (type.startsWith("audio/") || type === "application/octet-stream") {
+      const audio = await collect(res, signal);
+      return { audio: { kind: "bytes", audio }, requestId, creditsUsed: undefined, usdSpent: undefined };
+    }
+    if (type === "application/json" || type.endsWith("+json")) {
+      const text = (await collect(res, signal)).toString("utf8");
+      return parseJsonAnswer(text, res.statusCode, requestId);
+    }
+    const sample = (await errorText(res, signal)).trim().slice(0, 200);
+    throw new UpstreamError(`AI/ML API answered an unexpected content type "${type || "none"}"`, {
+      provider: "aimlapi",
+      httpStatus: res.statusCode,
+      statusMsg: sample || undefined,
+      traceId: requestId,
+    });
+  }
+
+  async function downloadOnce(url: URL, signal: AbortSignal | undefined): Promise<Buffer> {
+    // No Authorization: the link is pre-signed, and the key must not reach a CDN host.
+    const res = await send(downloader, url, { method: "GET", headers: { accept: "*/*" } }, signal);
+    if (res.statusCode !== 200) throw errorFromAimlDownload(res.statusCode, await errorText(res, signal));
+    return collect(res, signal);
+  }
+
+  const onRetry = (what: string) => (info: { attempt: number; delayMs: number; error: unknown }) =>
+    log?.warn(
+      {
+        attempt: info.attempt,
+        delayMs: info.delayMs,
+        err: info.error instanceof Error ? info.error.message : info.error,
+      },
+      `aimlapi ${what} failed, retrying`,
+    );
+
+  return {
+    async tts(body, callOpts = {}) {
+      const { signal } = callOpts;
+      const json = JSON.stringify(body);
+      const answer = await withRetry(() => postOnce(json, signal), {
+        ...retry,
+        signal,
+        onRetry: onRetry("tts"),
+      });
+      // A failed download is retried on its own: posting again would pay for the clip twice.
+      const audio =
+        answer.audio.kind === "bytes"
+          ? answer.audio.audio
+          : await withRetry(() => downloadOnce((answer.audio as { url: URL }).url, signal), {
+              ...retry,
+              signal,
+              onRetry: onRetry("download"),
+            });
+      if (audio.length === 0) {
+        throw new UpstreamError("AI/ML API returned empty audio", {
+          provider: "aimlapi",
+          traceId: answer.requestId,
+        });
+      }
+      return {
+        audio,
+        delivery: answer.audio.kind === "bytes" ? "inline" : "url",
+        requestId: answer.requestId,
+        creditsUsed: answer.creditsUsed,
+        usdSpent: answer.usdSpent,
+      };
+    },
+    close() {
+      return agent.close();
+    },
+  };
+}
+
+/** A 2xx JSON answer: audio (URL or hex) and usage, or an error body some proxies send with 200. */
+function parseJsonAnswer(text: string, status: number, requestId: string | undefined): Answer {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new UpstreamError("AI/ML API answered JSON that does not parse", {
+      provider: "aimlapi",
+      httpStatus: status,
+      statusMsg: text.slice(0, 200),
+      traceId: requestId,
+      cause,
+    });
+  }
+  const parsed = AimlTtsJsonSchema.safeParse(json);
+  if (!parsed.success) {
+    const info = parseAimlErrorBody(text);
+    if (info.statusCode !== undefined && info.statusCode >= 400) {
+      throw errorFromAimlResponse(info.statusCode, text, requestId);
+    }
+    throw new UpstreamError("AI/ML API answered JSON without audio", {
+      provider: "aimlapi",
+      httpStatus: status,
+      statusMsg: info.message ?? text.slice(0, 200),
+      traceId: info.requestId ?? requestId,
+    });
+  }
+  const usage = parsed.data.meta?.usage;
+  return {
+    audio: audioFromJsonField(parsed.data.audio, requestId),
+    requestId,
+    creditsUsed: usage?.credits_used,
+    usdSpent: usage?.usd_spent,
+  };
+}

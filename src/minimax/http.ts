@@ -1,0 +1,369 @@
+import { Agent, type Dispatcher, type FormData, interceptors } from "undici";
+import type { z } from "zod";
+import { UpstreamError } from "../tts/errors.ts";
+import { errorFromBaseResp, errorFromDownload, errorFromHttp, errorFromNetwork } from "./errors.ts";
+import { EnvelopeSchema, parseMiniMaxJson } from "./schemas.ts";
+
+/**
+ * The undici layer under MiniMaxClient: one keep-alive Agent, bearer auth on API routes only, bounded
+ * bodies, and the three-step answer check every JSON route needs (HTTP status, then shape, then
+ * `base_resp.status_code === 0`, since MiniMax reports business errors inside HTTP 200).
+ */
+
+/** A pino-compatible subset. The API key and signed URLs are never passed to it. */
+export interface MiniMaxLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface HttpTimeouts {
+  /** TCP/TLS connect. Default 10 s. */
+  connectMs?: number;
+  /** Until response headers; a long non-streaming synthesis answers only when done. Default 120 s. */
+  headersMs?: number;
+  /** Longest silence between body chunks. Default 120 s. */
+  bodyMs?: number;
+  /** Idle keep-alive sockets are closed after this (server hints may shorten it). Default 10 s. */
+  keepAliveMs?: number;
+}
+
+export const DEFAULT_TIMEOUTS: Required<HttpTimeouts> = {
+  connectMs: 10_000,
+  headersMs: 120_000,
+  bodyMs: 120_000,
+  keepAliveMs: 10_000,
+};
+
+export interface MiniMaxHttpOptions {
+  apiKey: string;
+  baseUrl: string;
+  /** Legacy; appended as `?GroupId=` only when non-empty (an empty one earns a misleading 1008). */
+  groupId?: string;
+  /** Sockets per origin. Default 8. */
+  connections?: number;
+  timeouts?: HttpTimeouts;
+  /** Largest body read from any answer or download. */
+  maxDownloadBytes: number;
+  logger?: MiniMaxLogger;
+}
+
+export interface JsonResult<T> {
+  value: T;
+  traceId: string | undefined;
+}
+
+export interface OpenResponse {
+  contentType: string;
+  traceId: string | undefined;
+  /** The body; iterating it converts socket errors and enforces the size bound. */
+  body: AsyncIterable<Buffer>;
+}
+
+type Query = Record<string, string>;
+
+const MAX_REDIRECTS = 3;
+
+/** Error bodies are only for the message: read this much at most. */
+const ERROR_BODY_BYTES = 64 * 1024;
+
+/** `baseUrl` + `path` (keeping any path prefix of the base) + query + `GroupId` when configured. */
+export function buildApiUrl(baseUrl: string, path: string, query: Query = {}, groupId?: string): URL {
+  const url = new URL(baseUrl);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}${path}`;
+  url.search = "";
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  const group = groupId?.trim();
+  if (group) url.searchParams.set("GroupId", group);
+  return url;
+}
+
+function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export class MiniMaxHttp {
+  readonly #agent: Agent;
+  /** The same pool, following redirects: only for pre-signed downloads, never for API routes. */
+  readonly #downloader: Dispatcher;
+  readonly #apiKey: string;
+  readonly #baseUrl: string;
+  readonly #groupId: string | undefined;
+  readonly #maxBytes: number;
+  readonly #log: MiniMaxLogger | undefined;
+
+  constructor(opts: MiniMaxHttpOptions) {
+    const base = new URL(opts.baseUrl);
+    if (base.protocol !== "https:" && base.protocol !== "http:") {
+      throw new TypeError(`MiniMax base URL must be http(s), got ${base.protocol}`);
+    }
+    if (!opts.apiKey) throw new TypeError("MiniMax API key is empty");
+    const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    this.#agent = new Agent({
+      connections: opts.connections ?? 8,
+      connectTimeout: t.connectMs,
+      headersTimeout: t.headersMs,
+      bodyTimeout: t.bodyMs,
+      keepAliveTimeout: t.keepAliveMs,
+    });
+    this.#downloader = this.#agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+    this.#apiKey = opts.apiKey;
+    this.#baseUrl = opts.baseUrl;
+    this.#groupId = opts.groupId;
+    this.#maxBytes = opts.maxDownloadBytes;
+    this.#log = opts.logger;
+  }
+
+  url(path: string, query?: Query): URL {
+    return buildApiUrl(this.#baseUrl, path, query, this.#groupId);
+  }
+
+  postJson<S extends z.ZodType>(
+    path: string,
+    body: unknown,
+    schema: S,
+    signal?: AbortSignal,
+  ): Promise<JsonResult<z.output<S>>> {
+    return this.#json(this.url(path), "POST", JSON.stringify(body), "application/json", schema, signal);
+  }
+
+  getJson<S extends z.ZodType>(
+    path: string,
+    query: Query,
+    schema: S,
+    signal?: AbortSignal,
+  ): Promise<JsonResult<z.output<S>>> {
+    return this.#json(this.url(path, query), "GET", undefined, undefined, schema, signal);
+  }
+
+  /** Multipart POST; undici sets the multipart content type with its boundary. */
+  postForm<S extends z.ZodType>(
+    path: string,
+    form: FormData,
+    schema: S,
+    signal?: AbortSignal,
+  ): Promise<JsonResult<z.output<S>>> {
+    return this.#json(this.url(path), "POST", form, undefined, schema, signal);
+  }
+
+  /** POST a JSON body and hand back the open response (used for SSE). Non-200 throws. */
+  async openPost(path: string, body: unknown, accept: string, signal?: AbortSignal): Promise<OpenResponse> {
+    const url = this.url(path);
+    const res = await this.#send(url, "POST", JSON.stringify(body), "application/json", true, signal, accept);
+    const traceId = header(res.headers, "trace-id");
+    if (res.statusCode !== 200) {
+      throw errorFromHttp(res.statusCode, await this.#errorText(res, signal), traceId);
+    }
+    return {
+      contentType: header(res.headers, "content-type") ?? "",
+      traceId,
+      body: this.#bounded(res, signal),
+    };
+  }
+
+  /** GET an authenticated API route that answers raw bytes (`/v1/files/retrieve_content`). */
+  async getBytes(
+    path: string,
+    query: Query,
+    signal?: AbortSignal,
+  ): Promise<{ bytes: Buffer; contentType: string; traceId: string | undefined }> {
+    const res = await this.#send(this.url(path, query), "GET", undefined, undefined, true, signal);
+    const traceId = header(res.headers, "trace-id");
+    if (res.statusCode !== 200) {
+      throw errorFromHttp(res.statusCode, await this.#errorText(res, signal), traceId);
+    }
+    const bytes = await this.#collect(res, signal);
+    return { bytes, contentType: header(res.headers, "content-type") ?? "", traceId };
+  }
+
+  /**
+   * GET a pre-signed URL (object storage, or the fake). It needs no auth, so the API key is never sent
+   * to a host other than the API's.
+   */
+  async download(rawUrl: string, signal?: AbortSignal): Promise<Buffer> {
+    let url: URL;
+    try {
+      url = new URL(rawUrl);
+    } catch (cause) {
+      throw new UpstreamError("MiniMax returned a download URL that is not a URL", {
+        provider: "minimax",
+        cause,
+      });
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      throw new UpstreamError(`MiniMax returned a ${url.protocol} download URL`, { provider: "minimax" });
+    }
+    const res = await this.#send(url, "GET", undefined, undefined, false, signal);
+    if (res.statusCode !== 200) {
+      throw errorFromDownload(res.statusCode, await this.#errorText(res, signal));
+    }
+    return this.#collect(res, signal);
+  }
+
+  close(): Promise<void> {
+    return this.#agent.close();
+  }
+
+  async #json<S extends z.ZodType>(
+    url: URL,
+    method: "GET" | "POST",
+    body: string | FormData | undefined,
+    contentType: string | undefined,
+    schema: S,
+    signal: AbortSignal | undefined,
+  ): Promise<JsonResult<z.output<S>>> {
+    const res = await this.#send(url, method, body, contentType, true, signal);
+    const headerTrace = header(res.headers, "trace-id");
+    if (res.statusCode !== 200) {
+      throw errorFromHttp(res.statusCode, await this.#errorText(res, signal), headerTrace);
+    }
+    const text = (await this.#collect(res, signal)).toString("utf8");
+    return parseAnswer(text, schema, url.pathname, headerTrace);
+  }
+
+  async #send(
+    url: URL,
+    method: "GET" | "POST",
+    body: string | FormData | undefined,
+    contentType: string | undefined,
+    auth: boolean,
+    signal: AbortSignal | undefined,
+    accept = "application/json",
+  ): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = { accept };
+    if (auth) headers.authorization = `Bearer ${this.#apiKey}`;
+    if (contentType) headers["content-type"] = contentType;
+    const started = performance.now();
+    // Log the route only: the query may hold the GroupId and download URLs carry signatures.
+    const where = auth ? url.pathname : `${url.host}${url.pathname}`;
+    try {
+      const res = await (auth ? this.#agent : this.#downloader).request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method,
+        headers,
+        body: body ?? null,
+        signal: signal ?? null,
+      });
+      this.#log?.debug(
+        {
+          method,
+          path: where,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+          traceId: header(res.headers, "trace-id"),
+        },
+        "minimax http",
+      );
+      return res;
+    } catch (err) {
+      this.#log?.debug({ method, path: where, err: String(err) }, "minimax http failed");
+      throw convert(err, signal);
+    }
+  }
+
+  async *#bounded(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+    const declared = Number(header(res.headers, "content-length") ?? Number.NaN);
+    if (declared > this.#maxBytes) {
+      discard(res);
+      throw tooLarge(this.#maxBytes);
+    }
+    let total = 0;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > this.#maxBytes) throw tooLarge(this.#maxBytes);
+        yield chunk;
+      }
+    } catch (err) {
+      throw convert(err, signal);
+    } finally {
+      // Stops the transfer when the reader gives up early (a limit, an error, or `break`).
+      discard(res);
+    }
+  }
+
+  async #collect(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.#bounded(res, signal)) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  }
+
+  /** The start of an error body, for the message; the rest is discarded. */
+  async #errorText(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<string> {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        chunks.push(chunk);
+        total += chunk.length;
+        if (total >= ERROR_BODY_BYTES) break;
+      }
+    } catch {
+      if (signal?.aborted) throw signal.reason;
+      // A broken error body still leaves the status to report.
+    } finally {
+      discard(res);
+    }
+    return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString("utf8");
+  }
+}
+
+/** Stops an unfinished body. Its "aborted" error is expected, so it is swallowed rather than left unhandled. */
+function discard(res: Dispatcher.ResponseData): void {
+  if (res.body.readableEnded || res.body.destroyed) return;
+  res.body.on("error", () => {});
+  res.body.destroy();
+}
+
+function tooLarge(max: number): UpstreamError {
+  return new UpstreamError(`MiniMax answer is larger than the ${max}-byte limit`, { provider: "minimax" });
+}
+
+/** An abort is the caller's own decision and stays as it is; everything else becomes a TtsError. */
+function convert(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return signal.reason;
+  return errorFromNetwork(err);
+}
+
+/** JSON text of an HTTP 200 answer → checked value: parse, then base_resp, then the route's schema. */
+export function parseAnswer<S extends z.ZodType>(
+  text: string,
+  schema: S,
+  route: string,
+  headerTrace?: string,
+): JsonResult<z.output<S>> {
+  let json: unknown;
+  try {
+    json = parseMiniMaxJson(text);
+  } catch (cause) {
+    throw new UpstreamError(`MiniMax ${route} answered something that is not JSON`, {
+      provider: "minimax",
+      statusMsg: text.slice(0, 300),
+      traceId: headerTrace,
+      cause,
+    });
+  }
+  const envelope = EnvelopeSchema.safeParse(json);
+  if (!envelope.success) {
+    throw new UpstreamError(`MiniMax ${route} answered JSON without base_resp`, {
+      provider: "minimax",
+      statusMsg: text.slice(0, 300),
+      traceId: headerTrace,
+    });
+  }
+  const traceId = envelope.data.trace_id ?? headerTrace;
+  const { status_code: code, status_msg: msg } = envelope.data.base_resp;
+  if (code !== 0) throw errorFromBaseResp(code, msg, traceId);
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UpstreamError(
+      `MiniMax ${route} answered an unexpected shape (${issue?.path.join(".") || "body"}: ${issue?.message})`,
+      { provider: "minimax", code, statusMsg: msg, traceId },
+    );
+  }
+  return { value: parsed.data, traceId };
+}

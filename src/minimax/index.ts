@@ -1,0 +1,20 @@
+export {
+  type ClientRetryOptions,
+  DEFAULT_CLIENT_OPTIONS,
+  MiniMaxClient,
+  type MiniMaxClientOptions,
+  type MiniMaxFile,
+  type SyncSynthesis,
+  type UploadPurpose,
+  type VoiceType,
+} from "./client.ts";
+export { errorFromBaseResp, errorFromHttp } from "./errors.ts";
+export { DEFAULT_TIMEOUTS, type HttpTimeouts, type MiniMaxLogger } from "./http.ts";
+export {
+  createMiniMaxProvider,
+  type MiniMaxApi,
+  type MiniMaxProvider,
+  type MiniMaxProviderDefaults,
+} from "./provider.ts";
+export { toAsyncBody, toSyncBody } from "./request-body.ts";
+export { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, readResultArchive } from "./result-archive.ts";

@@ -1,0 +1,40 @@
+import { createAimlApiClient, createAimlApiProvider } from "../aimlapi/index.ts";
+import type { Config } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import { createMiniMaxProvider, MiniMaxClient } from "../minimax/index.ts";
+import type { TtsProvider } from "./types.ts";
+
+export interface ProviderHandle {
+  provider: TtsProvider;
+  /** Closes the provider's connection pool. */
+  close(): Promise<void>;
+}
+
+/** Builds the configured provider. The bot and the CLI both come through here, so they share one code path. */
+export function createProvider(config: Config, logger: Logger): ProviderHandle {
+  const log = logger.child({ provider: config.tts.provider });
+  if (config.tts.provider === "aimlapi") {
+    const client = createAimlApiClient({
+      apiKey: requireKey(config.aimlapi.apiKey, "AIMLAPI_API_KEY"),
+      baseUrl: config.aimlapi.apiUrl,
+      requestsPerMinute: config.tts.rateLimitRpm,
+      logger: log,
+    });
+    return { provider: createAimlApiProvider(client), close: () => client.close() };
+  }
+  const client = new MiniMaxClient({
+    apiKey: requireKey(config.minimax.apiKey, "MINIMAX_API_KEY"),
+    baseUrl: config.minimax.apiUrl,
+    groupId: config.minimax.groupId,
+    synthesisRpm: config.tts.rateLimitRpm,
+    queryQps: config.tts.asyncPollQps,
+    logger: log,
+  });
+  return { provider: createMiniMaxProvider(client), close: () => client.close() };
+}
+
+function requireKey(key: string | undefined, name: string): string {
+  // The config schema already refuses a missing key for the chosen provider; this keeps the types honest.
+  if (!key) throw new Error(`${name} is not set`);
+  return key;
+}
