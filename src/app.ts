@@ -16,7 +16,12 @@ export function createApp(config: Config, logger: Logger): App {
 
   client.once(Events.ClientReady, (ready) => {
     logger.info(
-      { user: ready.user.tag, guilds: ready.guilds.cache.size, provider: tts.provider.name, model: config.tts.model },
+      {
+        user: ready.user.tag,
+        guilds: ready.guilds.cache.size,
+        provider: tts.provider.name,
+        model: config.tts.model,
+      },
       "logged in to Discord",
     );
   });

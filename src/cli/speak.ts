@@ -2,9 +2,9 @@ import { createWriteStream } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { audioDurationMs } from "../audio/duration.ts";
 import { ConfigError, configSecrets, loadConfig } from "../config.ts";
 import { createLogger } from "../logger.ts";
-import { audioDurationMs } from "../audio/duration.ts";
 import { runAsyncSynthesis } from "../tts/async-run.ts";
 import { createProvider } from "../tts/create-provider.ts";
 import { describeTtsError, TtsError } from "../tts/errors.ts";
@@ -73,9 +73,12 @@ async function main(argv: string[]): Promise<number> {
   process.once("SIGINT", () => abort.abort(new Error("interrupted")));
   try {
     const fileBytes = args.input.kind === "file" ? await readInputFile(args.input.path) : undefined;
-    const text = fileBytes ? decodeTextFile(fileBytes, { maxBytes: MAX_FILE_BYTES }) : (args.input as { text: string }).text;
+    const text = fileBytes
+      ? decodeTextFile(fileBytes, { maxBytes: MAX_FILE_BYTES })
+      : (args.input as { text: string }).text;
     const req: SpeechRequest = { ...args.settings, text };
-    const long = args.mode === "async" || (args.mode === "auto" && [...text].length > config.tts.syncMaxChars);
+    const long =
+      args.mode === "async" || (args.mode === "auto" && [...text].length > config.tts.syncMaxChars);
     const started = performance.now();
     if (args.mode === "stream") {
       await runStream(provider, req, args, abort.signal, started);
@@ -119,7 +122,9 @@ async function readInputFile(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (e) {
-    throw new TextFileError(`Cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new TextFileError(
+      `Cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }
 
@@ -184,7 +189,13 @@ async function runLong(
   }
   const api = provider.async;
   const input = fileBytes
-    ? { fileId: await api.uploadText(fileBytes, basename(args.input.kind === "file" ? args.input.path : "input.txt"), { signal }) }
+    ? {
+        fileId: await api.uploadText(
+          fileBytes,
+          basename(args.input.kind === "file" ? args.input.path : "input.txt"),
+          { signal },
+        ),
+      }
     : { text: req.text };
   const run = await runAsyncSynthesis(api, input, req, {
     signal,
@@ -198,7 +209,12 @@ async function runLong(
     const extra = part.extra as { audio_length?: unknown } | undefined;
     const reported = typeof extra?.audio_length === "number" ? extra.audio_length : undefined;
     const w = await writeAtomic(path, part.audio, reported ?? measure(part.audio, req));
-    summary(w, i === 0 ? run.created.usageCharacters : undefined, run.created.traceId, performance.now() - started);
+    summary(
+      w,
+      i === 0 ? run.created.usageCharacters : undefined,
+      run.created.traceId,
+      performance.now() - started,
+    );
     if (part.subtitles) out(`  subtitles: ${await writeSubtitles(path, part.subtitles)}`);
   }
   out(`  task ${run.created.taskId}, ${run.polls} poll${run.polls === 1 ? "" : "s"}`);
@@ -226,13 +242,21 @@ async function writeAtomic(path: string, data: Buffer, durationMs: number | unde
 
 function measure(audio: Buffer, req: SpeechRequest): number | undefined {
   try {
-    return audioDurationMs(audio, req.format, { sampleRate: req.sampleRate ?? 32000, channels: req.channels ?? 1 });
+    return audioDurationMs(audio, req.format, {
+      sampleRate: req.sampleRate ?? 32000,
+      channels: req.channels ?? 1,
+    });
   } catch {
     return undefined;
   }
 }
 
-function summary(w: Written, billed: number | undefined, traceId: string | undefined, elapsedMs: number): void {
+function summary(
+  w: Written,
+  billed: number | undefined,
+  traceId: string | undefined,
+  elapsedMs: number,
+): void {
   const duration = w.durationMs !== undefined ? `${(w.durationMs / 1000).toFixed(2)} s` : "unknown duration";
   out(`Wrote ${w.path}`);
   out(`  duration: ${duration}`);

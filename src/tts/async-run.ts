@@ -78,12 +78,17 @@ export async function runAsyncSynthesis(
       });
     }
     if (state.status === "expired") {
-      throw new ExpiredError(`Task ${created.taskId} expired before its result was fetched`, { provider: "minimax" });
-    }
-    if (now() - started > timeoutMs) {
-      throw new UpstreamError(`Task ${created.taskId} was still processing after ${Math.round(timeoutMs / 1000)} s`, {
+      throw new ExpiredError(`Task ${created.taskId} expired before its result was fetched`, {
         provider: "minimax",
       });
+    }
+    if (now() - started > timeoutMs) {
+      throw new UpstreamError(
+        `Task ${created.taskId} was still processing after ${Math.round(timeoutMs / 1000)} s`,
+        {
+          provider: "minimax",
+        },
+      );
     }
     delay = nextPollDelay(delay, { backoff, maxDelayMs });
   }

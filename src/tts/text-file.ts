@@ -21,7 +21,8 @@ export function decodeTextFile(buf: Uint8Array, opts: DecodeTextOptions): string
     );
   }
   // A NUL byte never appears in real UTF-8 text; it is the cheapest reliable sign of a binary file.
-  if (buf.includes(0)) throw new TextFileError("The file looks binary, not text. Please send a UTF-8 .txt file.");
+  if (buf.includes(0))
+    throw new TextFileError("The file looks binary, not text. Please send a UTF-8 .txt file.");
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(buf);

@@ -1,0 +1,8 @@
+import { benchSse, printSse } from "./sse-throughput.ts";
+import { benchSyncLatency, printSyncLatency } from "./sync-latency.ts";
+
+/** `npm run bench`: prints figures; ratios are against baselines measured in the same run. */
+const requests = Number(process.env.BENCH_REQUESTS ?? 150);
+printSyncLatency(await benchSyncLatency(requests, Number(process.env.BENCH_LATENCY_MS ?? 20)));
+console.log();
+printSse(await benchSse());
