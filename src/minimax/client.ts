@@ -21,6 +21,7 @@ import {
   AsyncQueryResponseSchema,
   EnvelopeSchema,
   type ExtraInfo,
+  type FileObject,
   FileResponseSchema,
   GetVoiceResponseSchema,
   parseMiniMaxJson,
@@ -400,14 +401,7 @@ function throwIfBaseRespError(bytes: Buffer, headerTrace: string | undefined): v
   }
 }
 
-function toFile(file: {
-  file_id: string;
-  bytes?: number | null;
-  created_at?: number | null;
-  filename?: string | null;
-  purpose?: string | null;
-  download_url?: string | null;
-}): MiniMaxFile {
+function toFile(file: FileObject): MiniMaxFile {
   return {
     fileId: file.file_id,
     bytes: file.bytes ?? undefined,

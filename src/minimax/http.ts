@@ -63,6 +63,15 @@ export interface OpenResponse {
 
 type Query = Record<string, string>;
 
+interface RequestInit {
+  method: "GET" | "POST";
+  body?: string | FormData;
+  contentType?: string;
+  accept?: string;
+  /** A pre-signed download URL: no API key, redirects followed, object-storage error mapping. */
+  signed?: boolean;
+}
+
 const MAX_REDIRECTS = 3;
 
 /** Error bodies are only for the message: read this much at most. */
@@ -126,7 +135,8 @@ export class MiniMaxHttp {
     schema: S,
     signal?: AbortSignal,
   ): Promise<JsonResult<z.output<S>>> {
-    return this.#json(this.url(path), "POST", JSON.stringify(body), "application/json", schema, signal);
+    const init = { method: "POST", body: JSON.stringify(body), contentType: "application/json" } as const;
+    return this.#json(this.url(path), init, schema, signal);
   }
 
   getJson<S extends z.ZodType>(
@@ -135,7 +145,7 @@ export class MiniMaxHttp {
     schema: S,
     signal?: AbortSignal,
   ): Promise<JsonResult<z.output<S>>> {
-    return this.#json(this.url(path, query), "GET", undefined, undefined, schema, signal);
+    return this.#json(this.url(path, query), { method: "GET" }, schema, signal);
   }
 
   /** Multipart POST; undici sets the multipart content type with its boundary. */
@@ -145,17 +155,18 @@ export class MiniMaxHttp {
     schema: S,
     signal?: AbortSignal,
   ): Promise<JsonResult<z.output<S>>> {
-    return this.#json(this.url(path), "POST", form, undefined, schema, signal);
+    return this.#json(this.url(path), { method: "POST", body: form }, schema, signal);
   }
 
-  /** POST a JSON body and hand back the open response (used for SSE). Non-200 throws. */
+  /** POST a JSON body and hand back the open response (used for SSE). */
   async openPost(path: string, body: unknown, accept: string, signal?: AbortSignal): Promise<OpenResponse> {
-    const url = this.url(path);
-    const res = await this.#send(url, "POST", JSON.stringify(body), "application/json", true, signal, accept);
-    const traceId = header(res.headers, "trace-id");
-    if (res.statusCode !== 200) {
-      throw errorFromHttp(res.statusCode, await this.#errorText(res, signal), traceId);
-    }
+    const init = {
+      method: "POST",
+      body: JSON.stringify(body),
+      contentType: "application/json",
+      accept,
+    } as const;
+    const { res, traceId } = await this.#open(this.url(path), init, signal);
     return {
       contentType: header(res.headers, "content-type") ?? "",
       traceId,
@@ -169,11 +180,7 @@ export class MiniMaxHttp {
     query: Query,
     signal?: AbortSignal,
   ): Promise<{ bytes: Buffer; contentType: string; traceId: string | undefined }> {
-    const res = await this.#send(this.url(path, query), "GET", undefined, undefined, true, signal);
-    const traceId = header(res.headers, "trace-id");
-    if (res.statusCode !== 200) {
-      throw errorFromHttp(res.statusCode, await this.#errorText(res, signal), traceId);
-    }
+    const { res, traceId } = await this.#open(this.url(path, query), { method: "GET" }, signal);
     const bytes = await this.#collect(res, signal);
     return { bytes, contentType: header(res.headers, "content-type") ?? "", traceId };
   }
@@ -195,10 +202,7 @@ export class MiniMaxHttp {
     if (url.protocol !== "https:" && url.protocol !== "http:") {
       throw new UpstreamError(`MiniMax returned a ${url.protocol} download URL`, { provider: "minimax" });
     }
-    const res = await this.#send(url, "GET", undefined, undefined, false, signal);
-    if (res.statusCode !== 200) {
-      throw errorFromDownload(res.statusCode, await this.#errorText(res, signal));
-    }
+    const { res } = await this.#open(url, { method: "GET", signed: true }, signal);
     return this.#collect(res, signal);
   }
 
@@ -208,60 +212,54 @@ export class MiniMaxHttp {
 
   async #json<S extends z.ZodType>(
     url: URL,
-    method: "GET" | "POST",
-    body: string | FormData | undefined,
-    contentType: string | undefined,
+    init: RequestInit,
     schema: S,
     signal: AbortSignal | undefined,
   ): Promise<JsonResult<z.output<S>>> {
-    const res = await this.#send(url, method, body, contentType, true, signal);
-    const headerTrace = header(res.headers, "trace-id");
-    if (res.statusCode !== 200) {
-      throw errorFromHttp(res.statusCode, await this.#errorText(res, signal), headerTrace);
-    }
+    const { res, traceId } = await this.#open(url, init, signal);
     const text = (await this.#collect(res, signal)).toString("utf8");
-    return parseAnswer(text, schema, url.pathname, headerTrace);
+    return parseAnswer(text, schema, url.pathname, traceId);
   }
 
-  async #send(
+  /** Sends the request; anything but HTTP 200 becomes the matching TtsError. */
+  async #open(
     url: URL,
-    method: "GET" | "POST",
-    body: string | FormData | undefined,
-    contentType: string | undefined,
-    auth: boolean,
+    init: RequestInit,
     signal: AbortSignal | undefined,
-    accept = "application/json",
-  ): Promise<Dispatcher.ResponseData> {
-    const headers: Record<string, string> = { accept };
-    if (auth) headers.authorization = `Bearer ${this.#apiKey}`;
-    if (contentType) headers["content-type"] = contentType;
+  ): Promise<{ res: Dispatcher.ResponseData; traceId: string | undefined }> {
+    const headers: Record<string, string> = { accept: init.accept ?? "application/json" };
+    if (!init.signed) headers.authorization = `Bearer ${this.#apiKey}`;
+    if (init.contentType) headers["content-type"] = init.contentType;
     const started = performance.now();
     // Log the route only: the query may hold the GroupId and download URLs carry signatures.
-    const where = auth ? url.pathname : `${url.host}${url.pathname}`;
+    const where = init.signed ? `${url.host}${url.pathname}` : url.pathname;
+    let res: Dispatcher.ResponseData;
     try {
-      const res = await (auth ? this.#agent : this.#downloader).request({
+      res = await (init.signed ? this.#downloader : this.#agent).request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
-        method,
+        method: init.method,
         headers,
-        body: body ?? null,
+        body: init.body ?? null,
         signal: signal ?? null,
       });
-      this.#log?.debug(
-        {
-          method,
-          path: where,
-          status: res.statusCode,
-          ms: Math.round(performance.now() - started),
-          traceId: header(res.headers, "trace-id"),
-        },
-        "minimax http",
-      );
-      return res;
     } catch (err) {
-      this.#log?.debug({ method, path: where, err: String(err) }, "minimax http failed");
+      this.#log?.debug({ method: init.method, path: where, err: String(err) }, "minimax http failed");
       throw convert(err, signal);
     }
+    const traceId = header(res.headers, "trace-id");
+    const ms = Math.round(performance.now() - started);
+    this.#log?.debug(
+      { method: init.method, path: where, status: res.statusCode, ms, traceId },
+      "minimax http",
+    );
+    if (res.statusCode !== 200) {
+      const text = await this.#errorText(res, signal);
+      throw init.signed
+        ? errorFromDownload(res.statusCode, text)
+        : errorFromHttp(res.statusCode, text, traceId);
+    }
+    return { res, traceId };
   }
 
   async *#bounded(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {

@@ -148,7 +148,7 @@ function commonBody(settings: SpeechSettings, mode: Mode): CommonBody {
         "minimax",
       );
     }
-    voice.emotion = emotion as Exclude<Emotion, "neutral">;
+    voice.emotion = emotion;
   }
   if (settings.textNormalization !== undefined) {
     if (mode === "async") voice.english_normalization = settings.textNormalization;

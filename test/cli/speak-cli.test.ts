@@ -66,7 +66,7 @@ describe("npm run speak", () => {
     expect(r.code).toBe(0);
     const synth = minimax.requests.filter((q) => q.path === "/v1/t2a_v2");
     expect(synth).toHaveLength(1);
-    const body = synth[0]!.json as Record<string, any>;
+    const body = synth[0]!.json as { model: string; text: string; voice_setting: Record<string, unknown> };
     expect(body.model).toBe("speech-2.5-turbo-preview");
     expect(body.text).toBe("Hello there");
     expect(body.voice_setting).toMatchObject({ voice_id: "Calm_Woman", speed: 1.25 });
@@ -92,15 +92,20 @@ describe("npm run speak", () => {
   it("runs the async flow and writes subtitles beside the audio", async () => {
     const out = join(dir, "long.mp3");
     const text = "First sentence here. Second one follows. And a third to finish.";
-    const r = await run(speakEntry, ["--text", text, "--async", "--out", out], env, dir);
+    const r = await run(
+      speakEntry,
+      ["--text", text, "--async", "--sample-rate", "24000", "--out", out],
+      env,
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     const srt = await readFile(join(dir, "long.srt"), "utf8");
     expect(srt).toMatch(/^1\n00:00:00,000 --> 00:00:\d\d,\d{3}\nFirst sentence here\./);
     expect((await readFile(out)).subarray(0, 3).toString("latin1")).toMatch(/^(ID3|\xff)/);
     const created = minimax.requests.find((q) => q.path === "/v1/t2a_async_v2");
-    expect((created?.json as { audio_setting?: Record<string, unknown> }).audio_setting).not.toHaveProperty(
-      "sample_rate",
-    );
+    const setting = (created?.json as { audio_setting?: Record<string, unknown> } | undefined)?.audio_setting;
+    expect(setting).toMatchObject({ audio_sample_rate: 24000 });
+    expect(setting).not.toHaveProperty("sample_rate");
   });
 
   it("streams with the AI/ML API refused, and speaks through it without streaming", async () => {

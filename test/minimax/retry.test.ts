@@ -89,7 +89,13 @@ describe("withRetry", () => {
     const fn = vi.fn(async () => {
       throw transient();
     });
-    const run = withRetry(fn, { retries: 5, baseMs: 10_000, maxMs: 10_000, signal: controller.signal });
+    const run = withRetry(fn, {
+      retries: 5,
+      baseMs: 10_000,
+      maxMs: 10_000,
+      random: () => 0.5,
+      signal: controller.signal,
+    });
     await new Promise((r) => setTimeout(r, 10));
     controller.abort(reason);
     await expect(run).rejects.toBe(reason);

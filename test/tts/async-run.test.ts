@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nextPollDelay, runAsyncSynthesis, type AsyncProgress } from "../../src/tts/async-run.ts";
+import { type AsyncProgress, nextPollDelay, runAsyncSynthesis } from "../../src/tts/async-run.ts";
 import { ExpiredError, UpstreamError } from "../../src/tts/errors.ts";
 import type { AsyncTaskStatus, AsyncTtsApi, SpeechSettings } from "../../src/tts/types.ts";
 
@@ -21,7 +21,11 @@ function scriptedApi(statuses: AsyncTaskStatus[], resultFileId = "77") {
     },
     fetchResult: async (fileId) => {
       calls.push(`fetch:${fileId}`);
-      return { parts: [{ name: "content-1.mp3", audio: Buffer.from("abc"), format: "mp3", subtitles: [], extra: {} }] };
+      return {
+        parts: [
+          { name: "content-1.mp3", audio: Buffer.from("abc"), format: "mp3", subtitles: [], extra: {} },
+        ],
+      };
     },
   };
   return { api, calls };
@@ -55,7 +59,9 @@ describe("runAsyncSynthesis", () => {
     const { api } = scriptedApi(["processing", status]);
     const run = runAsyncSynthesis(api, { fileId: "5" }, settings, { sleep: async () => {} });
     await expect(run).rejects.toBeInstanceOf(cls);
-    await expect(runAsyncSynthesis(api, { fileId: "5" }, settings, { sleep: async () => {} })).rejects.toThrow(message);
+    await expect(
+      runAsyncSynthesis(api, { fileId: "5" }, settings, { sleep: async () => {} }),
+    ).rejects.toThrow(message);
   });
 
   it("gives up after the timeout", async () => {
