@@ -2,7 +2,10 @@ import { Events } from "discord.js";
 import type { Config } from "./config.ts";
 import { createDiscordClient } from "./discord/client.ts";
 import type { Logger } from "./logger.ts";
+import { createMetrics } from "./metrics/registry.ts";
+import { type MetricsServer, startMetricsServer } from "./metrics/server.ts";
 import { createProvider } from "./tts/create-provider.ts";
+import { instrumentProvider } from "./tts/instrumented-provider.ts";
 
 export interface App {
   start(): Promise<void>;
@@ -11,15 +14,18 @@ export interface App {
 
 /** Builds every service from the configuration and passes them in explicitly: no module-level singletons. */
 export function createApp(config: Config, logger: Logger): App {
+  const metrics = createMetrics();
   const tts = createProvider(config, logger);
+  const provider = instrumentProvider(tts.provider, metrics);
   const client = createDiscordClient({ apiUrl: config.discord.apiUrl });
+  let metricsServer: MetricsServer | undefined;
 
   client.once(Events.ClientReady, (ready) => {
     logger.info(
       {
         user: ready.user.tag,
         guilds: ready.guilds.cache.size,
-        provider: tts.provider.name,
+        provider: provider.name,
         model: config.tts.model,
       },
       "logged in to Discord",
@@ -30,10 +36,19 @@ export function createApp(config: Config, logger: Logger): App {
 
   return {
     async start() {
+      if (config.metricsPort !== undefined) {
+        metricsServer = await startMetricsServer({
+          port: config.metricsPort,
+          registry: metrics.registry,
+          health: () => ({ ok: client.isReady(), discord: client.isReady() ? "ready" : "connecting" }),
+        });
+        logger.info({ port: metricsServer.port }, "metrics and health on /metrics and /healthz");
+      }
       await client.login(config.discord.token);
     },
     async stop() {
       await client.destroy();
+      await metricsServer?.close();
       await tts.close();
     },
   };

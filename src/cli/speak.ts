@@ -1,5 +1,5 @@
 import { createWriteStream } from "node:fs";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile, rename, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { audioDurationMs } from "../audio/duration.ts";
@@ -9,6 +9,7 @@ import { runAsyncSynthesis } from "../tts/async-run.ts";
 import { createProvider } from "../tts/create-provider.ts";
 import { describeTtsError, TtsError } from "../tts/errors.ts";
 import { synthesizeLong } from "../tts/long-text.ts";
+import { MINIMAX_LIMITS } from "../tts/models.ts";
 import { toSrt } from "../tts/subtitles.ts";
 import { decodeTextFile, formatBytes, TextFileError } from "../tts/text-file.ts";
 import type { SpeechRequest, SubtitleSegment, TtsProvider } from "../tts/types.ts";
@@ -72,10 +73,14 @@ async function main(argv: string[]): Promise<number> {
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort(new Error("interrupted")));
   try {
-    const fileBytes = args.input.kind === "file" ? await readInputFile(args.input.path) : undefined;
-    const text = fileBytes
-      ? decodeTextFile(fileBytes, { maxBytes: MAX_FILE_BYTES })
-      : (args.input as { text: string }).text;
+    let text: string;
+    let fileBytes: Buffer | undefined;
+    if (args.input.kind === "file") {
+      fileBytes = await readInputFile(args.input.path);
+      text = decodeTextFile(fileBytes, { maxBytes: MAX_FILE_BYTES });
+    } else {
+      text = args.input.text;
+    }
     const req: SpeechRequest = { ...args.settings, text };
     const long =
       args.mode === "async" || (args.mode === "auto" && [...text].length > config.tts.syncMaxChars);
@@ -118,10 +123,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Checks the size before reading, so a huge file is refused without being loaded. */
 async function readInputFile(path: string): Promise<Buffer> {
   try {
+    const { size } = await stat(path);
+    if (size > MAX_FILE_BYTES) {
+      throw new TextFileError(
+        `${path} is ${formatBytes(size)}; the limit is ${formatBytes(MAX_FILE_BYTES)}.`,
+      );
+    }
     return await readFile(path);
   } catch (e) {
+    if (e instanceof TextFileError) throw e;
     throw new TextFileError(
       `Cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
@@ -188,11 +201,20 @@ async function runLong(
     return;
   }
   const api = provider.async;
-  const input = fileBytes
+  const chars = [...req.text].length;
+  if (chars > MINIMAX_LIMITS.asyncFileMaxChars) {
+    throw new CliError(
+      `The text has ${chars} characters; the long-text API takes at most ${MINIMAX_LIMITS.asyncFileMaxChars}.`,
+    );
+  }
+  // Inline text is limited to 50,000 characters; longer texts travel as an uploaded file.
+  const upload =
+    fileBytes ?? (chars > MINIMAX_LIMITS.asyncTextMaxChars ? Buffer.from(req.text, "utf8") : undefined);
+  const input = upload
     ? {
         fileId: await api.uploadText(
-          fileBytes,
-          basename(args.input.kind === "file" ? args.input.path : "input.txt"),
+          upload,
+          args.input.kind === "file" ? basename(args.input.path) : "input.txt",
           { signal },
         ),
       }

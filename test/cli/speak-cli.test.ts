@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -106,6 +106,39 @@ describe("npm run speak", () => {
     const setting = (created?.json as { audio_setting?: Record<string, unknown> } | undefined)?.audio_setting;
     expect(setting).toMatchObject({ audio_sample_rate: 24000 });
     expect(setting).not.toHaveProperty("sample_rate");
+  });
+
+  it("sends a text over SYNC_MAX_CHARS through the async flow without being asked", async () => {
+    minimax.reset();
+    const out = join(dir, "auto.mp3");
+    const text = "This text is longer than the configured limit for one synchronous request.";
+    const r = await run(speakEntry, ["--text", text, "--out", out], { ...env, SYNC_MAX_CHARS: "40" }, dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(minimax.requests.map((q) => q.path)).toContain("/v1/t2a_async_v2");
+    expect(minimax.requests.map((q) => q.path)).not.toContain("/v1/t2a_v2");
+    expect(r.stdout).toContain(join(dir, "auto.srt"));
+  });
+
+  it("uploads a --file for the async flow and passes it as an integer text_file_id", async () => {
+    minimax.reset();
+    const input = join(dir, "story.txt");
+    await writeFile(input, "\ufeffOnce upon a time. The end.");
+    const r = await run(speakEntry, ["--file", input, "--async", "--out", join(dir, "story.mp3")], env, dir);
+    expect(r.code, r.stderr).toBe(0);
+    const upload = minimax.requests.find((q) => q.path === "/v1/files/upload");
+    expect(upload?.multipart?.fields.purpose).toBe("t2a_async_input");
+    const created = minimax.requests.find((q) => q.path === "/v1/t2a_async_v2")?.json as {
+      text_file_id?: unknown;
+    };
+    expect(typeof created.text_file_id).toBe("number");
+  });
+
+  it("refuses an oversized --file before reading it", async () => {
+    const big = join(dir, "big.txt");
+    await writeFile(big, "a".repeat(500_000));
+    const r = await run(speakEntry, ["--file", big], env, dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/big\.txt is 488\.3 KiB; the limit is/);
   });
 
   it("streams with the AI/ML API refused, and speaks through it without streaming", async () => {
