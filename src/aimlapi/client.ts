@@ -1,6 +1,7 @@
-import { Agent, type Dispatcher, interceptors } from "undici";
+import type { Dispatcher } from "undici";
 import { UpstreamError } from "../tts/errors.ts";
 import type { CallOptions } from "../tts/types.ts";
+import { collectBounded, createAgents, header, readErrorText } from "../util/http-body.ts";
 import { RateLimiter } from "../util/rate-limiter.ts";
 import { withRetry } from "../util/retry.ts";
 import {
@@ -76,10 +77,6 @@ export const AIML_DEFAULTS = {
   timeouts: { connectMs: 10_000, headersMs: 120_000, bodyMs: 60_000, keepAliveMs: 10_000 },
 } as const;
 
-/** Error bodies are only read for their message. */
-const ERROR_BODY_BYTES = 64 * 1024;
-const MAX_REDIRECTS = 3;
-
 export function ttsUrl(baseUrl: string): URL {
   const url = new URL(baseUrl);
   if (url.protocol !== "https:" && url.protocol !== "http:") {
@@ -91,24 +88,9 @@ export function ttsUrl(baseUrl: string): URL {
   return url;
 }
 
-function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /** Media type without parameters, lower case. */
 function mediaType(headers: Dispatcher.ResponseData["headers"]): string {
   return (header(headers, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-}
-
-/**
- * Stops a transfer. undici's body emits an "aborted" error when destroyed before its end, which would
- * surface as an unhandled error when nobody is reading it any more.
- */
-function discard(body: Dispatcher.ResponseData["body"]): void {
-  if (body.readableEnded || body.destroyed) return;
-  body.on("error", () => {});
-  body.destroy();
 }
 
 /** An abort is the caller's decision and stays as it is; everything else becomes a TtsError. */
@@ -152,7 +134,6 @@ function audioFromJsonField(value: string | { url: string }, requestId: string |
 export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
   if (!opts.apiKey) throw new TypeError("AI/ML API key is empty");
   const endpoint = ttsUrl(opts.baseUrl ?? AIML_DEFAULTS.baseUrl);
-  const t = { ...AIML_DEFAULTS.timeouts, ...opts.timeouts };
   const maxBytes = opts.maxDownloadBytes ?? AIML_DEFAULTS.maxDownloadBytes;
   const retry = {
     retries: opts.retries ?? AIML_DEFAULTS.retries,
@@ -160,15 +141,11 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
     maxMs: opts.retryMaxMs ?? AIML_DEFAULTS.retryMaxMs,
   };
   const log = opts.logger;
-  const agent = new Agent({
-    connections: opts.connections ?? AIML_DEFAULTS.connections,
-    connectTimeout: t.connectMs,
-    headersTimeout: t.headersMs,
-    bodyTimeout: t.bodyMs,
-    keepAliveTimeout: t.keepAliveMs,
-  });
   // Signed CDN links may redirect; the API route itself never should, so only downloads follow them.
-  const downloader = agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+  const { agent, downloader } = createAgents({
+    connections: opts.connections ?? AIML_DEFAULTS.connections,
+    timeouts: { ...AIML_DEFAULTS.timeouts, ...opts.timeouts },
+  });
   const limiter =
     opts.rateLimiter ??
     new RateLimiter({ limit: opts.requestsPerMinute ?? AIML_DEFAULTS.requestsPerMinute, intervalMs: 60_000 });
@@ -208,43 +185,15 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
   }
 
   /** The whole body, refusing (and aborting the transfer) past `maxBytes`. */
-  async function collect(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<Buffer> {
-    const tooLarge = () =>
-      new UpstreamError(`AI/ML API audio is larger than the ${maxBytes}-byte limit`, { provider: "aimlapi" });
-    const declared = Number(header(res.headers, "content-length") ?? Number.NaN);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    try {
-      if (declared > maxBytes) throw tooLarge();
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        total += chunk.length;
-        if (total > maxBytes) throw tooLarge();
-        chunks.push(chunk);
-      }
-    } catch (err) {
-      throw convert(err, signal);
-    } finally {
-      discard(res.body);
-    }
-    return Buffer.concat(chunks);
-  }
-
-  async function errorText(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<string> {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        chunks.push(chunk);
-        total += chunk.length;
-        if (total >= ERROR_BODY_BYTES) break;
-      }
-    } catch {
-      if (signal?.aborted) throw signal.reason;
-      // A broken error body still leaves the status to report.
-    } finally {
-      discard(res.body);
-    }
-    return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString("utf8");
+  function collect(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<Buffer> {
+    return collectBounded(res, {
+      maxBytes,
+      tooLarge: () =>
+        new UpstreamError(`AI/ML API audio is larger than the ${maxBytes}-byte limit`, {
+          provider: "aimlapi",
+        }),
+      convert: (err) => convert(err, signal),
+    });
   }
 
   async function postOnce(body: string, signal: AbortSignal | undefined): Promise<Answer> {
@@ -265,7 +214,7 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
     );
     const requestId = header(res.headers, "x-request-id");
     if (res.statusCode < 200 || res.statusCode > 299) {
-      throw errorFromAimlResponse(res.statusCode, await errorText(res, signal), requestId);
+      throw errorFromAimlResponse(res.statusCode, await readErrorText(res, signal), requestId);
     }
     const type = mediaType(res.headers);
     if (type.startsWith("audio/") || type === "application/octet-stream") {
@@ -276,7 +225,7 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
       const text = (await collect(res, signal)).toString("utf8");
       return parseJsonAnswer(text, res.statusCode, requestId);
     }
-    const sample = (await errorText(res, signal)).trim().slice(0, 200);
+    const sample = (await readErrorText(res, signal)).trim().slice(0, 200);
     throw new UpstreamError(`AI/ML API answered an unexpected content type "${type || "none"}"`, {
       provider: "aimlapi",
       httpStatus: res.statusCode,
@@ -288,7 +237,7 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
   async function downloadOnce(url: URL, signal: AbortSignal | undefined): Promise<Buffer> {
     // No Authorization: the link is pre-signed, and the key must not reach a CDN host.
     const res = await send(downloader, url, { method: "GET", headers: { accept: "*/*" } }, signal);
-    if (res.statusCode !== 200) throw errorFromAimlDownload(res.statusCode, await errorText(res, signal));
+    if (res.statusCode !== 200) throw errorFromAimlDownload(res.statusCode, await readErrorText(res, signal));
     return collect(res, signal);
   }
 

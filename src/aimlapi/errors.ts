@@ -5,9 +5,10 @@ import {
   InvalidInputError,
   type ProviderErrorDetails,
   RetryableError,
-  TtsError,
+  type TtsError,
   UpstreamError,
 } from "../tts/errors.ts";
+import { errorFromNetworkFailure } from "../util/network-error.ts";
 import { AimlErrorBodySchema } from "./schemas.ts";
 
 /**
@@ -105,39 +106,10 @@ export function errorFromAimlDownload(status: number, body: string): TtsError {
   return new UpstreamError(`AI/ML API audio URL answered HTTP ${status}`, details);
 }
 
-/** Our own misuse of the HTTP client: retrying cannot help. */
-const LOCAL_FAILURE_CODES = new Set([
-  "UND_ERR_INVALID_ARG",
-  "UND_ERR_NOT_SUPPORTED",
-  "UND_ERR_CLOSED",
-  "UND_ERR_DESTROYED",
-  "UND_ERR_INVALID_RETURN_VALUE",
-]);
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== "object" || err === null || !("code" in err)) return undefined;
-  return typeof err.code === "string" ? err.code : undefined;
-}
-
 /**
  * Anything thrown while talking HTTP → a TtsError (TtsErrors pass through). Callers check their
  * AbortSignal first: an abort is the caller's decision and is rethrown as it is.
  */
 export function errorFromAimlNetwork(err: unknown): TtsError {
-  if (err instanceof TtsError) return err;
-  const code = errorCode(err);
-  const message = err instanceof Error ? err.message : String(err);
-  const details: ProviderErrorDetails = {
-    provider: "aimlapi",
-    statusMsg: code ? `${code}: ${message}` : message,
-    cause: err,
-  };
-  if (code && LOCAL_FAILURE_CODES.has(code)) {
-    return new UpstreamError(`AI/ML API request could not be made: ${message}`, details);
-  }
-  const timeout = code?.includes("TIMEOUT") || code === "ETIMEDOUT";
-  return new RetryableError(
-    `AI/ML API ${timeout ? "request timed out" : "connection failed"}: ${message}`,
-    details,
-  );
+  return errorFromNetworkFailure(err, { provider: "aimlapi", label: "AI/ML API" });
 }

@@ -9,6 +9,7 @@ import {
   TtsError,
   UpstreamError,
 } from "../tts/errors.ts";
+import { CONNECT_FAILURE_CODES, errorFromNetworkFailure, networkErrorCode } from "../util/network-error.ts";
 
 /**
  * MiniMax failure → one provider-neutral error class (spec §5.2). Business errors arrive as HTTP 200
@@ -117,46 +118,12 @@ export function errorFromDownload(status: number, body: string): TtsError {
   return new UpstreamError(`MiniMax download URL answered HTTP ${status}`, details);
 }
 
-/** Socket-level failures that happen before the request could reach the server. */
-const CONNECT_FAILURE_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT",
-]);
-/** Our own misuse of the HTTP client: retrying cannot help. */
-const LOCAL_FAILURE_CODES = new Set([
-  "UND_ERR_INVALID_ARG",
-  "UND_ERR_NOT_SUPPORTED",
-  "UND_ERR_CLOSED",
-  "UND_ERR_DESTROYED",
-  "UND_ERR_INVALID_RETURN_VALUE",
-]);
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== "object" || err === null || !("code" in err)) return undefined;
-  return typeof err.code === "string" ? err.code : undefined;
-}
-
 /**
  * Anything thrown while talking HTTP → a TtsError. Callers check their AbortSignal first: an abort
  * is the caller's decision and is rethrown as-is, never converted.
  */
 export function errorFromNetwork(err: unknown, traceId?: string): TtsError {
-  if (err instanceof TtsError) return err;
-  const code = errorCode(err);
-  const message = err instanceof Error ? err.message : String(err);
-  const details = base({ statusMsg: code ? `${code}: ${message}` : message, traceId, cause: err });
-  if (code && LOCAL_FAILURE_CODES.has(code)) {
-    return new UpstreamError(`MiniMax request could not be made: ${message}`, details);
-  }
-  const timeout = code?.includes("TIMEOUT") || code === "ETIMEDOUT";
-  return new RetryableError(
-    `MiniMax ${timeout ? "request timed out" : "connection failed"}: ${message}`,
-    details,
-  );
+  return errorFromNetworkFailure(err, { provider: "minimax", label: "MiniMax", traceId });
 }
 
 /**
@@ -166,6 +133,6 @@ export function errorFromNetwork(err: unknown, traceId?: string): TtsError {
 export function isSafeToRepeat(err: unknown): boolean {
   if (!(err instanceof TtsError) || !err.retryable) return false;
   if (err.code !== undefined || err.httpStatus !== undefined) return true;
-  const code = errorCode(err.cause);
+  const code = networkErrorCode(err.cause);
   return code !== undefined && CONNECT_FAILURE_CODES.has(code);
 }

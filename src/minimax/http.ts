@@ -1,6 +1,14 @@
-import { Agent, type Dispatcher, type FormData, interceptors } from "undici";
+import type { Agent, Dispatcher, FormData } from "undici";
 import type { z } from "zod";
 import { UpstreamError } from "../tts/errors.ts";
+import {
+  type BoundedReadOptions,
+  collectBounded,
+  createAgents,
+  header,
+  readBounded,
+  readErrorText,
+} from "../util/http-body.ts";
 import { errorFromBaseResp, errorFromDownload, errorFromHttp, errorFromNetwork } from "./errors.ts";
 import { EnvelopeSchema, parseMiniMaxJson } from "./schemas.ts";
 
@@ -72,11 +80,6 @@ interface RequestInit {
   signed?: boolean;
 }
 
-const MAX_REDIRECTS = 3;
-
-/** Error bodies are only for the message: read this much at most. */
-const ERROR_BODY_BYTES = 64 * 1024;
-
 /** `baseUrl` + `path` (keeping any path prefix of the base) + query + `GroupId` when configured. */
 export function buildApiUrl(baseUrl: string, path: string, query: Query = {}, groupId?: string): URL {
   const url = new URL(baseUrl);
@@ -86,11 +89,6 @@ export function buildApiUrl(baseUrl: string, path: string, query: Query = {}, gr
   const group = groupId?.trim();
   if (group) url.searchParams.set("GroupId", group);
   return url;
-}
-
-function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 export class MiniMaxHttp {
@@ -109,15 +107,12 @@ export class MiniMaxHttp {
       throw new TypeError(`MiniMax base URL must be http(s), got ${base.protocol}`);
     }
     if (!opts.apiKey) throw new TypeError("MiniMax API key is empty");
-    const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
-    this.#agent = new Agent({
+    const { agent, downloader } = createAgents({
       connections: opts.connections ?? 8,
-      connectTimeout: t.connectMs,
-      headersTimeout: t.headersMs,
-      bodyTimeout: t.bodyMs,
-      keepAliveTimeout: t.keepAliveMs,
+      timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
     });
-    this.#downloader = this.#agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+    this.#agent = agent;
+    this.#downloader = downloader;
     this.#apiKey = opts.apiKey;
     this.#baseUrl = opts.baseUrl;
     this.#groupId = opts.groupId;
@@ -254,7 +249,7 @@ export class MiniMaxHttp {
       "minimax http",
     );
     if (res.statusCode !== 200) {
-      const text = await this.#errorText(res, signal);
+      const text = await readErrorText(res, signal);
       throw init.signed
         ? errorFromDownload(res.statusCode, text)
         : errorFromHttp(res.statusCode, text, traceId);
@@ -262,58 +257,22 @@ export class MiniMaxHttp {
     return { res, traceId };
   }
 
-  async *#bounded(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
-    const declared = Number(header(res.headers, "content-length") ?? Number.NaN);
-    if (declared > this.#maxBytes) {
-      discard(res);
-      throw tooLarge(this.#maxBytes);
-    }
-    let total = 0;
-    try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        total += chunk.length;
-        if (total > this.#maxBytes) throw tooLarge(this.#maxBytes);
-        yield chunk;
-      }
-    } catch (err) {
-      throw convert(err, signal);
-    } finally {
-      // Stops the transfer when the reader gives up early (a limit, an error, or `break`).
-      discard(res);
-    }
+  /** Bounded reading of an answer body, with socket errors converted. */
+  #bounded(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+    return readBounded(res, this.#limits(signal));
   }
 
-  async #collect(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of this.#bounded(res, signal)) chunks.push(chunk);
-    return Buffer.concat(chunks);
+  #collect(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<Buffer> {
+    return collectBounded(res, this.#limits(signal));
   }
 
-  /** The start of an error body, for the message; the rest is discarded. */
-  async #errorText(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<string> {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        chunks.push(chunk);
-        total += chunk.length;
-        if (total >= ERROR_BODY_BYTES) break;
-      }
-    } catch {
-      if (signal?.aborted) throw signal.reason;
-      // A broken error body still leaves the status to report.
-    } finally {
-      discard(res);
-    }
-    return Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString("utf8");
+  #limits(signal: AbortSignal | undefined): BoundedReadOptions {
+    return {
+      maxBytes: this.#maxBytes,
+      tooLarge: () => tooLarge(this.#maxBytes),
+      convert: (err: unknown) => convert(err, signal),
+    };
   }
-}
-
-/** Stops an unfinished body. Its "aborted" error is expected, so it is swallowed rather than left unhandled. */
-function discard(res: Dispatcher.ResponseData): void {
-  if (res.body.readableEnded || res.body.destroyed) return;
-  res.body.on("error", () => {});
-  res.body.destroy();
 }
 
 function tooLarge(max: number): UpstreamError {
