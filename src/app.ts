@@ -1,41 +1,107 @@
-import { Events } from "discord.js";
+import { type Client, Events } from "discord.js";
+import { toVoiceMessage } from "./audio/voice-message.ts";
 import type { Config } from "./config.ts";
 import { createDiscordClient } from "./discord/client.ts";
+import type { BotContext } from "./discord/context.ts";
+import { createDispatcher, type Dispatcher } from "./discord/dispatcher.ts";
+import { syncCommands } from "./discord/register-commands.ts";
+import { loadCommands } from "./discord/registry.ts";
 import type { Logger } from "./logger.ts";
 import { createMetrics } from "./metrics/registry.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics/server.ts";
+import { createStorage, type Storage } from "./storage/storage.ts";
+import { createAudioCache } from "./tts/audio-cache.ts";
 import { createProvider } from "./tts/create-provider.ts";
+import { createUserGuards } from "./tts/guards.ts";
 import { instrumentProvider } from "./tts/instrumented-provider.ts";
+import { createSpeakService } from "./tts/speak-service.ts";
+import { createUserSettingsStore } from "./tts/user-settings.ts";
+import { createVoiceCatalog } from "./tts/voice-catalog.ts";
 
 export interface App {
   start(): Promise<void>;
+  /** Finishes (or answers) in-flight interactions, then disconnects and closes storage. */
   stop(): Promise<void>;
+  readonly client: Client;
+}
+
+export interface AppOptions {
+  /** Where command files live; the project's `commands/` by default. */
+  commandsDir?: URL;
+  /** How long stop() waits for in-flight interactions. */
+  drainMs?: number;
 }
 
 /** Builds every service from the configuration and passes them in explicitly: no module-level singletons. */
-export function createApp(config: Config, logger: Logger): App {
+export function createApp(config: Config, logger: Logger, opts: AppOptions = {}): App {
   const metrics = createMetrics();
   const tts = createProvider(config, logger);
   const provider = instrumentProvider(tts.provider, metrics);
   const client = createDiscordClient({ apiUrl: config.discord.apiUrl });
+  let storage: Storage | undefined;
+  let dispatcher: Dispatcher | undefined;
   let metricsServer: MetricsServer | undefined;
 
-  client.once(Events.ClientReady, (ready) => {
-    logger.info(
-      {
-        user: ready.user.tag,
-        guilds: ready.guilds.cache.size,
+  async function build(): Promise<Dispatcher> {
+    storage = await createStorage(config.storageUrl, { logger });
+    const voices = createVoiceCatalog({
+      provider,
+      onError: (err) => logger.warn({ err }, "could not fetch the voice list; using the cached or built-in one"),
+    });
+    voices.warm();
+    const users = createUserSettingsStore(storage.keyv("users"));
+    const speak = createSpeakService({
+      provider,
+      cache: createAudioCache(storage, { maxBytes: config.audioCacheMaxBytes }),
+      guards: createUserGuards({
+        cooldownMs: config.speak.cooldownMs,
+        maxConcurrent: config.speak.maxConcurrentPerUser,
+      }),
+      users,
+      toVoiceMessage,
+      config: { model: config.tts.model, voice: config.tts.defaultVoice, syncMaxChars: config.tts.syncMaxChars },
+      logger,
+    });
+    const ctx: BotContext = {
+      speak,
+      voices,
+      users,
+      config: {
         provider: provider.name,
         model: config.tts.model,
+        defaultVoice: config.tts.defaultVoice,
+        syncMaxChars: config.tts.syncMaxChars,
       },
-      "logged in to Discord",
-    );
-  });
+      logger,
+    };
+    const registry = await loadCommands<BotContext>(opts.commandsDir ?? new URL("../commands/", import.meta.url));
+    const meta = storage.keyv<string>("meta");
+    client.once(Events.ClientReady, (ready) => {
+      logger.info(
+        { user: ready.user.tag, guilds: ready.guilds.cache.size, provider: provider.name, model: config.tts.model },
+        "logged in to Discord",
+      );
+      syncCommands({
+        rest: ready.rest,
+        applicationId: ready.application.id,
+        guildId: config.discord.guildId,
+        definitions: registry.definitions(),
+        state: { get: async (k) => (await meta.get(k)) ?? undefined, set: async (k, v) => void (await meta.set(k, v)) },
+        logger,
+      }).catch((err: unknown) => logger.error({ err }, "could not register the slash commands"));
+    });
+    return createDispatcher({ registry, ctx, logger });
+  }
+
   client.on(Events.Error, (err) => logger.error({ err }, "discord client error"));
   client.on(Events.Warn, (message) => logger.warn({ message }, "discord client warning"));
 
   return {
+    client,
     async start() {
+      dispatcher = await build();
+      const d = dispatcher;
+      client.on(Events.InteractionCreate, (interaction) => void d.handle(interaction));
       if (config.metricsPort !== undefined) {
         metricsServer = await startMetricsServer({
           port: config.metricsPort,
@@ -47,9 +113,14 @@ export function createApp(config: Config, logger: Logger): App {
       await client.login(config.discord.token);
     },
     async stop() {
+      if (dispatcher) {
+        dispatcher.stopAccepting();
+        await dispatcher.drain(opts.drainMs ?? 10_000);
+      }
       await client.destroy();
       await metricsServer?.close();
       await tts.close();
+      await storage?.close();
     },
   };
 }

@@ -121,6 +121,9 @@ export function describeTtsError(err: TtsError): string {
     case "content":
       return "The speech service refused this text (it was flagged as sensitive or unreadable).";
     case "invalid":
+      if (err.code === 2054 || err.code === 20132 || err.code === 2042) {
+        return "That voice does not exist or is not available to this bot. Pick one from the voice list (start typing in the voice option, or see /voices).";
+      }
       return err instanceof UnsupportedOptionError
         ? err.message
         : `The speech service rejected the request: ${err.statusMsg ?? err.message}`;

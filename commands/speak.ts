@@ -1,0 +1,202 @@
+import {
+  AttachmentBuilder,
+  type AutocompleteInteraction,
+  type ChatInputCommandInteraction,
+  MessageFlags,
+  SlashCommandBuilder,
+} from "discord.js";
+import { UserFacingError } from "../src/discord/command.ts";
+import type { BotContext } from "../src/discord/context.ts";
+import { NO_PINGS } from "../src/discord/reply.ts";
+import { groupForMessages } from "../src/tts/fit-attachments.ts";
+import { EMOTIONS, MINIMAX_MODELS, SOUND_EFFECTS } from "../src/tts/models.ts";
+import { MAX_SPEAK_TEXT, type SpeakOptions, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
+import { languageBoostChoices } from "../src/tts/voice-browser.ts";
+
+export const data = new SlashCommandBuilder()
+  .setName("speak")
+  .setDescription("Turn text into natural speech")
+  .addStringOption((o) =>
+    o.setName("text").setDescription("What to say").setRequired(true).setMaxLength(MAX_SPEAK_TEXT),
+  )
+  .addStringOption((o) =>
+    o
+      .setName("voice")
+      .setDescription("Voice (start typing to search)")
+      .setAutocomplete(true)
+      .setMaxLength(256),
+  )
+  .addStringOption((o) =>
+    o
+      .setName("model")
+      .setDescription("Speech model")
+      .addChoices(...MINIMAX_MODELS.map((m) => ({ name: m, value: m }))),
+  )
+  .addNumberOption((o) =>
+    o.setName("speed").setDescription("Speed, 0.5 to 2 (default 1)").setMinValue(0.5).setMaxValue(2),
+  )
+  .addIntegerOption((o) =>
+    o
+      .setName("pitch")
+      .setDescription("Pitch in semitones, -12 to 12 (default 0)")
+      .setMinValue(-12)
+      .setMaxValue(12),
+  )
+  .addNumberOption((o) =>
+    o.setName("volume").setDescription("Volume, 0.1 to 10 (default 1)").setMinValue(0.1).setMaxValue(10),
+  )
+  .addStringOption((o) =>
+    o
+      .setName("emotion")
+      .setDescription("Emotion (fluent and whisper need a speech-2.6 model)")
+      .addChoices(...EMOTIONS.map((e) => ({ name: e, value: e }))),
+  )
+  .addStringOption((o) =>
+    o.setName("language").setDescription("Language boost (start typing)").setAutocomplete(true),
+  )
+  .addStringOption((o) =>
+    o
+      .setName("effect")
+      .setDescription("Sound effect")
+      .addChoices(...SOUND_EFFECTS.map((e) => ({ name: e.replace("_", " "), value: e }))),
+  )
+  .addStringOption((o) =>
+    o
+      .setName("format")
+      .setDescription("Audio format (default mp3)")
+      .addChoices(
+        { name: "mp3", value: "mp3" },
+        { name: "wav", value: "wav" },
+        { name: "flac", value: "flac" },
+        { name: "voice message", value: "voice" },
+      ),
+  )
+  .addBooleanOption((o) => o.setName("private").setDescription("Only you see the result"))
+  .addBooleanOption((o) => o.setName("play").setDescription("Also play it in your voice channel"));
+
+function readOptions(interaction: ChatInputCommandInteraction): SpeakOptions {
+  const o = interaction.options;
+  const raw = {
+    text: o.getString("text", true),
+    voice: o.getString("voice") ?? undefined,
+    model: o.getString("model") ?? undefined,
+    speed: o.getNumber("speed") ?? undefined,
+    pitch: o.getInteger("pitch") ?? undefined,
+    volume: o.getNumber("volume") ?? undefined,
+    emotion: o.getString("emotion") ?? undefined,
+    language: o.getString("language") ?? undefined,
+    effect: o.getString("effect") ?? undefined,
+    format: o.getString("format") ?? undefined,
+    private: o.getBoolean("private") ?? undefined,
+    play: o.getBoolean("play") ?? undefined,
+  };
+  const parsed = SpeakOptionsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UserFacingError(`The ${String(issue.path[0])} option is not valid: ${issue.message}.`);
+  }
+  return parsed.data;
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const options = readOptions(interaction);
+  const check = ctx.speak.precheck(options);
+  if (check.kind === "long") {
+    await interaction.reply({
+      content:
+        `That text has ${check.chars} characters. /speak reads up to ${check.limit} at once; longer texts ` +
+        "will become narration jobs in an upcoming update. Please shorten it for now.",
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: NO_PINGS,
+    });
+    return;
+  }
+  // Acknowledge before any I/O: Discord gives 3 s. Voice messages are posted as channel messages, so
+  // the acknowledgement itself stays private.
+  const ephemeral = options.private === true || options.format === "voice";
+  await interaction.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
+
+  const result = await ctx.speak.speak({
+    userId: interaction.user.id,
+    guildId: interaction.guildId,
+    options,
+    attachmentSizeLimit: interaction.attachmentSizeLimit,
+  });
+  if (result.kind === "long") {
+    await interaction.editReply({
+      content: `That text has ${result.chars} characters; /speak reads up to ${result.limit} at once.`,
+      allowedMentions: NO_PINGS,
+    });
+    return;
+  }
+  const notes: string[] = [];
+  if (result.plan.play)
+    notes.push("Playing in voice channels arrives in an upcoming update; here is the audio.");
+
+  if (result.voiceMessage) {
+    const vm = result.voiceMessage;
+    const attachment = new AttachmentBuilder(vm.ogg, {
+      name: vm.file.name,
+      duration: vm.durationSecs,
+      waveform: vm.waveform,
+    });
+    const channel = interaction.channel;
+    if (!result.plan.ephemeral && channel?.isSendable()) {
+      try {
+        await channel.send({
+          files: [attachment],
+          flags: MessageFlags.IsVoiceMessage,
+          allowedMentions: NO_PINGS,
+        });
+        await interaction.editReply({
+          content: [result.caption, ...notes].join("\n"),
+          allowedMentions: NO_PINGS,
+        });
+        return;
+      } catch (err) {
+        ctx.logger.warn(
+          { err, channel: interaction.channelId },
+          "could not post a voice message; sending a file",
+        );
+        notes.push("I could not post a voice message here (missing permission?), so here is the audio file.");
+      }
+    } else if (result.plan.ephemeral) {
+      notes.push("Voice messages cannot be private, so here is the audio file.");
+    }
+    await interaction.editReply({
+      content: [result.caption, ...notes].join("\n"),
+      files: [new AttachmentBuilder(vm.ogg, { name: vm.file.name })],
+      allowedMentions: NO_PINGS,
+    });
+    return;
+  }
+
+  const [first = [], ...rest] = groupForMessages(result.files);
+  await interaction.editReply({
+    content: [result.caption, ...notes].join("\n"),
+    files: first.map((f) => new AttachmentBuilder(f.data, { name: f.name })),
+    allowedMentions: NO_PINGS,
+  });
+  for (const group of rest) {
+    await interaction.followUp({
+      files: group.map((f) => new AttachmentBuilder(f.data, { name: f.name })),
+      allowedMentions: NO_PINGS,
+      ...(result.plan.ephemeral ? { flags: MessageFlags.Ephemeral } : {}),
+    });
+  }
+}
+
+export async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  if (focused.name === "voice") {
+    const user = await ctx.users.get(interaction.user.id);
+    const choices = await ctx.voices.search(focused.value, { recent: user.recentVoices, limit: 25 });
+    await interaction.respond(choices);
+    return;
+  }
+  if (focused.name === "language") {
+    await interaction.respond(languageBoostChoices(focused.value));
+    return;
+  }
+  await interaction.respond([]);
+}
