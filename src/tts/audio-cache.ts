@@ -1,0 +1,314 @@
+import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite";
+import type { Keyv } from "keyv";
+import { z } from "zod";
+import { inTransaction } from "../storage/sqlite-store.ts";
+import type { Storage } from "../storage/storage.ts";
+
+/**
+ * Synthesized audio kept by request key (see cache-key.ts), so that repeating a request costs neither
+ * time nor provider characters. Two homes: a table in the bot's SQLite file (bounded by size, LRU), or
+ * Redis through Keyv (bounded by TTL; Redis's own maxmemory policy bounds its size).
+ */
+
+export const CachedAudioSchema = z.object({
+  audio: z.instanceof(Buffer),
+  format: z.string().min(1),
+  sampleRate: z.number().int().positive(),
+  channels: z.number().int().positive(),
+  durationMs: z.number().nonnegative().optional(),
+  usageCharacters: z.number().int().nonnegative().optional(),
+  /** When the audio was synthesized (ms since the epoch). */
+  createdAt: z.number(),
+  /** Whatever a derived output needs to be reused as is (e.g. a voice message's waveform). JSON only. */
+  meta: z.record(z.string(), z.unknown()).optional(),
+});
+export type CachedAudio = z.infer<typeof CachedAudioSchema>;
+
+export interface AudioCacheStats {
+  entries: number;
+  bytes: number;
+  /** Since this instance was made. */
+  hits: number;
+  misses: number;
+}
+
+export interface AudioCache {
+  get(key: string): Promise<CachedAudio | undefined>;
+  /** Silently skips audio over the entry size limit. */
+  set(key: string, value: CachedAudio): Promise<void>;
+  stats(): Promise<AudioCacheStats>;
+  close?(): Promise<void>;
+}
+
+export interface AudioCacheLogger {
+  warn(obj: object, msg?: string): void;
+}
+
+export const AUDIO_CACHE_DEFAULTS = {
+  maxBytes: 256 * 1024 * 1024,
+  maxEntryBytes: 25 * 1024 * 1024,
+  ttlMs: 30 * 24 * 60 * 60 * 1000,
+} as const;
+
+export interface AudioCacheOptions {
+  /** Audio larger than this is not cached. Default 25 MiB (Discord's largest upload). */
+  maxEntryBytes?: number;
+  /** Entries older than this (since they were stored) are gone. Default 30 days; 0 = no expiry. */
+  ttlMs?: number;
+  logger?: AudioCacheLogger;
+}
+
+export interface SqliteAudioCacheOptions extends AudioCacheOptions {
+  /** Least recently used entries are evicted down to this total. Default 256 MiB. */
+  maxBytes?: number;
+  /** Optional bound on the number of entries, also enforced by LRU eviction. */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+export interface KeyvAudioCacheOptions extends AudioCacheOptions {
+  /** Prefix of the two Keyv namespaces the cache uses. Default `audio-cache`. */
+  namespace?: string;
+}
+
+export function createAudioCache(
+  storage: Storage,
+  opts: SqliteAudioCacheOptions & KeyvAudioCacheOptions = {},
+): AudioCache {
+  if (storage.kind === "sqlite") {
+    if (!storage.sqlite) throw new Error("SQLite storage without a database handle");
+    return new SqliteAudioCache(storage.sqlite, opts);
+  }
+  return new KeyvAudioCache(storage, opts);
+}
+
+const TABLE = "audio_cache";
+
+/**
+ * Audio as a BLOB in its own table of the bot's SQLite file, so it survives restarts without the
+ * one-third base64 overhead. The blob is the last column: size accounting and eviction read only the
+ * small columns and never load a blob's overflow pages.
+ */
+export class SqliteAudioCache implements AudioCache {
+  readonly #db: DatabaseSync;
+  readonly #sql: Record<
+    "select" | "touch" | "insert" | "remove" | "purge" | "evict" | "totals",
+    StatementSync
+  >;
+  readonly #maxBytes: number;
+  readonly #maxEntries: number;
+  readonly #maxEntryBytes: number;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #logger: AudioCacheLogger | undefined;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(db: DatabaseSync, opts: SqliteAudioCacheOptions = {}) {
+    this.#db = db;
+    this.#maxBytes = opts.maxBytes ?? AUDIO_CACHE_DEFAULTS.maxBytes;
+    this.#maxEntries = opts.maxEntries ?? Number.MAX_SAFE_INTEGER;
+    // An entry larger than the whole cache would evict everything and then itself.
+    this.#maxEntryBytes = Math.min(opts.maxEntryBytes ?? AUDIO_CACHE_DEFAULTS.maxEntryBytes, this.#maxBytes);
+    this.#ttlMs = opts.ttlMs ?? AUDIO_CACHE_DEFAULTS.ttlMs;
+    this.#now = opts.now ?? Date.now;
+    this.#logger = opts.logger;
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS ${TABLE} (
+        key TEXT PRIMARY KEY,
+        format TEXT NOT NULL,
+        sample_rate INTEGER NOT NULL,
+        channels INTEGER NOT NULL,
+        duration_ms REAL,
+        usage_characters INTEGER,
+        meta TEXT,
+        created_at INTEGER NOT NULL,
+        last_used INTEGER NOT NULL,
+        expires INTEGER,
+        bytes INTEGER NOT NULL,
+        audio BLOB NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS ${TABLE}_last_used ON ${TABLE}(last_used);
+      CREATE INDEX IF NOT EXISTS ${TABLE}_expires ON ${TABLE}(expires) WHERE expires IS NOT NULL;
+    `);
+    this.#sql = {
+      select: db.prepare(`SELECT * FROM ${TABLE} WHERE key = ?`),
+      touch: db.prepare(`UPDATE ${TABLE} SET last_used = ? WHERE key = ?`),
+      insert: db.prepare(
+        `INSERT OR REPLACE INTO ${TABLE} (key, format, sample_rate, channels, duration_ms, usage_characters,
+           meta, created_at, last_used, expires, bytes, audio) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      remove: db.prepare(`DELETE FROM ${TABLE} WHERE key = ?`),
+      purge: db.prepare(`DELETE FROM ${TABLE} WHERE expires IS NOT NULL AND expires <= ?`),
+      // Keep the most recently used entries whose running total fits; evict the rest. Ties on
+      // last_used go by rowid, i.e. by insertion order.
+      evict: db.prepare(
+        `DELETE FROM ${TABLE} WHERE key IN (
+           SELECT key FROM (
+             SELECT key,
+               SUM(bytes) OVER (ORDER BY last_used DESC, rowid DESC) AS kept_bytes,
+               ROW_NUMBER() OVER (ORDER BY last_used DESC, rowid DESC) AS kept_entries
+             FROM ${TABLE}
+           ) WHERE kept_bytes > ? OR kept_entries > ?
+         )`,
+      ),
+      totals: db.prepare(`SELECT count(*) AS entries, total(bytes) AS bytes FROM ${TABLE}`),
+    };
+  }
+
+  async get(key: string): Promise<CachedAudio | undefined> {
+    const now = this.#now();
+    const row = this.#sql.select.get(key);
+    if (row === undefined || (typeof row.expires === "number" && row.expires <= now)) {
+      if (row) this.#delete(key);
+      this.#misses++;
+      return undefined;
+    }
+    const entry = rowToEntry(row);
+    if (!entry) {
+      this.#logger?.warn({ key }, "dropping a corrupt audio cache row");
+      this.#delete(key);
+      this.#misses++;
+      return undefined;
+    }
+    this.#sql.touch.run(now, key);
+    this.#hits++;
+    return entry;
+  }
+
+  async set(key: string, value: CachedAudio): Promise<void> {
+    const entry = CachedAudioSchema.parse(value);
+    if (entry.audio.length > this.#maxEntryBytes) return;
+    const now = this.#now();
+    inTransaction(this.#db, () => {
+      this.#sql.insert.run(
+        key,
+        entry.format,
+        entry.sampleRate,
+        entry.channels,
+        entry.durationMs ?? null,
+        entry.usageCharacters ?? null,
+        entry.meta === undefined ? null : JSON.stringify(entry.meta),
+        entry.createdAt,
+        now,
+        this.#ttlMs > 0 ? now + this.#ttlMs : null,
+        entry.audio.length,
+        entry.audio,
+      );
+      this.#purgeExpired(now);
+      this.#sql.evict.run(this.#maxBytes, this.#maxEntries);
+    });
+  }
+
+  async stats(): Promise<AudioCacheStats> {
+    this.#purgeExpired(this.#now());
+    const row = this.#sql.totals.get();
+    return {
+      entries: Number(row?.entries ?? 0),
+      bytes: Number(row?.bytes ?? 0),
+      hits: this.#hits,
+      misses: this.#misses,
+    };
+  }
+
+  #delete(key: string): void {
+    this.#sql.remove.run(key);
+  }
+
+  #purgeExpired(now: number): void {
+    this.#sql.purge.run(now);
+  }
+}
+
+/** A row back into an entry, or undefined when any part of it is not what set() writes. */
+function rowToEntry(row: Record<string, SQLOutputValue>): CachedAudio | undefined {
+  const audio = row.audio;
+  if (!(audio instanceof Uint8Array) || audio.length !== row.bytes) return undefined;
+  let meta: unknown;
+  try {
+    meta = typeof row.meta === "string" ? JSON.parse(row.meta) : undefined;
+  } catch {
+    return undefined;
+  }
+  const parsed = CachedAudioSchema.safeParse({
+    // A view on the bytes SQLite returned, not a copy.
+    audio: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength),
+    format: row.format,
+    sampleRate: row.sample_rate,
+    channels: row.channels,
+    durationMs: row.duration_ms ?? undefined,
+    usageCharacters: row.usage_characters ?? undefined,
+    createdAt: row.created_at,
+    meta,
+  });
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * Through Keyv, for Redis (or any store): the audio travels base64-encoded by Keyv's serializer. A
+ * second namespace holds each entry's size, so stats() can count without downloading the audio.
+ */
+export class KeyvAudioCache implements AudioCache {
+  readonly #entries: Keyv<unknown>;
+  readonly #sizes: Keyv<unknown>;
+  readonly #maxEntryBytes: number;
+  readonly #ttlMs: number;
+  readonly #logger: AudioCacheLogger | undefined;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(storage: Pick<Storage, "keyv">, opts: KeyvAudioCacheOptions = {}) {
+    const namespace = opts.namespace ?? "audio-cache";
+    this.#entries = storage.keyv(namespace);
+    this.#sizes = storage.keyv(`${namespace}-sizes`);
+    this.#maxEntryBytes = opts.maxEntryBytes ?? AUDIO_CACHE_DEFAULTS.maxEntryBytes;
+    this.#ttlMs = opts.ttlMs ?? AUDIO_CACHE_DEFAULTS.ttlMs;
+    this.#logger = opts.logger;
+  }
+
+  async get(key: string): Promise<CachedAudio | undefined> {
+    let raw: unknown;
+    try {
+      raw = await this.#entries.get(key);
+    } catch (err) {
+      // Keyv's JSON.parse failing means a mangled value; anything else is the store's failure.
+      if (!(err instanceof SyntaxError)) throw err;
+      raw = null;
+    }
+    if (raw === undefined) {
+      this.#misses++;
+      return undefined;
+    }
+    const parsed = CachedAudioSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.#logger?.warn({ key }, "dropping a corrupt audio cache entry");
+      await Promise.all([this.#entries.delete(key), this.#sizes.delete(key)]);
+      this.#misses++;
+      return undefined;
+    }
+    this.#hits++;
+    return parsed.data;
+  }
+
+  async set(key: string, value: CachedAudio): Promise<void> {
+    const entry = CachedAudioSchema.parse(value);
+    if (entry.audio.length > this.#maxEntryBytes) return;
+    // Keyv reads a ttl of 0 as "no expiry".
+    await this.#entries.set(key, entry, this.#ttlMs);
+    await this.#sizes.set(key, entry.audio.length, this.#ttlMs);
+  }
+
+  /** Entries and bytes are approximate: an entry Redis evicted under memory pressure still counts until its TTL. */
+  async stats(): Promise<AudioCacheStats> {
+    const iterate = this.#sizes.iterator;
+    if (!iterate) throw new Error("the storage behind the audio cache cannot list its keys");
+    let entries = 0;
+    let bytes = 0;
+    for await (const [, size] of iterate(undefined)) {
+      if (typeof size !== "number") continue;
+      entries++;
+      bytes += size;
+    }
+    return { entries, bytes, hits: this.#hits, misses: this.#misses };
+  }
+}
