@@ -27,6 +27,18 @@ export {
 } from "./audio/tone.ts";
 export type { CommonFault, FaultTarget } from "./common/faults.ts";
 export type { RecordedFile, RecordedRequest } from "./common/http.ts";
+export {
+  type CallbackRecord as DiscordCallbackRecord,
+  type DispatchCommandOptions,
+  type FakeDiscord,
+  type FakeDiscordOptions,
+  type FakeMessage as DiscordMessage,
+  type Fixtures as DiscordFixtures,
+  type InteractionHandle,
+  type RecordedRequest as DiscordRequest,
+  startClientAndFake,
+  startFakeDiscord,
+} from "./discord/index.ts";
 export type { FakeTask, TaskStatus } from "./minimax/async-tasks.ts";
 export {
   type FakeMiniMax,
