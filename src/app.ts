@@ -11,7 +11,7 @@ import { createMetrics } from "./metrics/registry.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics/server.ts";
 import { createStorage, type Storage } from "./storage/storage.ts";
 import { createAudioCache } from "./tts/audio-cache.ts";
-import { createProvider } from "./tts/create-provider.ts";
+import { createProvider, type ProviderTuning } from "./tts/create-provider.ts";
 import { createUserGuards } from "./tts/guards.ts";
 import { instrumentProvider } from "./tts/instrumented-provider.ts";
 import { createSpeakService } from "./tts/speak-service.ts";
@@ -30,12 +30,13 @@ export interface AppOptions {
   commandsDir?: URL;
   /** How long stop() waits for in-flight interactions. */
   drainMs?: number;
+  tts?: ProviderTuning;
 }
 
 /** Builds every service from the configuration and passes them in explicitly: no module-level singletons. */
 export function createApp(config: Config, logger: Logger, opts: AppOptions = {}): App {
   const metrics = createMetrics();
-  const tts = createProvider(config, logger);
+  const tts = createProvider(config, logger, opts.tts);
   const provider = instrumentProvider(tts.provider, metrics);
   const client = createDiscordClient({ apiUrl: config.discord.apiUrl });
   let storage: Storage | undefined;
@@ -46,7 +47,8 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
     storage = await createStorage(config.storageUrl, { logger });
     const voices = createVoiceCatalog({
       provider,
-      onError: (err) => logger.warn({ err }, "could not fetch the voice list; using the cached or built-in one"),
+      onError: (err) =>
+        logger.warn({ err }, "could not fetch the voice list; using the cached or built-in one"),
     });
     voices.warm();
     const users = createUserSettingsStore(storage.keyv("users"));
@@ -59,7 +61,11 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       }),
       users,
       toVoiceMessage,
-      config: { model: config.tts.model, voice: config.tts.defaultVoice, syncMaxChars: config.tts.syncMaxChars },
+      config: {
+        model: config.tts.model,
+        voice: config.tts.defaultVoice,
+        syncMaxChars: config.tts.syncMaxChars,
+      },
       logger,
     });
     const ctx: BotContext = {
@@ -74,11 +80,18 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       },
       logger,
     };
-    const registry = await loadCommands<BotContext>(opts.commandsDir ?? new URL("../commands/", import.meta.url));
+    const registry = await loadCommands<BotContext>(
+      opts.commandsDir ?? new URL("../commands/", import.meta.url),
+    );
     const meta = storage.keyv<string>("meta");
     client.once(Events.ClientReady, (ready) => {
       logger.info(
-        { user: ready.user.tag, guilds: ready.guilds.cache.size, provider: provider.name, model: config.tts.model },
+        {
+          user: ready.user.tag,
+          guilds: ready.guilds.cache.size,
+          provider: provider.name,
+          model: config.tts.model,
+        },
         "logged in to Discord",
       );
       syncCommands({
@@ -86,7 +99,10 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
         applicationId: ready.application.id,
         guildId: config.discord.guildId,
         definitions: registry.definitions(),
-        state: { get: async (k) => (await meta.get(k)) ?? undefined, set: async (k, v) => void (await meta.set(k, v)) },
+        state: {
+          get: async (k) => (await meta.get(k)) ?? undefined,
+          set: async (k, v) => void (await meta.set(k, v)),
+        },
         logger,
       }).catch((err: unknown) => logger.error({ err }, "could not register the slash commands"));
     });

@@ -12,7 +12,13 @@ export interface DiscordClientOptions {
 export function createDiscordClient(opts: DiscordClientOptions): Client {
   return new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates],
-    rest: { api: opts.apiUrl },
+    rest: {
+      api: opts.apiUrl,
+      // discord.js's default REST strategy calls its own undici 6 through the process-wide dispatcher,
+      // which undici 8 (our HTTP client) replaces with one that refuses undici 6's multipart bodies.
+      // Node's fetch serializes the body itself first, so uploads work with either.
+      makeRequest: (url, init) => fetch(url, init as RequestInit),
+    },
     allowedMentions: { parse: [] },
   });
 }

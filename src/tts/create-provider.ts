@@ -10,14 +10,22 @@ export interface ProviderHandle {
   close(): Promise<void>;
 }
 
+export interface ProviderTuning {
+  /** Retry policy for retryable failures (tests shorten the backoff). */
+  retry?: { retries?: number; baseMs?: number; maxMs?: number };
+}
+
 /** Builds the configured provider. The bot and the CLI both come through here, so they share one code path. */
-export function createProvider(config: Config, logger: Logger): ProviderHandle {
+export function createProvider(config: Config, logger: Logger, tuning: ProviderTuning = {}): ProviderHandle {
   const log = logger.child({ provider: config.tts.provider });
   if (config.tts.provider === "aimlapi") {
     const client = createAimlApiClient({
       apiKey: requireKey(config.aimlapi.apiKey, "AIMLAPI_API_KEY"),
       baseUrl: config.aimlapi.apiUrl,
       requestsPerMinute: config.tts.rateLimitRpm,
+      retries: tuning.retry?.retries,
+      retryBaseMs: tuning.retry?.baseMs,
+      retryMaxMs: tuning.retry?.maxMs,
       logger: log,
     });
     return { provider: createAimlApiProvider(client), close: () => client.close() };
@@ -28,6 +36,7 @@ export function createProvider(config: Config, logger: Logger): ProviderHandle {
     groupId: config.minimax.groupId,
     synthesisRpm: config.tts.rateLimitRpm,
     queryQps: config.tts.asyncPollQps,
+    retry: tuning.retry,
     logger: log,
   });
   return { provider: createMiniMaxProvider(client), close: () => client.close() };

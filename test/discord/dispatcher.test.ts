@@ -1,0 +1,501 @@
+import { Writable } from "node:stream";
+import {
+  ActionRowBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  MessageFlags,
+  ModalBuilder,
+  SlashCommandBuilder,
+  StringSelectMenuBuilder,
+  TextInputBuilder,
+  TextInputStyle,
+} from "discord.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type CommandModule, customId, parseCustomId, UserFacingError } from "../../src/discord/command.ts";
+import {
+  createDispatcher,
+  type Dispatcher,
+  type DispatcherOptions,
+  UNAVAILABLE_CONTROL_MESSAGE,
+} from "../../src/discord/dispatcher.ts";
+import { syncCommands } from "../../src/discord/register-commands.ts";
+import { createRegistry } from "../../src/discord/registry.ts";
+import { GENERIC_ERROR_MESSAGE, RESTARTING_MESSAGE, UNAVAILABLE_MESSAGE } from "../../src/discord/reply.ts";
+import { createLogger } from "../../src/logger.ts";
+import { describeTtsError, RetryableError } from "../../src/tts/errors.ts";
+import { type ClientAndFake, type FakeMessage, startClientAndFake } from "../fakes/discord/index.ts";
+
+/** What the test commands get as their context: proof that `ctx` is passed, and a gate for slow work. */
+interface TestCtx {
+  calls: string[];
+  gate: Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const echo: CommandModule<TestCtx> = {
+  data: new SlashCommandBuilder()
+    .setName("echo")
+    .setDescription("Repeats text")
+    .addStringOption((o) => o.setName("text").setDescription("Text").setRequired(true).setAutocomplete(true)),
+  async execute(interaction, ctx) {
+    if (!interaction.isChatInputCommand()) return;
+    const text = interaction.options.getString("text", true);
+    ctx.calls.push(`echo:${text}`);
+    await interaction.reply({ content: `echo: ${text}` });
+  },
+  async autocomplete(interaction) {
+    const typed = interaction.options.getFocused();
+    if (typed === "boom") throw new Error("suggestion backend down");
+    if (typed === "slow") await sleep(600);
+    await interaction.respond([{ name: typed.toUpperCase(), value: typed }]);
+  },
+};
+
+const fail: CommandModule<TestCtx> = {
+  data: new SlashCommandBuilder()
+    .setName("fail")
+    .setDescription("Fails in various ways")
+    .addSubcommand((s) => s.setName("plain").setDescription("A bug"))
+    .addSubcommand((s) => s.setName("user").setDescription("A refusal after deferring"))
+    .addSubcommand((s) => s.setName("provider").setDescription("The speech service is busy"))
+    .addSubcommand((s) => s.setName("silent").setDescription("Returns without answering"))
+    .addSubcommand((s) => s.setName("late").setDescription("Answers after the deadline")),
+  async execute(interaction) {
+    if (!interaction.isChatInputCommand()) return;
+    switch (interaction.options.getSubcommand()) {
+      case "plain":
+        throw new Error("database exploded");
+      case "user":
+        await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+        throw new UserFacingError("That voice does not exist <@&1>.");
+      case "provider":
+        throw new RetryableError("1002 rate limit", { provider: "minimax", code: 1002, rateLimited: true });
+      case "late":
+        await sleep(150);
+        await interaction.reply({ content: "too late" });
+        return;
+      default:
+        return;
+    }
+  },
+};
+
+const panel: CommandModule<TestCtx> = {
+  data: new SlashCommandBuilder().setName("panel").setDescription("Shows buttons"),
+  async execute(interaction) {
+    const buttons = new ActionRowBuilder<ButtonBuilder>().addComponents(
+      new ButtonBuilder()
+        .setCustomId(customId("panel", "press", 42))
+        .setLabel("Press")
+        .setStyle(ButtonStyle.Primary),
+      new ButtonBuilder()
+        .setCustomId(customId("panel", "ask", 7))
+        .setLabel("Ask")
+        .setStyle(ButtonStyle.Secondary),
+    );
+    const select = new ActionRowBuilder<StringSelectMenuBuilder>().addComponents(
+      new StringSelectMenuBuilder()
+        .setCustomId(customId("panel", "pick"))
+        .addOptions({ label: "A", value: "a" }, { label: "B", value: "b" }),
+    );
+    await interaction.reply({ content: "panel", components: [buttons, select] });
+  },
+  async component(interaction, ctx) {
+    const { action, args } = parseCustomId(interaction.customId);
+    ctx.calls.push(`component:${action}`);
+    if (action === "ask") {
+      const input = new TextInputBuilder()
+        .setCustomId("note")
+        .setLabel("Note")
+        .setStyle(TextInputStyle.Short);
+      await interaction.showModal(
+        new ModalBuilder()
+          .setCustomId(customId("panel", "form", args[0] ?? ""))
+          .setTitle("Form")
+          .addComponents(new ActionRowBuilder<TextInputBuilder>().addComponents(input)),
+      );
+      return;
+    }
+    const detail = interaction.isStringSelectMenu() ? interaction.values.join(",") : args.join(",");
+    await interaction.reply({ content: `${action} ${detail}`, flags: MessageFlags.Ephemeral });
+  },
+  async modal(interaction) {
+    const { args } = parseCustomId(interaction.customId);
+    await interaction.reply({ content: `form ${args[0]}: ${interaction.fields.getTextInputValue("note")}` });
+  },
+};
+
+const slow: CommandModule<TestCtx> = {
+  data: new SlashCommandBuilder().setName("slow").setDescription("Takes its time"),
+  async execute(interaction, ctx) {
+    await interaction.deferReply();
+    await ctx.gate;
+    await interaction.editReply({ content: "finished" });
+  },
+};
+
+/** Registered with Discord but gone from the code: what users hit after a deployment removed it. */
+const ghost = new SlashCommandBuilder().setName("ghost").setDescription("Removed command").toJSON();
+
+type LogLine = Record<string, unknown> & { level: number; msg: string };
+
+describe("dispatcher with the real discord.js client and the fake Discord", () => {
+  const registry = createRegistry([echo, fail, panel, slow]);
+  let env: ClientAndFake;
+  let lines: LogLine[];
+  let ctx: TestCtx;
+  let release: () => void;
+  let dispatcher: Dispatcher;
+  let tasks: Promise<void>[];
+
+  function useDispatcher(overrides: Partial<DispatcherOptions<TestCtx>> = {}): Dispatcher {
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(JSON.parse(String(chunk)) as LogLine);
+        cb();
+      },
+    });
+    const logger = createLogger({ level: "debug", destination });
+    dispatcher = createDispatcher({ registry, ctx, logger, autocompleteBudgetMs: 200, ...overrides });
+    return dispatcher;
+  }
+
+  /** Every handle() started so far has finished (and logged). */
+  const settled = () => Promise.all(tasks);
+
+  /** The one "interaction" line for an interaction id; fails when there are zero or several. */
+  function lineFor(interactionId: string): LogLine {
+    const matching = lines.filter((l) => l.msg === "interaction" && l.interaction === interactionId);
+    expect(matching).toHaveLength(1);
+    return matching[0]!;
+  }
+
+  const isEphemeral = (m: FakeMessage) => (m.flags & MessageFlags.Ephemeral) !== 0;
+
+  beforeAll(async () => {
+    env = await startClientAndFake();
+    env.client.on("interactionCreate", (interaction) => {
+      tasks.push(dispatcher.handle(interaction));
+    });
+    const result = await syncCommands({
+      rest: env.client.rest,
+      applicationId: env.client.application!.id,
+      guildId: env.fake.fixtures.guild.id,
+      definitions: [...registry.definitions(), ghost],
+      state: { get: async () => undefined, set: async () => undefined },
+      logger: createLogger({ level: "silent" }),
+    });
+    expect(result).toMatchObject({ changed: true, count: 5 });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+  beforeEach(() => {
+    lines = [];
+    tasks = [];
+    ctx = { calls: [], gate: new Promise<void>((resolve) => (release = resolve)) };
+    useDispatcher();
+  });
+  afterEach(async () => {
+    release();
+    await settled();
+    expect(env.fake.internalErrors).toEqual([]);
+  });
+
+  it("registered the definitions with the fake through syncCommands", () => {
+    const names = env.fake.registeredCommands(env.fake.fixtures.guild.id).map((c) => c.name);
+    expect(names.sort()).toEqual(["echo", "fail", "ghost", "panel", "slow"]);
+  });
+
+  it("routes a slash command to execute, passes ctx, and its reply arrives", async () => {
+    const handle = env.fake.dispatchCommand({ name: "echo", options: { text: "hello" } });
+    const reply = await handle.waitForResponse();
+    expect(reply.content).toBe("echo: hello");
+    expect(ctx.calls).toEqual(["echo:hello"]);
+    await settled();
+    const line = lineFor(handle.id);
+    expect(line).toMatchObject({
+      level: 30,
+      kind: "command",
+      command: "echo",
+      guild: env.fake.fixtures.guild.id,
+      channel: env.fake.fixtures.channels.text.id,
+      user: env.fake.fixtures.users.member.id,
+      outcome: "ok",
+    });
+    expect(line.latencyMs).toEqual(expect.any(Number));
+  });
+
+  it("answers a plain Error ephemerally with the generic message and logs it with context", async () => {
+    const handle = env.fake.dispatchCommand({ name: "fail plain" });
+    const reply = await handle.waitForResponse();
+    expect(reply.content).toBe(GENERIC_ERROR_MESSAGE);
+    expect(isEphemeral(reply)).toBe(true);
+    expect(reply.allowed_mentions).toEqual({ parse: [] });
+    await settled();
+    const line = lineFor(handle.id);
+    expect(line).toMatchObject({
+      level: 50,
+      kind: "command",
+      command: "fail",
+      subcommand: "plain",
+      guild: env.fake.fixtures.guild.id,
+      channel: env.fake.fixtures.channels.text.id,
+      user: env.fake.fixtures.users.member.id,
+      outcome: "error",
+      err: { message: "database exploded" },
+    });
+    // The stack goes to the log, never to the user.
+    expect(String((line.err as { stack: string }).stack)).toContain("dispatcher.test.ts");
+  });
+
+  it("edits the deferred reply with a UserFacingError's message, without pings", async () => {
+    const handle = env.fake.dispatchCommand({ name: "fail user" });
+    const reply = await handle.waitForResponse();
+    expect(handle.ack?.type).toBe(5);
+    expect(reply.id).toBe(handle.original()?.id);
+    expect(reply.content).toBe("That voice does not exist <@&1>.");
+    expect(isEphemeral(reply)).toBe(true);
+    expect(reply.allowed_mentions).toEqual({ parse: [] });
+    expect(handle.followUps()).toEqual([]);
+    await settled();
+    expect(lineFor(handle.id)).toMatchObject({ level: 30, outcome: "user_error", subcommand: "user" });
+  });
+
+  it("answers a provider error with describeTtsError's sentence", async () => {
+    const handle = env.fake.dispatchCommand({ name: "fail provider" });
+    const reply = await handle.waitForResponse();
+    const expected = describeTtsError(new RetryableError("x", { provider: "minimax", rateLimited: true }));
+    expect(reply.content).toBe(expected);
+    expect(isEphemeral(reply)).toBe(true);
+    await settled();
+    expect(lineFor(handle.id)).toMatchObject({ level: 40, outcome: "provider_error", err: { code: 1002 } });
+  });
+
+  it("tells the user something when a handler returns without answering", async () => {
+    const handle = env.fake.dispatchCommand({ name: "fail silent" });
+    expect((await handle.waitForResponse()).content).toBe(GENERIC_ERROR_MESSAGE);
+    await settled();
+    expect(lineFor(handle.id)).toMatchObject({
+      outcome: "error",
+      reason: "handler returned without answering",
+    });
+  });
+
+  it("does not retry an answer Discord already gave up on (10062), and logs the failure", async () => {
+    const handle = env.fake.dispatchCommand({ name: "fail late", ackTimeoutMs: 50 });
+    await expect.poll(() => handle.callbacks.length).toBe(1);
+    await settled();
+    expect(handle.callbacks[0]).toMatchObject({ accepted: false, error: { code: 10062 } });
+    expect(lineFor(handle.id)).toMatchObject({ outcome: "error", err: { code: 10062 } });
+    expect(handle.callbacks).toHaveLength(1);
+  });
+
+  it("logs, and does not throw, when the error answer itself fails", async () => {
+    env.fake.failNext({
+      method: "POST",
+      path: /^\/interactions\//,
+      status: 404,
+      json: { message: "Unknown interaction", code: 10062 },
+    });
+    const handle = env.fake.dispatchCommand({ name: "fail plain" });
+    await expect.poll(() => tasks.length).toBe(1);
+    await settled();
+    const failed = lines.find((l) => l.msg === "could not answer the interaction");
+    expect(failed).toMatchObject({ level: 40, interaction: handle.id, err: { code: 10062 } });
+    expect(lineFor(handle.id)).toMatchObject({ outcome: "error" });
+  });
+
+  it("answers a command that is no longer in the code", async () => {
+    const handle = env.fake.dispatchCommand({ name: "ghost" });
+    const reply = await handle.waitForResponse();
+    expect(reply.content).toBe(UNAVAILABLE_MESSAGE);
+    expect(isEphemeral(reply)).toBe(true);
+    await settled();
+    expect(lineFor(handle.id)).toMatchObject({
+      command: "ghost",
+      outcome: "rejected",
+      reason: "unknown_command",
+    });
+  });
+
+  describe("autocomplete", () => {
+    it("routes to the command's autocomplete", async () => {
+      const handle = env.fake.dispatchAutocomplete({
+        name: "echo",
+        focused: "text",
+        options: { text: "hel" },
+      });
+      expect(await handle.waitForAck()).toEqual([{ name: "HEL", value: "hel" }]);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({
+        kind: "autocomplete",
+        command: "echo",
+        option: "text",
+        outcome: "ok",
+      });
+    });
+
+    it("sends an empty list, and no message, when the handler throws", async () => {
+      const handle = env.fake.dispatchAutocomplete({
+        name: "echo",
+        focused: "text",
+        options: { text: "boom" },
+      });
+      expect(await handle.waitForAck()).toEqual([]);
+      await settled();
+      expect(handle.callbacks).toHaveLength(1);
+      expect(lineFor(handle.id)).toMatchObject({
+        kind: "autocomplete",
+        outcome: "error",
+        err: { message: "suggestion backend down" },
+      });
+    });
+
+    it("sends an empty list when the handler overruns its time budget", async () => {
+      const handle = env.fake.dispatchAutocomplete({
+        name: "echo",
+        focused: "text",
+        options: { text: "slow" },
+      });
+      expect(await handle.waitForAck()).toEqual([]);
+      expect(handle.ackMs).toBeLessThan(550);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({ outcome: "error", reason: "timed out" });
+      // The late handler finds the interaction answered and sends nothing more.
+      await sleep(600);
+      expect(handle.callbacks).toHaveLength(1);
+    });
+  });
+
+  describe("components and modals", () => {
+    async function showPanel(): Promise<FakeMessage> {
+      const handle = env.fake.dispatchCommand({ name: "panel" });
+      return handle.waitForResponse();
+    }
+
+    it("routes a button by the command prefix of its custom id", async () => {
+      const message = await showPanel();
+      const handle = env.fake.dispatchComponent({ customId: "panel:press:42", message });
+      const reply = await handle.waitForResponse();
+      expect(reply.content).toBe("press 42");
+      expect(ctx.calls).toEqual(["component:press"]);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({
+        kind: "component",
+        command: "panel",
+        customId: "panel:press:42",
+        outcome: "ok",
+      });
+    });
+
+    it("routes a string select the same way", async () => {
+      const message = await showPanel();
+      const handle = env.fake.dispatchComponent({ customId: "panel:pick", message, values: ["b"] });
+      expect((await handle.waitForResponse()).content).toBe("pick b");
+    });
+
+    it("routes a modal submit to the command that showed it", async () => {
+      const message = await showPanel();
+      const ask = env.fake.dispatchComponent({ customId: "panel:ask:7", message });
+      expect((await ask.waitForAck()).type).toBe(9);
+      const submit = env.fake.dispatchModalSubmit({ customId: "panel:form:7", fields: { note: "hello" } });
+      expect((await submit.waitForResponse()).content).toBe("form 7: hello");
+      await settled();
+      expect(lineFor(submit.id)).toMatchObject({ kind: "modal", command: "panel", customId: "panel:form:7" });
+    });
+
+    it("answers a button whose command is gone", async () => {
+      const channel = env.client.channels.cache.get(env.fake.fixtures.channels.text.id);
+      if (!channel?.isSendable()) throw new Error("text channel not cached");
+      const sent = await channel.send({
+        content: "old panel",
+        components: [
+          new ActionRowBuilder<ButtonBuilder>().addComponents(
+            new ButtonBuilder().setCustomId("vanished:press").setLabel("Old").setStyle(ButtonStyle.Primary),
+          ),
+        ],
+      });
+      const handle = env.fake.dispatchComponent({ customId: "vanished:press", message: sent.id });
+      const reply = await handle.waitForResponse();
+      expect(reply.content).toBe(UNAVAILABLE_CONTROL_MESSAGE);
+      expect(isEphemeral(reply)).toBe(true);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({ command: "vanished", outcome: "rejected" });
+    });
+  });
+
+  it("logs exactly one interaction line per interaction, with latency from the injected clock", async () => {
+    let clock = 1000;
+    useDispatcher({ now: () => (clock += 25) });
+    // One at a time, so each handle() reads the clock exactly at its start and at its end.
+    const a = env.fake.dispatchCommand({ name: "echo", options: { text: "a" } });
+    await a.waitForResponse();
+    await settled();
+    const b = env.fake.dispatchCommand({ name: "fail plain" });
+    await b.waitForResponse();
+    await settled();
+    const c = env.fake.dispatchAutocomplete({ name: "echo", focused: "text", options: { text: "c" } });
+    await c.waitForAck();
+    await settled();
+    const interactionLines = lines.filter((l) => l.msg === "interaction");
+    expect(interactionLines.map((l) => [l.interaction, l.kind, l.outcome, l.latencyMs])).toEqual([
+      [a.id, "command", "ok", 25],
+      [b.id, "command", "error", 25],
+      [c.id, "autocomplete", "ok", 25],
+    ]);
+  });
+
+  describe("graceful shutdown", () => {
+    it("lets a running handler finish while new interactions hear that the bot is restarting", async () => {
+      const running = env.fake.dispatchCommand({ name: "slow" });
+      await running.waitForAck();
+      expect(dispatcher.inFlight()).toBe(1);
+
+      dispatcher.stopAccepting();
+      let drained = false;
+      const drain = dispatcher.drain(5000).then(() => {
+        drained = true;
+      });
+
+      const late = env.fake.dispatchCommand({ name: "echo", options: { text: "late" } });
+      const refusal = await late.waitForResponse();
+      expect(refusal.content).toBe(RESTARTING_MESSAGE);
+      expect(isEphemeral(refusal)).toBe(true);
+      const suggest = env.fake.dispatchAutocomplete({
+        name: "echo",
+        focused: "text",
+        options: { text: "x" },
+      });
+      expect(await suggest.waitForAck()).toEqual([]);
+      expect(ctx.calls).toEqual([]);
+
+      await sleep(50);
+      expect(drained).toBe(false);
+      release();
+      await drain;
+      expect((await running.waitForResponse()).content).toBe("finished");
+      expect(dispatcher.inFlight()).toBe(0);
+      expect(lineFor(running.id)).toMatchObject({ command: "slow", outcome: "ok" });
+      expect(lineFor(late.id)).toMatchObject({ outcome: "rejected", reason: "shutting_down" });
+      expect(lineFor(suggest.id)).toMatchObject({ kind: "autocomplete", outcome: "rejected" });
+      expect(lines.some((l) => l.msg.includes("abandoning"))).toBe(false);
+    });
+
+    it("stops waiting at the timeout and says how many handlers were abandoned", async () => {
+      const running = env.fake.dispatchCommand({ name: "slow" });
+      await running.waitForAck();
+      const started = performance.now();
+      await dispatcher.drain(100);
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(dispatcher.inFlight()).toBe(1);
+      expect(lines.find((l) => l.msg.includes("abandoning"))).toMatchObject({ level: 40, abandoned: 1 });
+    });
+
+    it("drains at once when nothing is running", async () => {
+      await dispatcher.drain(10_000);
+      expect(dispatcher.inFlight()).toBe(0);
+    });
+  });
+});

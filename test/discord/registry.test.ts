@@ -1,0 +1,138 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { SlashCommandBuilder } from "discord.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CommandLoadError, createRegistry, isCommandFile, loadCommands } from "../../src/discord/registry.ts";
+
+const builderImport = JSON.stringify(import.meta.resolve("discord.js"));
+
+/** A command file as commands/ holds them: a builder and handlers, written as named exports. */
+function commandSource(name: string, extra = ""): string {
+  return `import { SlashCommandBuilder } from ${builderImport};
+export const data = new SlashCommandBuilder().setName(${JSON.stringify(name)}).setDescription("test ${name}");
+export async function execute() {}
+${extra}
+`;
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "commands-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function write(files: Record<string, string>): Promise<void> {
+  for (const [name, source] of Object.entries(files)) await writeFile(join(dir, name), source);
+}
+
+describe("loadCommands", () => {
+  it("discovers .ts and .js command files and skips tests, declarations and _helpers", async () => {
+    await write({
+      "speak.ts": commandSource("speak", "export async function autocomplete() {}"),
+      "voices.js": commandSource("voices"),
+      "_shared.ts": 'throw new Error("helpers must not be imported as commands");',
+      "speak.test.ts": 'throw new Error("tests must not be imported");',
+      "types.d.ts": "export type X = string;",
+      "README.md": "# not code",
+    });
+    const registry = await loadCommands(dir);
+    expect([...registry.commands.keys()]).toEqual(["speak", "voices"]);
+    expect(typeof registry.commands.get("speak")?.autocomplete).toBe("function");
+    expect(registry.definitions().map((d) => d.name)).toEqual(["speak", "voices"]);
+    expect(registry.definitions()[0]).toMatchObject({ name: "speak", description: "test speak" });
+  });
+
+  it("accepts a file URL and a default-exported module", async () => {
+    await write({
+      "ping.ts": `import { SlashCommandBuilder } from ${builderImport};
+export default { data: new SlashCommandBuilder().setName("ping").setDescription("p"), async execute() {} };`,
+    });
+    const registry = await loadCommands(pathToFileURL(`${dir}/`));
+    expect([...registry.commands.keys()]).toEqual(["ping"]);
+  });
+
+  it("refuses two files that declare the same command name, naming both", async () => {
+    await write({ "a.ts": commandSource("speak"), "b.ts": commandSource("speak") });
+    const err = await loadCommands(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandLoadError);
+    expect((err as Error).message).toMatch(/^b\.ts: .*"speak".*a\.ts/);
+  });
+
+  it("refuses a module without data, naming the file", async () => {
+    await write({ "broken.ts": "export async function execute() {}" });
+    await expect(loadCommands(dir)).rejects.toThrow(/^broken\.ts: is missing "data"/);
+  });
+
+  it("refuses a module without execute, naming the file", async () => {
+    await write({
+      "noexec.ts": `import { SlashCommandBuilder } from ${builderImport};
+export const data = new SlashCommandBuilder().setName("noexec").setDescription("x");`,
+    });
+    await expect(loadCommands(dir)).rejects.toThrow(/^noexec\.ts: is missing "execute"/);
+  });
+
+  it("refuses a handler export that is not a function", async () => {
+    await write({ "odd.ts": commandSource("odd", 'export const modal = "nope";') });
+    await expect(loadCommands(dir)).rejects.toThrow(/^odd\.ts: "modal" is exported but is not a function/);
+  });
+
+  it("reports a builder that fails its own validation at load time", async () => {
+    // No description: the builder's toJSON() throws, which would otherwise only surface at deploy.
+    await write({
+      "nodesc.ts": `import { SlashCommandBuilder } from ${builderImport};
+export const data = new SlashCommandBuilder().setName("nodesc");
+export async function execute() {}`,
+    });
+    await expect(loadCommands(dir)).rejects.toThrow(/^nodesc\.ts: invalid command definition/);
+  });
+
+  it("reports a file that fails to import, naming it", async () => {
+    await write({ "boom.ts": 'throw new Error("kaboom");' });
+    await expect(loadCommands(dir)).rejects.toThrow(/^boom\.ts: failed to import: kaboom/);
+  });
+
+  it("reports a missing folder", async () => {
+    await expect(loadCommands(join(dir, "nope"))).rejects.toThrow(/cannot read the commands folder/);
+  });
+});
+
+describe("createRegistry", () => {
+  const command = (name: string) => ({
+    data: new SlashCommandBuilder().setName(name).setDescription(name),
+    execute: async () => {},
+  });
+
+  it("builds a registry from modules in hand", () => {
+    const registry = createRegistry([command("a"), command("b")]);
+    expect([...registry.commands.keys()]).toEqual(["a", "b"]);
+  });
+
+  it("refuses duplicates", () => {
+    expect(() => createRegistry([command("a"), command("a")])).toThrow(/command #1: .*"a".*command #0/);
+  });
+
+  it("hands out copies of the definitions, so callers cannot alter the registry", () => {
+    const registry = createRegistry([command("a")]);
+    const first = registry.definitions();
+    (first[0] as { name: string }).name = "changed";
+    expect(registry.definitions()[0]?.name).toBe("a");
+  });
+});
+
+describe("isCommandFile", () => {
+  it.each([
+    ["speak.ts", true],
+    ["speak.js", true],
+    ["speak.test.ts", false],
+    ["speak.spec.js", false],
+    ["_util.ts", false],
+    ["index.d.ts", false],
+    ["notes.md", false],
+  ])("%s → %s", (name, expected) => {
+    expect(isCommandFile(name)).toBe(expected);
+  });
+});
