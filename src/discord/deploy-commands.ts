@@ -1,13 +1,13 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { REST, Routes } from "discord.js";
 import { z } from "zod";
 import { type Config, ConfigError, configSecrets, loadConfig, parseConfig } from "../config.ts";
 import { createLogger, type Logger } from "../logger.ts";
+import { createStorage } from "../storage/storage.ts";
 import {
   type CommandSyncState,
   type CommandsRest,
+  keyvSyncState,
   type SyncResult,
   syncCommands,
 } from "./register-commands.ts";
@@ -27,9 +27,6 @@ otherwise globally. Reads the same environment (.env) as the bot; only DISCORD_T
   --force   register even when the commands have not changed since the last deployment
   --help    show this help
 `;
-
-/** Where this script remembers the last deployed set (relative to the working directory, like the default storage). */
-export const DEPLOY_STATE_FILE = "data/discord-commands.json";
 
 const ApplicationSchema = z.object({ id: z.string().min(1), name: z.string().optional() });
 
@@ -74,31 +71,6 @@ export async function deployCommands(opts: DeployOptions): Promise<DeployResult>
     applicationId: app.id,
     applicationName: app.name,
     names: definitions.map((d) => d.name),
-  };
-}
-
-/** A JSON file of key → value; enough for one hash, and needs no storage service to be running. */
-export function fileState(path: string): CommandSyncState {
-  const read = async (): Promise<Record<string, string>> => {
-    try {
-      const parsed: unknown = JSON.parse(await readFile(path, "utf8"));
-      return z.record(z.string(), z.string()).parse(parsed);
-    } catch {
-      // Missing or unreadable: behave as if nothing was ever deployed (the worst case is one extra PUT).
-      return {};
-    }
-  };
-  return {
-    async get(key) {
-      return (await read())[key];
-    },
-    async set(key, value) {
-      const all = { ...(await read()), [key]: value };
-      await mkdir(dirname(path), { recursive: true });
-      const temp = `${path}.${process.pid}.tmp`;
-      await writeFile(temp, `${JSON.stringify(all, null, 2)}\n`);
-      await rename(temp, path);
-    },
   };
 }
 
@@ -169,15 +141,21 @@ async function main(): Promise<void> {
     pretty: config.nodeEnv === "development",
   });
   const rest = new REST({ api: config.discord.apiUrl }).setToken(config.discord.token ?? "");
-  const result = await deployCommands({
-    rest,
-    guildId: config.discord.guildId,
-    commandsDir: new URL("../../commands/", import.meta.url),
-    state: fileState(DEPLOY_STATE_FILE),
-    logger,
-    force,
-  });
-  process.stdout.write(describe(result));
+  // The same storage as the bot: it then knows this set is registered and does not send it again.
+  const storage = await createStorage(config.storageUrl, { logger });
+  try {
+    const result = await deployCommands({
+      rest,
+      guildId: config.discord.guildId,
+      commandsDir: new URL("../../commands/", import.meta.url),
+      state: keyvSyncState(storage.keyv<string>("meta")),
+      logger,
+      force,
+    });
+    process.stdout.write(describe(result));
+  } finally {
+    await storage.close();
+  }
 }
 
 if (import.meta.main) {

@@ -14,6 +14,22 @@ export interface CommandSyncState {
   set(key: string, value: string): Promise<void>;
 }
 
+/**
+ * Sync state kept in the bot's storage (Keyv), shared by the bot and `npm run deploy-commands`, so a
+ * manual deployment is not repeated at the next start.
+ */
+export function keyvSyncState(kv: {
+  get(key: string): Promise<string | undefined | null>;
+  set(key: string, value: string): Promise<unknown>;
+}): CommandSyncState {
+  return {
+    get: async (key) => (await kv.get(key)) ?? undefined,
+    set: async (key, value) => {
+      await kv.set(key, value);
+    },
+  };
+}
+
 export interface SyncCommandsOptions {
   rest: CommandsRest;
   applicationId: string;

@@ -1,10 +1,11 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { deployCommands, fileState } from "../../src/discord/deploy-commands.ts";
+import { deployCommands } from "../../src/discord/deploy-commands.ts";
+import type { CommandSyncState } from "../../src/discord/register-commands.ts";
 import { createLogger } from "../../src/logger.ts";
 import { startFakeDiscord } from "../fakes/discord/index.ts";
 
@@ -41,6 +42,11 @@ function stubRest() {
 
 const logger = createLogger({ level: "silent" });
 
+function memoryState(): CommandSyncState & { entries: Map<string, string> } {
+  const entries = new Map<string, string>();
+  return { entries, get: async (k) => entries.get(k), set: async (k, v) => void entries.set(k, v) };
+}
+
 describe("deployCommands", () => {
   it("resolves the application, registers once, then finds the set up to date", async () => {
     const commands = join(dir, "commands");
@@ -52,7 +58,7 @@ export const data = new SlashCommandBuilder().setName("ping").setDescription("p"
 export async function execute() {}`,
     );
     const { rest, calls } = stubRest();
-    const state = fileState(join(dir, "data", "state.json"));
+    const state = memoryState();
     const opts = { rest, guildId: undefined, commandsDir: commands, state, logger, force: false };
 
     const first = await deployCommands(opts);
@@ -64,9 +70,7 @@ export async function execute() {}`,
       names: ["ping"],
     });
     expect(calls).toEqual(["GET /applications/@me", `PUT /applications/${APP}/commands ping`]);
-    expect(JSON.parse(await readFile(join(dir, "data", "state.json"), "utf8"))).toHaveProperty(
-      `discord:commands:${APP}:global`,
-    );
+    expect(state.entries.has(`discord:commands:${APP}:global`)).toBe(true);
 
     const second = await deployCommands(opts);
     expect(second.changed).toBe(false);
@@ -82,25 +86,12 @@ export async function execute() {}`,
       rest,
       guildId: undefined,
       commandsDir: dir,
-      state: fileState(join(dir, "s.json")),
+      state: memoryState(),
       logger,
     };
     await expect(deployCommands({ ...opts, force: false })).rejects.toThrow(/would remove every command/);
     expect(calls).toEqual([]);
     expect((await deployCommands({ ...opts, force: true })).count).toBe(0);
-  });
-});
-
-describe("fileState", () => {
-  it("treats a missing or corrupt file as empty and keeps other keys on write", async () => {
-    const path = join(dir, "nested", "state.json");
-    const state = fileState(path);
-    expect(await state.get("a")).toBeUndefined();
-    await state.set("a", "1");
-    await state.set("b", "2");
-    expect([await state.get("a"), await state.get("b")]).toEqual(["1", "2"]);
-    await writeFile(path, "{not json");
-    expect(await state.get("a")).toBeUndefined();
   });
 });
 
