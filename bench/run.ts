@@ -1,3 +1,4 @@
+import { benchSpeakE2e, printSpeakE2e } from "./speak-e2e.ts";
 import { benchSse, printSse } from "./sse-throughput.ts";
 import { benchSyncLatency, printSyncLatency } from "./sync-latency.ts";
 
@@ -6,3 +7,5 @@ const requests = Number(process.env.BENCH_REQUESTS ?? 150);
 printSyncLatency(await benchSyncLatency(requests, Number(process.env.BENCH_LATENCY_MS ?? 20)));
 console.log();
 printSse(await benchSse());
+console.log();
+printSpeakE2e(await benchSpeakE2e(200));

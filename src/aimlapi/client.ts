@@ -44,7 +44,7 @@ export interface AimlApiClientOptions {
   /** Longest single backoff in ms. Default 30 000. */
   retryMaxMs?: number;
   timeouts?: AimlTimeouts;
-  /** Sockets per origin. Default 8. */
+  /** Sockets per origin. Default 64: concurrent /speak requests must not queue behind a few sockets. */
   connections?: number;
   /** Largest audio accepted, inline or downloaded; the transfer is aborted past it. Default 50 MiB. */
   maxDownloadBytes?: number;
@@ -72,7 +72,7 @@ export const AIML_DEFAULTS = {
   retries: 3,
   retryBaseMs: 1000,
   retryMaxMs: 30_000,
-  connections: 8,
+  connections: 64,
   maxDownloadBytes: 50 * 1024 * 1024,
   timeouts: { connectMs: 10_000, headersMs: 120_000, bodyMs: 60_000, keepAliveMs: 10_000 },
 } as const;

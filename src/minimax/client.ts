@@ -58,7 +58,7 @@ export interface MiniMaxClientOptions {
    */
   limiters?: { synthesis?: RateLimiter; query?: RateLimiter };
   timeouts?: HttpTimeouts;
-  /** Sockets per origin. Default 8. */
+  /** Sockets per origin. Default 64: concurrent /speak requests must not queue behind a few sockets. */
   connections?: number;
   retry?: ClientRetryOptions;
   /** Largest answer or download accepted. Default 512 MiB. */
@@ -70,7 +70,7 @@ export interface MiniMaxClientOptions {
 export const DEFAULT_CLIENT_OPTIONS = {
   synthesisRpm: 60,
   queryQps: 10,
-  connections: 8,
+  connections: 64,
   maxDownloadBytes: 512 * 1024 * 1024,
   retry: { retries: 3, baseMs: 500, maxMs: 20_000 },
 } as const;

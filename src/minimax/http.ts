@@ -49,7 +49,7 @@ export interface MiniMaxHttpOptions {
   baseUrl: string;
   /** Legacy; appended as `?GroupId=` only when non-empty (an empty one earns a misleading 1008). */
   groupId?: string;
-  /** Sockets per origin. Default 8. */
+  /** Sockets per origin. Default 64: concurrent /speak requests must not queue behind a few sockets. */
   connections?: number;
   timeouts?: HttpTimeouts;
   /** Largest body read from any answer or download. */
@@ -108,7 +108,7 @@ export class MiniMaxHttp {
     }
     if (!opts.apiKey) throw new TypeError("MiniMax API key is empty");
     const { agent, downloader } = createAgents({
-      connections: opts.connections ?? 8,
+      connections: opts.connections ?? 64,
       timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
     });
     this.#agent = agent;
