@@ -1,17 +1,20 @@
 import {
   AttachmentBuilder,
-  type AutocompleteInteraction,
   type ChatInputCommandInteraction,
   MessageFlags,
   SlashCommandBuilder,
 } from "discord.js";
-import { UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
+import {
+  completeVoiceOrLanguage,
+  EMOTION_CHOICES,
+  invalidOptionError,
+  MODEL_CHOICES,
+} from "../src/discord/speech-options.ts";
 import { groupForMessages } from "../src/tts/fit-attachments.ts";
-import { EMOTIONS, MINIMAX_MODELS, SOUND_EFFECTS } from "../src/tts/models.ts";
+import { SOUND_EFFECTS } from "../src/tts/models.ts";
 import { MAX_SPEAK_TEXT, type SpeakOptions, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
-import { languageBoostChoices } from "../src/tts/voice-browser.ts";
 
 export const data = new SlashCommandBuilder()
   .setName("speak")
@@ -30,7 +33,7 @@ export const data = new SlashCommandBuilder()
     o
       .setName("model")
       .setDescription("Speech model")
-      .addChoices(...MINIMAX_MODELS.map((m) => ({ name: m, value: m }))),
+      .addChoices(...MODEL_CHOICES),
   )
   .addNumberOption((o) =>
     o.setName("speed").setDescription("Speed, 0.5 to 2 (default 1)").setMinValue(0.5).setMaxValue(2),
@@ -49,7 +52,7 @@ export const data = new SlashCommandBuilder()
     o
       .setName("emotion")
       .setDescription("Emotion (fluent and whisper need a speech-2.6 model)")
-      .addChoices(...EMOTIONS.map((e) => ({ name: e, value: e }))),
+      .addChoices(...EMOTION_CHOICES),
   )
   .addStringOption((o) =>
     o.setName("language").setDescription("Language boost (start typing)").setAutocomplete(true),
@@ -91,10 +94,7 @@ function readOptions(interaction: ChatInputCommandInteraction): SpeakOptions {
     play: o.getBoolean("play") ?? undefined,
   };
   const parsed = SpeakOptionsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UserFacingError(`The ${String(issue.path[0])} option is not valid: ${issue.message}.`);
-  }
+  if (!parsed.success) throw invalidOptionError(parsed.error);
   return parsed.data;
 }
 
@@ -186,17 +186,4 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   }
 }
 
-export async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
-  const focused = interaction.options.getFocused(true);
-  if (focused.name === "voice") {
-    const user = await ctx.users.get(interaction.user.id);
-    const choices = await ctx.voices.search(focused.value, { recent: user.recentVoices, limit: 25 });
-    await interaction.respond(choices);
-    return;
-  }
-  if (focused.name === "language") {
-    await interaction.respond(languageBoostChoices(focused.value));
-    return;
-  }
-  await interaction.respond([]);
-}
+export const autocomplete = completeVoiceOrLanguage;

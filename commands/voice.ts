@@ -1,15 +1,14 @@
-import {
-  type AutocompleteInteraction,
-  type ChatInputCommandInteraction,
-  MessageFlags,
-  SlashCommandBuilder,
-} from "discord.js";
+import { type ChatInputCommandInteraction, MessageFlags, SlashCommandBuilder } from "discord.js";
 import { UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
-import { EMOTIONS, MINIMAX_MODELS, modelCapabilities } from "../src/tts/models.ts";
-import { type VoiceDefaults, VoiceDefaultsSchema } from "../src/tts/speak-options.ts";
-import { languageBoostChoices } from "../src/tts/voice-browser.ts";
+import {
+  completeVoiceOrLanguage,
+  EMOTION_CHOICES,
+  invalidOptionError,
+  MODEL_CHOICES,
+} from "../src/discord/speech-options.ts";
+import { assertEmotionFits, type VoiceDefaults, VoiceDefaultsSchema } from "../src/tts/speak-options.ts";
 
 export const data = new SlashCommandBuilder()
   .setName("voice")
@@ -23,7 +22,7 @@ export const data = new SlashCommandBuilder()
         o
           .setName("model")
           .setDescription("Speech model")
-          .addChoices(...MINIMAX_MODELS.map((m) => ({ name: m, value: m }))),
+          .addChoices(...MODEL_CHOICES),
       )
       .addNumberOption((o) => o.setName("speed").setDescription("0.5 to 2").setMinValue(0.5).setMaxValue(2))
       .addIntegerOption((o) =>
@@ -33,7 +32,7 @@ export const data = new SlashCommandBuilder()
         o
           .setName("emotion")
           .setDescription("Emotion")
-          .addChoices(...EMOTIONS.map((e) => ({ name: e, value: e }))),
+          .addChoices(...EMOTION_CHOICES),
       )
       .addStringOption((o) => o.setName("language").setDescription("Language boost").setAutocomplete(true)),
   )
@@ -75,25 +74,13 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     emotion: o.getString("emotion") ?? undefined,
     language: o.getString("language") ?? undefined,
   });
-  if (!patch.success) {
-    const issue = patch.error.issues[0]!;
-    throw new UserFacingError(`The ${String(issue.path[0])} option is not valid: ${issue.message}.`);
-  }
+  if (!patch.success) throw invalidOptionError(patch.error);
   if (Object.values(patch.data).every((v) => v === undefined)) {
     throw new UserFacingError("Give at least one option to save, for example `/voice set voice:Wise_Woman`.");
   }
-  const current = await ctx.users.get(userId);
-  const merged = {
-    ...current.defaults,
-    ...Object.fromEntries(Object.entries(patch.data).filter(([, v]) => v !== undefined)),
-  };
-  const model = merged.model ?? ctx.config.model;
-  const emotion = merged.emotion;
-  if (emotion && !modelCapabilities(model).emotions.includes(emotion === "neutral" ? "calm" : emotion)) {
-    throw new UserFacingError(
-      `The emotion "${emotion}" does not work with ${model}. It accepts: ${modelCapabilities(model).emotions.join(", ")}.`,
-    );
-  }
+  const current = (await ctx.users.get(userId)).defaults;
+  const emotion = patch.data.emotion ?? current.emotion;
+  if (emotion) assertEmotionFits(patch.data.model ?? current.model ?? ctx.config.model, emotion);
   const saved = await ctx.users.setDefaults(userId, patch.data);
   await reply(interaction, `Saved. Your /speak defaults are now:\n${describe(saved.defaults, ctx)}`);
 }
@@ -102,12 +89,4 @@ async function reply(interaction: ChatInputCommandInteraction, content: string):
   await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
 }
 
-export async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
-  const focused = interaction.options.getFocused(true);
-  if (focused.name === "language") {
-    await interaction.respond(languageBoostChoices(focused.value));
-    return;
-  }
-  const user = await ctx.users.get(interaction.user.id);
-  await interaction.respond(await ctx.voices.search(focused.value, { recent: user.recentVoices }));
-}
+export const autocomplete = completeVoiceOrLanguage;

@@ -169,6 +169,22 @@ export function loadConfig(opts: LoadOptions, envFile = ".env"): Config {
   return parseConfig(process.env, opts);
 }
 
+/**
+ * For entry points: the configuration, or — when it is wrong — its one readable message on stderr and
+ * exit code 1, without a stack trace.
+ */
+export function loadConfigOrExit(load: () => Config): Config {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
 /** The secret values of a config, for log scrubbing. */
 export function configSecrets(config: Config): string[] {
   return [config.discord.token, config.minimax.apiKey, config.aimlapi.apiKey, config.minimax.groupId].filter(

@@ -1,4 +1,4 @@
-import { ConfigError, configSecrets, loadConfig } from "./config.ts";
+import { configSecrets, loadConfig, loadConfigOrExit } from "./config.ts";
 import { createLogger } from "./logger.ts";
 
 /**
@@ -6,16 +6,7 @@ import { createLogger } from "./logger.ts";
  * then build the app and log in. Signals shut it down gracefully.
  */
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig({ requireDiscordToken: true });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit(() => loadConfig({ requireDiscordToken: true }));
   const logger = createLogger({
     level: config.logLevel,
     secrets: configSecrets(config),

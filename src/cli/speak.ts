@@ -3,7 +3,7 @@ import { readFile, rename, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { audioDurationMs } from "../audio/duration.ts";
-import { ConfigError, configSecrets, loadConfig } from "../config.ts";
+import { configSecrets, loadConfig, loadConfigOrExit } from "../config.ts";
 import { createLogger } from "../logger.ts";
 import { runAsyncSynthesis } from "../tts/async-run.ts";
 import { createProvider } from "../tts/create-provider.ts";
@@ -35,16 +35,7 @@ function err(line: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig({ requireDiscordToken: false });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      err(e.message);
-      return 1;
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit(() => loadConfig({ requireDiscordToken: false }));
   const parsed = parseSpeakArgs(argv, { model: config.tts.model, voice: config.tts.defaultVoice });
   if (!parsed.ok) {
     err(`${parsed.error}\n\n${USAGE}`);

@@ -1,7 +1,14 @@
 import { parseArgs } from "node:util";
 import { REST, Routes } from "discord.js";
 import { z } from "zod";
-import { type Config, ConfigError, configSecrets, loadConfig, parseConfig } from "../config.ts";
+import {
+  type Config,
+  ConfigError,
+  configSecrets,
+  loadConfig,
+  loadConfigOrExit,
+  parseConfig,
+} from "../config.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import { createStorage } from "../storage/storage.ts";
 import {
@@ -125,16 +132,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  let config: Config;
-  try {
-    config = loadDeployConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit(loadDeployConfig);
   const logger = createLogger({
     level: config.logLevel,
     secrets: configSecrets(config),

@@ -103,15 +103,20 @@ function pickEmotion(
   given: Emotion | undefined,
   saved: Emotion | undefined,
 ): Emotion | undefined {
-  const allowed = modelCapabilities(model).emotions;
-  const fits = (e: Emotion) => allowed.includes(e === "neutral" ? "calm" : e);
   if (given !== undefined) {
-    if (!fits(given)) {
-      throw new UserFacingError(
-        `The emotion "${given}" does not work with ${model}. It accepts: ${allowed.join(", ")}.`,
-      );
-    }
+    assertEmotionFits(model, given);
     return given;
   }
-  return saved !== undefined && fits(saved) ? saved : undefined;
+  return saved !== undefined && emotionFits(model, saved) ? saved : undefined;
+}
+
+export function emotionFits(model: string, emotion: Emotion): boolean {
+  return modelCapabilities(model).emotions.includes(emotion === "neutral" ? "calm" : emotion);
+}
+
+/** Throws a UserFacingError naming what the model accepts when it cannot do this emotion. */
+export function assertEmotionFits(model: string, emotion: Emotion): void {
+  if (emotionFits(model, emotion)) return;
+  const allowed = modelCapabilities(model).emotions.join(", ");
+  throw new UserFacingError(`The emotion "${emotion}" does not work with ${model}. It accepts: ${allowed}.`);
 }
