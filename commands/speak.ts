@@ -120,7 +120,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     userId: interaction.user.id,
     guildId: interaction.guildId,
     options,
-    attachmentSizeLimit: interaction.attachmentSizeLimit,
+    attachmentSizeLimit: uploadLimit(interaction.attachmentSizeLimit),
   });
   if (result.kind === "long") {
     await interaction.editReply({
@@ -187,3 +187,10 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
 }
 
 export const autocomplete = completeVoiceOrLanguage;
+
+/** Discord's default per-file limit, for interactions that do not state theirs. */
+const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
+
+function uploadLimit(stated: number | null | undefined): number {
+  return typeof stated === "number" && Number.isFinite(stated) && stated > 0 ? stated : DEFAULT_UPLOAD_LIMIT;
+}

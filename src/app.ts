@@ -57,6 +57,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       cache: createAudioCache(storage, { maxBytes: config.audioCacheMaxBytes }),
       guards: createUserGuards({
         cooldownMs: config.speak.cooldownMs,
+        burst: config.speak.burst,
         maxConcurrent: config.speak.maxConcurrentPerUser,
       }),
       users,

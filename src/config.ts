@@ -58,6 +58,7 @@ const EnvSchema = z
     TTS_RATE_LIMIT_RPM: withDefault(intBetween(1, 100_000), "60"),
     ASYNC_POLL_QPS: withDefault(intBetween(1, 1000), "10"),
     SPEAK_COOLDOWN_SECONDS: withDefault(intBetween(0, 3600), "3"),
+    SPEAK_BURST: withDefault(intBetween(1, 100), "5"),
     SPEAK_MAX_CONCURRENT: withDefault(intBetween(1, 100), "2"),
     AUDIO_CACHE_MAX_MB: withDefault(intBetween(0, 1_000_000), "256"),
   })
@@ -91,7 +92,7 @@ export interface Config {
     rateLimitRpm: number;
     asyncPollQps: number;
   };
-  speak: { cooldownMs: number; maxConcurrentPerUser: number };
+  speak: { cooldownMs: number; burst: number; maxConcurrentPerUser: number };
   audioCacheMaxBytes: number;
   minimax: { apiKey: string | undefined; apiUrl: string; groupId: string | undefined };
   aimlapi: { apiKey: string | undefined; apiUrl: string };
@@ -148,7 +149,11 @@ export function parseConfig(env: Record<string, string | undefined>, opts: LoadO
     },
     minimax: { apiKey: e.MINIMAX_API_KEY, apiUrl: e.MINIMAX_API_URL, groupId: e.MINIMAX_GROUP_ID },
     aimlapi: { apiKey: e.AIMLAPI_API_KEY, apiUrl: e.AIMLAPI_API_URL },
-    speak: { cooldownMs: e.SPEAK_COOLDOWN_SECONDS * 1000, maxConcurrentPerUser: e.SPEAK_MAX_CONCURRENT },
+    speak: {
+      cooldownMs: e.SPEAK_COOLDOWN_SECONDS * 1000,
+      burst: e.SPEAK_BURST,
+      maxConcurrentPerUser: e.SPEAK_MAX_CONCURRENT,
+    },
     audioCacheMaxBytes: e.AUDIO_CACHE_MAX_MB * 1024 * 1024,
     storageUrl: e.STORAGE_URL,
     logLevel: e.LOG_LEVEL,

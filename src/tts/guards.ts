@@ -1,14 +1,17 @@
 import { UserFacingError } from "../user-facing-error.ts";
 
 /**
- * Per-user abuse and cost guards for synthesis: a cooldown between requests and a cap on requests
- * running at once. In memory on purpose: both are about the next few seconds, and a restart resets
- * them harmlessly.
+ * Per-user abuse and cost guards for synthesis. The cooldown is a token bucket: a member may make a
+ * few requests in quick succession (`burst`), then one more every `cooldownMs`. A cap on requests in
+ * progress stops one member from occupying the provider. In memory on purpose: both are about the
+ * next few seconds, and a restart resets them harmlessly.
  */
 
 export interface GuardOptions {
-  /** Minimum time between two requests of one user. 0 disables. */
+  /** Time to earn back one request. 0 disables the cooldown. */
   cooldownMs: number;
+  /** Requests allowed back to back before the cooldown applies. */
+  burst: number;
   /** Requests one user may have running at once. */
   maxConcurrent: number;
   now?: () => number;
@@ -19,10 +22,28 @@ export interface UserGuards {
   acquire(userId: string): () => void;
 }
 
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
 export function createUserGuards(opts: GuardOptions): UserGuards {
   const now = opts.now ?? Date.now;
-  const lastStart = new Map<string, number>();
+  const burst = Math.max(1, opts.burst);
+  const buckets = new Map<string, Bucket>();
   const running = new Map<string, number>();
+
+  /** Tokens the user has right now, refilled for the time passed. */
+  function refill(userId: string, t: number): Bucket {
+    const b = buckets.get(userId) ?? { tokens: burst, at: t };
+    if (opts.cooldownMs > 0) {
+      b.tokens = Math.min(burst, b.tokens + (t - b.at) / opts.cooldownMs);
+    } else {
+      b.tokens = burst;
+    }
+    b.at = t;
+    return b;
+  }
 
   return {
     acquire(userId) {
@@ -34,20 +55,21 @@ export function createUserGuards(opts: GuardOptions): UserGuards {
             "Please wait for it to finish, then try again.",
         );
       }
-      const last = lastStart.get(userId);
-      if (last !== undefined && t - last < opts.cooldownMs) {
-        const readyAt = last + opts.cooldownMs;
+      const bucket = refill(userId, t);
+      if (bucket.tokens < 1) {
+        const readyAt = t + (1 - bucket.tokens) * opts.cooldownMs;
         const seconds = Math.max(1, Math.ceil((readyAt - t) / 1000));
         // <t:…:R> renders as a live relative time in the member's own client.
         throw new UserFacingError(
           `Slow down a little: you can speak again in ${seconds} s (<t:${Math.ceil(readyAt / 1000)}:R>).`,
         );
       }
-      lastStart.set(userId, t);
+      bucket.tokens -= 1;
+      buckets.set(userId, bucket);
       running.set(userId, active + 1);
-      // Old cooldown entries are useless after the cooldown; drop them so the map stays small.
-      if (lastStart.size > 10_000) {
-        for (const [id, at] of lastStart) if (t - at >= opts.cooldownMs) lastStart.delete(id);
+      // A full bucket is the same as no bucket; drop those so the map stays small.
+      if (buckets.size > 10_000) {
+        for (const [id, b] of buckets) if (refill(id, t).tokens >= burst) buckets.delete(id);
       }
       let released = false;
       return () => {

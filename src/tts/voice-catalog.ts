@@ -71,6 +71,15 @@ function builtinList(): VoiceInfo[] {
   }));
 }
 
+/**
+ * The provider's list plus the built-in multilingual voices it always accepts, so they can be found
+ * even when a listing omits them.
+ */
+function withBuiltins(list: VoiceInfo[]): VoiceInfo[] {
+  const known = new Set(list.map((v) => v.voiceId));
+  return [...list, ...builtinList().filter((v) => !known.has(v.voiceId))];
+}
+
 export function choiceLabel(v: VoiceInfo): string {
   const label = v.name && v.name !== v.voiceId ? `${v.voiceId} — ${v.name}` : v.voiceId;
   return label.length > 100 ? `${label.slice(0, 99)}…` : label;
@@ -106,7 +115,7 @@ export function createVoiceCatalog(opts: VoiceCatalogOptions): VoiceCatalog {
     inflight ??= opts.provider
       .listVoices()
       .then((list) => {
-        index(list.length > 0 ? list : builtinList());
+        index(withBuiltins(list));
         fetchedAt = now();
         return voices!;
       })

@@ -130,3 +130,11 @@ describe("voice browser", () => {
     expect(filterChoices(["Czech", "Chinese"], "c").map((c) => c.value)).toEqual(["Czech", "Chinese"]);
   });
 });
+
+describe("voice catalog with a partial provider list", () => {
+  it("still offers the built-in multilingual voices", async () => {
+    const catalog = createVoiceCatalog({ provider: provider([v("English_CalmWoman")]) });
+    expect((await catalog.search("wise")).map((c) => c.value)).toContain("Wise_Woman");
+    expect((await catalog.list()).map((x) => x.voiceId)).toContain("English_CalmWoman");
+  });
+});
