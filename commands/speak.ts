@@ -5,6 +5,7 @@ import {
   SlashCommandBuilder,
 } from "discord.js";
 import type { BotContext } from "../src/discord/context.ts";
+import { queuedMessage } from "../src/discord/job-status.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
 import {
   completeVoiceOrLanguage,
@@ -12,6 +13,7 @@ import {
   invalidOptionError,
   MODEL_CHOICES,
 } from "../src/discord/speech-options.ts";
+import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { groupForMessages } from "../src/tts/fit-attachments.ts";
 import { SOUND_EFFECTS } from "../src/tts/models.ts";
 import { MAX_SPEAK_TEXT, type SpeakOptions, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
@@ -102,13 +104,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const options = readOptions(interaction);
   const check = ctx.speak.precheck(options);
   if (check.kind === "long") {
-    await interaction.reply({
-      content:
-        `That text has ${check.chars} characters. /speak reads up to ${check.limit} at once; longer texts ` +
-        "will become narration jobs in an upcoming update. Please shorten it for now.",
-      flags: MessageFlags.Ephemeral,
-      allowedMentions: NO_PINGS,
-    });
+    await narrateInstead(interaction, ctx, options);
     return;
   }
   // Acknowledge before any I/O: Discord gives 3 s. Voice messages are posted as channel messages, so
@@ -123,10 +119,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     attachmentSizeLimit: uploadLimit(interaction.attachmentSizeLimit),
   });
   if (result.kind === "long") {
-    await interaction.editReply({
-      content: `That text has ${result.chars} characters; /speak reads up to ${result.limit} at once.`,
-      allowedMentions: NO_PINGS,
-    });
+    await narrateInstead(interaction, ctx, options);
     return;
   }
   const notes: string[] = [];
@@ -188,9 +181,26 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
 
 export const autocomplete = completeVoiceOrLanguage;
 
-/** Discord's default per-file limit, for interactions that do not state theirs. */
-const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
-
-function uploadLimit(stated: number | null | undefined): number {
-  return typeof stated === "number" && Number.isFinite(stated) && stated > 0 ? stated : DEFAULT_UPLOAD_LIMIT;
+/** A text too long for one synchronous request becomes a narration job, posted when it is ready. */
+async function narrateInstead(
+  interaction: ChatInputCommandInteraction,
+  ctx: BotContext,
+  options: SpeakOptions,
+): Promise<void> {
+  if (!interaction.deferred) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const { text, private: _private, play: _play, ...settings } = options;
+  const format = settings.format === "flac" ? "flac" : "mp3";
+  const job = await ctx.narration.start({
+    requesterId: interaction.user.id,
+    guildId: interaction.guildId,
+    channelId: interaction.channelId,
+    text,
+    options: { ...settings, format },
+    uploadLimit: uploadLimit(interaction.attachmentSizeLimit),
+  });
+  const note = settings.format && settings.format !== format ? ` Long texts come as ${format}.` : "";
+  await interaction.editReply({
+    content: `That text is long, so it will be narrated as a job and posted in this channel when ready.${note}\n${queuedMessage(job)}`,
+    allowedMentions: NO_PINGS,
+  });
 }

@@ -4,8 +4,14 @@ import type { Config } from "./config.ts";
 import { createDiscordClient } from "./discord/client.ts";
 import type { BotContext } from "./discord/context.ts";
 import { createDispatcher, type Dispatcher } from "./discord/dispatcher.ts";
+import { createDraftStore } from "./discord/drafts.ts";
+import { createDiscordJobPublisher } from "./discord/job-publisher.ts";
 import { syncCommands } from "./discord/register-commands.ts";
 import { loadCommands } from "./discord/registry.ts";
+import { createNarration } from "./jobs/narrate.ts";
+import { createJobRunner, type JobRunner, type JobRunnerOptions } from "./jobs/runner.ts";
+import { createJobService } from "./jobs/service.ts";
+import { createJobStore } from "./jobs/store.ts";
 import type { Logger } from "./logger.ts";
 import { createMetrics } from "./metrics/registry.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics/server.ts";
@@ -31,6 +37,8 @@ export interface AppOptions {
   /** How long stop() waits for in-flight interactions. */
   drainMs?: number;
   tts?: ProviderTuning;
+  /** Narration job timing (tests poll faster). */
+  jobs?: JobRunnerOptions;
 }
 
 /** Builds every service from the configuration and passes them in explicitly: no module-level singletons. */
@@ -41,6 +49,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
   const client = createDiscordClient({ apiUrl: config.discord.apiUrl });
   let storage: Storage | undefined;
   let dispatcher: Dispatcher | undefined;
+  let runner: JobRunner | undefined;
   let metricsServer: MetricsServer | undefined;
 
   async function build(): Promise<Dispatcher> {
@@ -52,6 +61,10 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
     });
     voices.warm();
     const users = createUserSettingsStore(storage.keyv("users"));
+    const jobStore = createJobStore(storage.keyv("jobs"), { logger });
+    const publisher = createDiscordJobPublisher(client, logger);
+    runner = createJobRunner({ store: jobStore, publisher, provider, logger, options: opts.jobs });
+    const jobs = createJobService({ store: jobStore, publisher, provider, runner, logger });
     const speak = createSpeakService({
       provider,
       cache: createAudioCache(storage, { maxBytes: config.audioCacheMaxBytes }),
@@ -73,6 +86,13 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       speak,
       voices,
       users,
+      jobs,
+      narration: createNarration({
+        jobs,
+        users,
+        config: { model: config.tts.model, voice: config.tts.defaultVoice },
+      }),
+      narrateDrafts: createDraftStore(),
       config: {
         provider: provider.name,
         model: config.tts.model,
@@ -106,6 +126,8 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
         },
         logger,
       }).catch((err: unknown) => logger.error({ err }, "could not register the slash commands"));
+      // Jobs post through the client, so they resume once it is ready; none is lost across restarts.
+      runner?.start().catch((err: unknown) => logger.error({ err }, "could not resume narration jobs"));
     });
     return createDispatcher({ registry, ctx, logger });
   }
@@ -134,6 +156,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
         dispatcher.stopAccepting();
         await dispatcher.drain(opts.drainMs ?? 10_000);
       }
+      await runner?.stop();
       await client.destroy();
       await metricsServer?.close();
       await tts.close();

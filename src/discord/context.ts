@@ -1,13 +1,21 @@
+import type { Narration } from "../jobs/narrate.ts";
+import type { JobService } from "../jobs/service.ts";
 import type { Logger } from "../logger.ts";
+import type { SpeakOptions } from "../tts/speak-options.ts";
 import type { SpeakService } from "../tts/speak-service.ts";
 import type { UserSettingsStore } from "../tts/user-settings.ts";
 import type { VoiceCatalog } from "../tts/voice-catalog.ts";
+import type { DraftStore } from "./drafts.ts";
 
 /** What command handlers are given: domain services, built in app.ts and passed in. */
 export interface BotContext {
   speak: SpeakService;
   voices: VoiceCatalog;
   users: UserSettingsStore;
+  jobs: JobService;
+  narration: Narration;
+  /** `/narrate` options waiting for the text from its modal. */
+  narrateDrafts: DraftStore<NarrateDraft>;
   config: {
     provider: string;
     model: string;
@@ -15,4 +23,10 @@ export interface BotContext {
     syncMaxChars: number;
   };
   logger: Logger;
+}
+
+export interface NarrateDraft {
+  channelId: string;
+  options: Omit<SpeakOptions, "text">;
+  uploadLimit: number;
 }

@@ -7,7 +7,7 @@ import {
   modelCapabilities,
   SoundEffectSchema,
 } from "./models.ts";
-import type { SpeechRequest } from "./types.ts";
+import type { SpeechRequest, SpeechSettings } from "./types.ts";
 
 /**
  * `/speak` options → a provider request. Precedence for every setting: the option given now, then the
@@ -58,40 +58,54 @@ export interface SpeakPlan {
 /** Voice messages are built from raw PCM: 24 kHz is exactly half of Discord's 48 kHz, so resampling is clean. */
 export const VOICE_MESSAGE_SOURCE = { format: "pcm", sampleRate: 24000, channels: 1 } as const;
 
+/** Voice and audio settings from options, then saved defaults, then configuration. Text-independent. */
+export function resolveSettings(input: {
+  options: Omit<SpeakOptions, "text">;
+  user?: VoiceDefaults;
+  guild?: VoiceDefaults;
+  config: { model: string; voice: string };
+}): SpeechSettings {
+  const { options: o, user = {}, guild = {}, config } = input;
+  const model = o.model ?? user.model ?? guild.model ?? config.model;
+  const format = o.format ?? "mp3";
+  const settings: SpeechSettings = {
+    model,
+    voiceId: o.voice ?? user.voice ?? guild.voice ?? config.voice,
+    speed: o.speed ?? user.speed ?? guild.speed,
+    pitch: o.pitch ?? user.pitch ?? guild.pitch,
+    volume: o.volume,
+    emotion: pickEmotion(model, o.emotion, user.emotion ?? guild.emotion),
+    languageBoost: o.language ?? user.language ?? guild.language,
+    soundEffect: o.effect,
+    ...(format === "voice" ? VOICE_MESSAGE_SOURCE : { format }),
+  };
+  // Unset fields stay absent so the provider's own defaults apply and cache keys stay canonical.
+  for (const key of Object.keys(settings) as (keyof SpeechSettings)[]) {
+    if (settings[key] === undefined) delete settings[key];
+  }
+  return settings;
+}
+
 export function planSpeech(input: {
   options: SpeakOptions;
   user?: VoiceDefaults;
   guild?: VoiceDefaults;
   config: { model: string; voice: string };
 }): SpeakPlan {
-  const { options: o, user = {}, guild = {}, config } = input;
+  const o = input.options;
   const text = o.text.trim();
   if (text === "") throw new UserFacingError("There is nothing to say: the text is empty.");
   const chars = [...text].length;
   if (chars > MAX_SPEAK_TEXT) {
     throw new UserFacingError(`The text has ${chars} characters; /speak takes at most ${MAX_SPEAK_TEXT}.`);
   }
-  const model = o.model ?? user.model ?? guild.model ?? config.model;
-  const emotion = pickEmotion(model, o.emotion, user.emotion ?? guild.emotion);
-  const format = o.format ?? "mp3";
-  const voiceMessage = format === "voice";
-  const request: SpeechRequest = {
-    text,
-    model,
-    voiceId: o.voice ?? user.voice ?? guild.voice ?? config.voice,
-    speed: o.speed ?? user.speed ?? guild.speed,
-    pitch: o.pitch ?? user.pitch ?? guild.pitch,
-    volume: o.volume,
-    emotion,
-    languageBoost: o.language ?? user.language ?? guild.language,
-    soundEffect: o.effect,
-    ...(voiceMessage ? VOICE_MESSAGE_SOURCE : { format }),
+  const request: SpeechRequest = { text, ...resolveSettings(input) };
+  return {
+    request,
+    voiceMessage: o.format === "voice",
+    ephemeral: o.private ?? false,
+    play: o.play ?? false,
   };
-  // Unset fields stay absent so the provider's own defaults apply and cache keys stay canonical.
-  for (const key of Object.keys(request) as (keyof SpeechRequest)[]) {
-    if (request[key] === undefined) delete request[key];
-  }
-  return { request, voiceMessage, ephemeral: o.private ?? false, play: o.play ?? false };
 }
 
 /**

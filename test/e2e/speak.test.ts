@@ -1,7 +1,7 @@
 import { OggOpusDecoder } from "ogg-opus-decoder";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { FakeMessage } from "../fakes/discord/index.ts";
-import { type Harness, startHarness } from "./harness.ts";
+import { type Harness, startHarness, waitFor } from "./harness.ts";
 
 /** `/speak` end to end: the real discord.js client in the bot, the fake Discord and the fake MiniMax. */
 
@@ -193,12 +193,13 @@ describe("/speak", () => {
     }
   });
 
-  it("answers a text over SYNC_MAX_CHARS clearly, without synthesizing", async () => {
+  it("hands a text over SYNC_MAX_CHARS to a narration job instead of synthesizing it at once", async () => {
     const handle = h.discord.dispatchCommand({ name: "speak", options: { text: "word ".repeat(700) } });
-    const reply = await handle.waitForResponse();
-    expect(reply.content).toMatch(/3499 characters.*up to 3000/);
+    const reply = await handle.waitForResponse((m) => m.content.length > 0);
+    expect(reply.content).toMatch(/narrated as a job[\s\S]*job `[^`]+`, 3499 characters/);
     expect((reply.flags ?? 0) & 64).toBe(64);
     expect(synthBodies()).toHaveLength(0);
+    await waitFor(() => h.minimax.requests.some((r) => r.path === "/v1/t2a_async_v2"), 5000, "async task");
   });
 
   it("acknowledges 20 concurrent /speak within 3 s each and answers them all", async () => {

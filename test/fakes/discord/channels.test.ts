@@ -20,6 +20,18 @@ describe("fake discord channel messages (bot token)", () => {
     await ctx?.close();
   });
 
+  it("enforce_nonce returns the earlier message instead of posting a second one", async () => {
+    const f = ctx.fake.fixtures;
+    const ch = channel(f.channels.text.id);
+    const before = ctx.fake.messagesIn(f.channels.text.id).length;
+    const first = await ch.send({ content: "once", nonce: "job-abc123", enforceNonce: true });
+    const again = await ch.send({ content: "once", nonce: "job-abc123", enforceNonce: true });
+    expect(again.id).toBe(first.id);
+    const plain = await ch.send({ content: "twice", nonce: "job-abc123" });
+    expect(plain.id).not.toBe(first.id);
+    expect(ctx.fake.messagesIn(f.channels.text.id).length).toBe(before + 2);
+  });
+
   it("channel.send is refused with 50013 where the bot lacks SEND_MESSAGES, and ATTACH_FILES is enforced", async () => {
     const f = ctx.fake.fixtures;
     await expect(channel(f.channels.readOnly!.id).send("hello")).rejects.toMatchObject({

@@ -34,6 +34,9 @@ function requireView(ctx: RouteContext, channel: FakeChannel): bigint {
   return perms;
 }
 
+/** How long Discord remembers a nonce for enforce_nonce ("the past few minutes"). */
+const NONCE_WINDOW_MS = 5 * 60_000;
+
 function visibleMessage(ctx: RouteContext, channel: FakeChannel): FakeMessage {
   const msg = ctx.state.store.get(ctx.params.message!);
   if (!msg || msg.deleted || msg.channel_id !== channel.id || (msg.flags & MESSAGE_FLAGS.Ephemeral) !== 0) {
@@ -98,6 +101,21 @@ export const channelRoutes: Route[] = [
         if (!has(perms, PERMISSIONS.SendMessages)) throw errors.missingPermissions();
       }
       const { body, files } = messagePayload(ctx.req, state.attachmentSizeLimit);
+      // enforce_nonce: a message by the same author with the same nonce in the last few minutes is
+      // returned instead of creating a second one (Discord's documented deduplication).
+      if (body.enforce_nonce === true && body.nonce !== undefined && body.nonce !== null) {
+        const since = Date.now() - NONCE_WINDOW_MS;
+        const twin = state.store
+          .all()
+          .find(
+            (m) =>
+              !m.deleted &&
+              m.nonce === body.nonce &&
+              (m.author as { id?: string }).id === state.world.botId &&
+              Date.parse(m.timestamp) >= since,
+          );
+        if (twin) return json(200, toApiMessage(twin));
+      }
       const msg = createMessage(buildCtx(ctx, channel, CREATE_FLAGS), body, files, {
         type: 0,
         source: "channel",

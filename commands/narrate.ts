@@ -1,0 +1,173 @@
+import {
+  ActionRowBuilder,
+  type Attachment,
+  ChannelType,
+  type ChatInputCommandInteraction,
+  MessageFlags,
+  ModalBuilder,
+  type ModalSubmitInteraction,
+  SlashCommandBuilder,
+  TextInputBuilder,
+  TextInputStyle,
+} from "discord.js";
+import { customId, UserFacingError } from "../src/discord/command.ts";
+import type { BotContext } from "../src/discord/context.ts";
+import { queuedMessage } from "../src/discord/job-status.ts";
+import { NO_PINGS } from "../src/discord/reply.ts";
+import {
+  completeVoiceOrLanguage,
+  EMOTION_CHOICES,
+  invalidOptionError,
+  MODEL_CHOICES,
+} from "../src/discord/speech-options.ts";
+import { uploadLimit } from "../src/discord/upload-limit.ts";
+import { MAX_INPUT_FILE_BYTES } from "../src/jobs/input.ts";
+import { SOUND_EFFECTS } from "../src/tts/models.ts";
+import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
+import { downloadBounded } from "../src/util/download.ts";
+
+export const data = new SlashCommandBuilder()
+  .setName("narrate")
+  .setDescription("Narrate a long text or a .txt/.zip file; the audio and subtitles are posted when ready")
+  .addStringOption((o) =>
+    o
+      .setName("text")
+      .setDescription("The text (or attach a file, or leave both out for a form)")
+      .setMaxLength(MAX_SPEAK_TEXT),
+  )
+  .addAttachmentOption((o) =>
+    o.setName("file").setDescription("A UTF-8 .txt file, or a .zip of .txt or .json files"),
+  )
+  .addStringOption((o) => o.setName("title").setDescription("A title for the narration").setMaxLength(100))
+  .addStringOption((o) =>
+    o.setName("voice").setDescription("Voice (start typing)").setAutocomplete(true).setMaxLength(256),
+  )
+  .addStringOption((o) =>
+    o
+      .setName("model")
+      .setDescription("Speech model")
+      .addChoices(...MODEL_CHOICES),
+  )
+  .addNumberOption((o) => o.setName("speed").setDescription("0.5 to 2").setMinValue(0.5).setMaxValue(2))
+  .addIntegerOption((o) => o.setName("pitch").setDescription("-12 to 12").setMinValue(-12).setMaxValue(12))
+  .addNumberOption((o) => o.setName("volume").setDescription("0.1 to 10").setMinValue(0.1).setMaxValue(10))
+  .addStringOption((o) =>
+    o
+      .setName("emotion")
+      .setDescription("Emotion")
+      .addChoices(...EMOTION_CHOICES),
+  )
+  .addStringOption((o) => o.setName("language").setDescription("Language boost").setAutocomplete(true))
+  .addStringOption((o) =>
+    o
+      .setName("effect")
+      .setDescription("Sound effect")
+      .addChoices(...SOUND_EFFECTS.map((e) => ({ name: e.replace("_", " "), value: e }))),
+  )
+  .addStringOption((o) =>
+    o
+      .setName("format")
+      .setDescription("Audio format (default mp3)")
+      .addChoices({ name: "mp3", value: "mp3" }, { name: "flac", value: "flac" }),
+  )
+  .addChannelOption((o) =>
+    o
+      .setName("channel")
+      .setDescription("Where to post the result (default: here)")
+      .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread),
+  );
+
+function readSettings(interaction: ChatInputCommandInteraction) {
+  const o = interaction.options;
+  const parsed = SpeakOptionsSchema.omit({ text: true }).safeParse({
+    voice: o.getString("voice") ?? undefined,
+    model: o.getString("model") ?? undefined,
+    speed: o.getNumber("speed") ?? undefined,
+    pitch: o.getInteger("pitch") ?? undefined,
+    volume: o.getNumber("volume") ?? undefined,
+    emotion: o.getString("emotion") ?? undefined,
+    language: o.getString("language") ?? undefined,
+    effect: o.getString("effect") ?? undefined,
+    format: o.getString("format") ?? undefined,
+  });
+  if (!parsed.success) throw invalidOptionError(parsed.error);
+  return parsed.data;
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const options = readSettings(interaction);
+  const text = interaction.options.getString("text") ?? undefined;
+  const file = interaction.options.getAttachment("file") ?? undefined;
+  const channelId = interaction.options.getChannel("channel")?.id ?? interaction.channelId;
+  const limit = uploadLimit(interaction.attachmentSizeLimit);
+  if (text === undefined && file === undefined) {
+    const token = ctx.narrateDrafts.put({ channelId, options, uploadLimit: limit });
+    await interaction.showModal(narrationModal(token));
+    return;
+  }
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const job = await ctx.narration.start({
+    requesterId: interaction.user.id,
+    guildId: interaction.guildId,
+    channelId,
+    title: interaction.options.getString("title") ?? undefined,
+    text,
+    file: file ? await readAttachment(file) : undefined,
+    options,
+    uploadLimit: limit,
+  });
+  await interaction.editReply({ content: queuedMessage(job), allowedMentions: NO_PINGS });
+}
+
+export async function modal(interaction: ModalSubmitInteraction, ctx: BotContext): Promise<void> {
+  const token = interaction.customId.split(":")[2] ?? "";
+  const draft = ctx.narrateDrafts.take(token);
+  if (!draft) throw new UserFacingError("That form expired. Please run /narrate again.");
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const job = await ctx.narration.start({
+    requesterId: interaction.user.id,
+    guildId: interaction.guildId,
+    channelId: draft.channelId,
+    title: interaction.fields.getTextInputValue("title") || undefined,
+    text: interaction.fields.getTextInputValue("text"),
+    options: draft.options,
+    uploadLimit: draft.uploadLimit,
+  });
+  await interaction.editReply({ content: queuedMessage(job), allowedMentions: NO_PINGS });
+}
+
+export const autocomplete = completeVoiceOrLanguage;
+
+function narrationModal(token: string): ModalBuilder {
+  return new ModalBuilder()
+    .setCustomId(customId("narrate", "modal", token))
+    .setTitle("Narrate a text")
+    .addComponents(
+      new ActionRowBuilder<TextInputBuilder>().addComponents(
+        new TextInputBuilder()
+          .setCustomId("title")
+          .setLabel("Title")
+          .setStyle(TextInputStyle.Short)
+          .setMaxLength(100)
+          .setRequired(false),
+      ),
+      new ActionRowBuilder<TextInputBuilder>().addComponents(
+        new TextInputBuilder()
+          .setCustomId("text")
+          .setLabel("Text")
+          .setStyle(TextInputStyle.Paragraph)
+          .setMaxLength(4000)
+          .setRequired(true),
+      ),
+    );
+}
+
+async function readAttachment(file: Attachment): Promise<{ bytes: Buffer; name: string }> {
+  if (file.size > MAX_INPUT_FILE_BYTES) {
+    throw new UserFacingError(
+      `The file is ${(file.size / 1024 / 1024).toFixed(1)} MiB; files up to ${MAX_INPUT_FILE_BYTES / 1024 / 1024} MiB are accepted.`,
+    );
+  }
+  const bytes = await downloadBounded(file.url, { maxBytes: MAX_INPUT_FILE_BYTES });
+  return { bytes, name: file.name };
+}

@@ -1,0 +1,280 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { TtsProvider } from "../tts/types.ts";
+import type { ProducedResult } from "./result-files.ts";
+import {
+  advance,
+  afterError,
+  type JobLogger,
+  type QueryInfo,
+  type StepDeps,
+  type StepTiming,
+} from "./steps.ts";
+import type { JobStore } from "./store.ts";
+import { isFinal, JOB_STATES, type JobPublisher, type JobRecord, type JobState } from "./types.ts";
+
+/**
+ * The persistent form of the async poll loop: one scheduler loop over every non-final job in the
+ * store. Each pass advances each due job by exactly one step and stores the result before the job is
+ * looked at again, so a restart resumes every job where it stood (`start()` reads them all back).
+ */
+
+export interface JobRunnerOptions extends Partial<StepTiming> {
+  /** Steps running at once. Default 8. */
+  concurrency?: number;
+  /** Longest the loop sleeps without being woken (a safety net; wake() is the normal path). Default 30 s. */
+  idleMs?: number;
+  /** How long stop() waits for steps in progress before aborting them. Default 10 s. */
+  stopTimeoutMs?: number;
+  /** Called after every status query (benchmarks, metrics). */
+  onQuery?: (info: QueryInfo) => void;
+  /** Called after every stored state change. */
+  onChange?: (job: JobRecord) => void;
+}
+
+export const DEFAULT_RUNNER_TIMING: StepTiming = {
+  firstPollMs: 2_000,
+  maxPollMs: 20_000,
+  pollBackoff: 1.5,
+  maxProcessingMs: 2 * 3600_000,
+  maxAttempts: 8,
+  maxUnexpectedAttempts: 3,
+  retryBaseMs: 2_000,
+  retryMaxMs: 120_000,
+};
+
+export interface JobRunnerDeps {
+  store: JobStore;
+  publisher: JobPublisher;
+  provider: TtsProvider;
+  logger: JobLogger;
+  now?: () => number;
+  /** Must resolve early (or reject) when `signal` aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
+  options?: JobRunnerOptions;
+}
+
+export interface JobRunnerStats {
+  /** Jobs this runner is tracking by state, plus those it finished since start. */
+  byState: Record<JobState, number>;
+  queries: number;
+  steps: number;
+  inFlight: number;
+}
+
+export interface JobRunner {
+  /** Loads every non-final job from the store and starts the loop. */
+  start(): Promise<void>;
+  /** Look at this job now (new, retried or cancelled), or with no id re-read all active jobs. */
+  wake(jobId?: string): void;
+  /** Aborts the step in progress for this job, if any (its outcome is dropped if the job ended meanwhile). */
+  abort(jobId: string): void;
+  /** Stops scheduling and waits (bounded) for the steps in progress. */
+  stop(): Promise<void>;
+  stats(): JobRunnerStats;
+}
+
+const defaultSleep = (ms: number, signal: AbortSignal) =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
+
+export function createJobRunner(deps: JobRunnerDeps): JobRunner {
+  const { store, publisher, logger } = deps;
+  const opts = deps.options ?? {};
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? defaultSleep;
+  const concurrency = opts.concurrency ?? 8;
+  const idleMs = opts.idleMs ?? 30_000;
+  const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+
+  /** Job id → when it is next due. Only non-final jobs are here. */
+  const due = new Map<string, number>();
+  const states = new Map<string, JobState>();
+  const finished = new Map<JobState, number>();
+  const inFlight = new Map<string, { done: Promise<void>; controller: AbortController }>();
+  /** Woken while a step was running: look again as soon as it ends. */
+  const recheck = new Set<string>();
+  const counters = { queries: 0, steps: 0 };
+  const pending = new Map<string, ProducedResult>();
+
+  let running = false;
+  let loopDone: Promise<void> = Promise.resolve();
+  let poked = false;
+  let wakeLoop: (() => void) | undefined;
+
+  const stepDeps: StepDeps = {
+    provider: deps.provider,
+    publisher,
+    logger,
+    now,
+    random: deps.random ?? Math.random,
+    timing: { ...DEFAULT_RUNNER_TIMING, ...definedOnly(opts) },
+    pending,
+    onQuery: (info) => {
+      counters.queries++;
+      opts.onQuery?.(info);
+    },
+  };
+
+  function poke(): void {
+    poked = true;
+    wakeLoop?.();
+  }
+
+  function track(job: JobRecord | undefined, id: string): void {
+    if (!job || isFinal(job.state)) {
+      due.delete(id);
+      states.delete(id);
+      pending.delete(id);
+      return;
+    }
+    due.set(id, recheck.delete(id) ? Math.min(job.nextAt, now()) : job.nextAt);
+    states.set(id, job.state);
+  }
+
+  /** One step of one job; returns the job as stored afterwards. */
+  async function step(id: string, signal: AbortSignal): Promise<JobRecord | undefined> {
+    // Re-read every time: the job may have been cancelled or retried since it was scheduled.
+    const job = await store.get(id);
+    if (!job || isFinal(job.state) || job.nextAt > now()) return job;
+    counters.steps++;
+    let next: JobRecord;
+    try {
+      next = await advance(job, stepDeps, signal);
+    } catch (err) {
+      // Aborted by stop() (resume later from the stored state) or by a cancel (already stored).
+      if (signal.aborted) return store.get(id);
+      next = afterError(job, err, stepDeps);
+    }
+    const stored = await store.update(id, (current) =>
+      !current || isFinal(current.state)
+        ? undefined
+        : { ...next, statusMessageId: next.statusMessageId ?? current.statusMessageId },
+    );
+    if (!stored) return store.get(id);
+    if (stored.state !== job.state) {
+      if (isFinal(stored.state)) finished.set(stored.state, (finished.get(stored.state) ?? 0) + 1);
+      opts.onChange?.(stored);
+      await publisher.updateStatus(stored).catch((err: unknown) => {
+        logger.warn({ jobId: id, err }, "could not update a job's status message");
+      });
+    }
+    return stored;
+  }
+
+  function launch(id: string): void {
+    const controller = new AbortController();
+    const done = step(id, controller.signal)
+      .then(
+        (job) => track(job, id),
+        (err: unknown) => {
+          // The store itself failed: keep the job and try again later rather than losing it.
+          logger.error({ jobId: id, err }, "job step could not be stored");
+          due.set(id, now() + stepDeps.timing.retryBaseMs);
+        },
+      )
+      .finally(() => {
+        inFlight.delete(id);
+        poke();
+      });
+    inFlight.set(id, { done, controller });
+  }
+
+  async function pause(ms: number): Promise<void> {
+    if (poked) return;
+    const controller = new AbortController();
+    const woken = new Promise<void>((resolve) => {
+      wakeLoop = resolve;
+    });
+    await Promise.race([woken, sleep(Math.min(ms, idleMs), controller.signal)]);
+    controller.abort();
+    wakeLoop = undefined;
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      poked = false;
+      const t = now();
+      let nextAt = Number.POSITIVE_INFINITY;
+      for (const [id, at] of due) {
+        if (inFlight.has(id)) continue;
+        if (at <= t && inFlight.size < concurrency) launch(id);
+        else nextAt = Math.min(nextAt, at);
+      }
+      const wait = inFlight.size >= concurrency ? idleMs : Math.max(0, nextAt - now());
+      await pause(wait);
+    }
+  }
+
+  async function loadActive(): Promise<void> {
+    for (const job of await store.listActive()) {
+      if (!inFlight.has(job.id)) track(job, job.id);
+    }
+  }
+
+  return {
+    async start() {
+      if (running) return;
+      await loadActive();
+      running = true;
+      logger.info({ jobs: due.size }, "job runner started");
+      loopDone = loop();
+    },
+    wake(jobId) {
+      if (jobId === undefined) {
+        loadActive().then(poke, (err: unknown) => logger.error({ err }, "could not reload active jobs"));
+        return;
+      }
+      if (inFlight.has(jobId)) recheck.add(jobId);
+      else due.set(jobId, 0);
+      poke();
+    },
+    abort(jobId) {
+      inFlight.get(jobId)?.controller.abort(new Error("job cancelled"));
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      poke();
+      await loopDone;
+      const steps = Promise.allSettled([...inFlight.values()].map((s) => s.done));
+      const timer = new AbortController();
+      const settled = await Promise.race([
+        steps.then(() => true),
+        sleep(stopTimeoutMs, timer.signal).then(() => false),
+      ]);
+      timer.abort();
+      if (!settled) {
+        logger.warn({ jobs: [...inFlight.keys()] }, "aborting job steps still running at stop");
+        for (const s of inFlight.values()) s.controller.abort(new Error("job runner stopping"));
+        // A call that ignores its signal must not hold shutdown hostage; its job resumes on restart.
+        const grace = new AbortController();
+        await Promise.race([steps, sleep(1_000, grace.signal)]);
+        grace.abort();
+      }
+      due.clear();
+      states.clear();
+      pending.clear();
+      recheck.clear();
+      logger.info({}, "job runner stopped");
+    },
+    stats() {
+      const byState = Object.fromEntries(JOB_STATES.map((s) => [s, finished.get(s) ?? 0])) as Record<
+        JobState,
+        number
+      >;
+      for (const s of states.values()) byState[s]++;
+      return { byState, queries: counters.queries, steps: counters.steps, inFlight: inFlight.size };
+    },
+  };
+}
+
+/** `{ maxAttempts: undefined }` from a config lookup means "default", not "no limit". */
+function definedOnly(opts: JobRunnerOptions): Partial<StepTiming> {
+  const keys = Object.keys(DEFAULT_RUNNER_TIMING) as (keyof StepTiming)[];
+  const out: Partial<StepTiming> = {};
+  for (const k of keys) {
+    const v = opts[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}

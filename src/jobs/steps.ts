@@ -1,0 +1,330 @@
+import { describeTtsError, TtsError } from "../tts/errors.ts";
+import { synthesizeLong } from "../tts/long-text.ts";
+import type { AsyncTaskStatus, AsyncTtsApi, TtsProvider } from "../tts/types.ts";
+import { UserFacingError } from "../user-facing-error.ts";
+import {
+  type AudioPiece,
+  buildResultFiles,
+  creditText,
+  DEFAULT_UPLOAD_LIMIT,
+  type ProducedResult,
+} from "./result-files.ts";
+import type { JobPublisher, JobRecord, JobState } from "./types.ts";
+
+/**
+ * One step of a job: what the runner does for each state, and how a failure maps onto the record.
+ * Steps return the next record and never persist; the runner stores it before anything else happens.
+ */
+
+export interface JobLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface QueryInfo {
+  jobId: string;
+  taskId: string;
+  status: AsyncTaskStatus;
+  polls: number;
+  sinceSubmitMs: number;
+}
+
+export interface StepTiming {
+  firstPollMs: number;
+  maxPollMs: number;
+  pollBackoff: number;
+  /** A task still processing after this long is given up on. */
+  maxProcessingMs: number;
+  maxAttempts: number;
+  maxUnexpectedAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+export interface StepDeps {
+  provider: TtsProvider;
+  publisher: JobPublisher;
+  logger: JobLogger;
+  now: () => number;
+  random: () => number;
+  timing: StepTiming;
+  /**
+   * Results in hand between `downloading` (or a synchronous synthesis) and `posting`. The audio is
+   * not stored: after a restart the posting step downloads it again (the URL lives 9 h).
+   */
+  pending: Map<string, ProducedResult>;
+  onQuery: (info: QueryInfo) => void;
+}
+
+/** A reason to fail that the step itself found, with its message written for people. */
+export class JobFailure extends Error {
+  readonly kind: string;
+  constructor(kind: string, message: string) {
+    super(message);
+    this.name = "JobFailure";
+    this.kind = kind;
+  }
+}
+
+/** Into a new state: the attempt counter starts over and the last problem is history. */
+function moveTo(job: JobRecord, state: JobState, deps: StepDeps, patch: Partial<JobRecord> = {}): JobRecord {
+  const now = deps.now();
+  const next: JobRecord = { ...job, nextAt: now, ...patch, state, attempts: 0, lastError: undefined };
+  if (state === "done" || state === "failed" || state === "cancelled" || state === "expired") {
+    next.finishedAt = now;
+  }
+  return next;
+}
+
+function end(
+  job: JobRecord,
+  state: "failed" | "expired",
+  error: { kind: string; message: string },
+  deps: StepDeps,
+) {
+  return { ...moveTo(job, state, deps), lastError: error };
+}
+
+export function pollDelay(polls: number, t: StepTiming): number {
+  return Math.min(t.maxPollMs, Math.round(t.firstPollMs * t.pollBackoff ** polls));
+}
+
+export function advance(job: JobRecord, deps: StepDeps, signal: AbortSignal): Promise<JobRecord> {
+  const api = deps.provider.async;
+  switch (job.state) {
+    case "queued":
+      return api ? submit(job, api, deps, signal) : download(job, deps, signal);
+    case "submitted":
+    case "processing":
+      return poll(job, needAsync(deps), deps, signal);
+    case "downloading":
+      return download(job, deps, signal);
+    case "posting":
+      return post(job, deps, signal);
+    default:
+      return Promise.resolve(job);
+  }
+}
+
+function needAsync(deps: StepDeps): AsyncTtsApi {
+  if (!deps.provider.async) {
+    throw new JobFailure(
+      "invalid",
+      "This narration was started with a speech service that is no longer configured.",
+    );
+  }
+  return deps.provider.async;
+}
+
+async function submit(
+  job: JobRecord,
+  api: AsyncTtsApi,
+  deps: StepDeps,
+  signal: AbortSignal,
+): Promise<JobRecord> {
+  const { input } = job;
+  if (input.kind === "file" && !input.uploadedFileId) {
+    if (!input.contentBase64)
+      throw new JobFailure("invalid", "The file to narrate is missing; please start again.");
+    const fileId = await api.uploadText(Buffer.from(input.contentBase64, "base64"), input.fileName, {
+      signal,
+    });
+    // Its own step, stored at once: the upload is not repeated, and the bytes leave the store.
+    return moveTo(job, "queued", deps, {
+      input: { kind: "file", fileName: input.fileName, uploadedFileId: fileId },
+    });
+  }
+  const source = input.kind === "text" ? { text: input.text } : { fileId: input.uploadedFileId! };
+  const created = await api.createTask(source, job.settings, { signal });
+  const now = deps.now();
+  return moveTo(job, "submitted", deps, {
+    taskId: created.taskId,
+    // The query's file id wins later; this one is the fallback if the query names none.
+    resultFileId: created.fileId,
+    usageCharacters: created.usageCharacters ?? job.usageCharacters,
+    submittedAt: now,
+    polls: 0,
+    nextAt: now + deps.timing.firstPollMs,
+  });
+}
+
+async function poll(
+  job: JobRecord,
+  api: AsyncTtsApi,
+  deps: StepDeps,
+  signal: AbortSignal,
+): Promise<JobRecord> {
+  if (!job.taskId) throw new JobFailure("invalid", "The job lost its task id; please start it again.");
+  const state = await api.queryTask(job.taskId, { signal });
+  const polls = job.polls + 1;
+  const now = deps.now();
+  const sinceSubmitMs = now - (job.submittedAt ?? job.createdAt);
+  deps.onQuery({ jobId: job.id, taskId: job.taskId, status: state.status, polls, sinceSubmitMs });
+  switch (state.status) {
+    case "processing":
+      if (sinceSubmitMs > deps.timing.maxProcessingMs) {
+        return end(
+          job,
+          "failed",
+          {
+            kind: "timeout",
+            message: `The speech service was still working on this after ${Math.round(sinceSubmitMs / 60_000)} minutes; giving up.`,
+          },
+          deps,
+        );
+      }
+      return moveTo(job, "processing", deps, { polls, nextAt: now + pollDelay(polls, deps.timing) });
+    case "success": {
+      const resultFileId = state.fileId ?? job.resultFileId;
+      if (!resultFileId)
+        throw new JobFailure("upstream", "The speech service finished but named no result file.");
+      return moveTo(job, "downloading", deps, { polls, resultFileId });
+    }
+    case "failed":
+      return end(
+        job,
+        "failed",
+        {
+          kind: "upstream",
+          message: "The speech service could not narrate this text (its task failed).",
+        },
+        deps,
+      );
+    case "expired":
+      return end(
+        job,
+        "expired",
+        {
+          kind: "expired",
+          message: "The speech service's task expired before its result could be fetched.",
+        },
+        deps,
+      );
+  }
+}
+
+function uploadLimit(job: JobRecord): number {
+  return job.uploadLimit ?? DEFAULT_UPLOAD_LIMIT;
+}
+
+/** The narration's files: downloaded from the async result, or synthesised in chunks right now. */
+async function produce(job: JobRecord, deps: StepDeps, signal: AbortSignal): Promise<ProducedResult> {
+  const api = deps.provider.async;
+  let pieces: AudioPiece[];
+  let usageCharacters = job.usageCharacters;
+  if (api) {
+    if (!job.resultFileId)
+      throw new JobFailure("invalid", "The job lost its result file id; please start it again.");
+    const result = await api.fetchResult(job.resultFileId, { signal });
+    if (result.parts.length === 0)
+      throw new JobFailure("upstream", "The speech service's result held no audio.");
+    pieces = result.parts.map((p) => ({
+      audio: p.audio,
+      format: p.format,
+      subtitles: p.subtitles,
+      durationMs: typeof p.extra?.audio_length === "number" ? p.extra.audio_length : undefined,
+    }));
+  } else {
+    const long = await synthesizeLong(deps.provider, { ...job.settings, text: textOf(job) }, { signal });
+    const r = long.result;
+    pieces = [
+      {
+        audio: r.audio,
+        format: r.format,
+        subtitles: long.subtitles,
+        durationMs: r.durationMs,
+        sampleRate: r.sampleRate,
+        channels: r.channels,
+      },
+    ];
+    usageCharacters = r.usageCharacters ?? usageCharacters;
+  }
+  return { ...buildResultFiles(job, pieces, uploadLimit(job)), usageCharacters };
+}
+
+/** Without an async API only text can be narrated; a `.txt` file is text too. */
+function textOf(job: JobRecord): string {
+  const { input } = job;
+  if (input.kind === "text") return input.text;
+  if (input.contentBase64 && input.fileName.toLowerCase().endsWith(".txt")) {
+    return Buffer.from(input.contentBase64, "base64").toString("utf8");
+  }
+  throw new JobFailure(
+    "invalid",
+    `The file ${input.fileName} can only be narrated by MiniMax's long-text service.`,
+  );
+}
+
+/** `downloading`, or `queued` for a provider without an async API (which goes straight to posting). */
+async function download(job: JobRecord, deps: StepDeps, signal: AbortSignal): Promise<JobRecord> {
+  const produced = await produce(job, deps, signal);
+  deps.pending.set(job.id, produced);
+  return moveTo(job, "posting", deps, { usageCharacters: produced.usageCharacters });
+}
+
+async function post(job: JobRecord, deps: StepDeps, signal: AbortSignal): Promise<JobRecord> {
+  const produced = deps.pending.get(job.id) ?? (await produce(job, deps, signal));
+  // Kept until the post succeeds, so a retried post does not download again.
+  deps.pending.set(job.id, produced);
+  const ids = await deps.publisher.postResult(job, produced.files, creditText(job, produced.durationMs));
+  deps.pending.delete(job.id);
+  return moveTo(job, "done", deps, {
+    resultMessageIds: ids,
+    usageCharacters: produced.usageCharacters ?? job.usageCharacters ?? job.chars,
+  });
+}
+
+function retryLater(
+  job: JobRecord,
+  error: { kind: string; message: string },
+  limit: number,
+  rateLimited: boolean,
+  deps: StepDeps,
+): JobRecord {
+  const attempts = job.attempts + 1;
+  if (attempts >= limit) return end(job, "failed", error, deps);
+  const t = deps.timing;
+  const cap = Math.min(t.retryMaxMs, t.retryBaseMs * (rateLimited ? 4 : 1) * 2 ** (attempts - 1));
+  // Half fixed, half jitter: a provider outage must not bring every job back in the same instant.
+  const delay = Math.round(cap / 2 + (deps.random() * cap) / 2);
+  return { ...job, attempts, nextAt: deps.now() + delay, lastError: error };
+}
+
+/** The record after a failed step: retried later, or ended with a reason people can read. */
+export function afterError(job: JobRecord, err: unknown, deps: StepDeps): JobRecord {
+  const where = { jobId: job.id, state: job.state, attempts: job.attempts };
+  if (err instanceof TtsError) {
+    const error = { kind: err.kind, message: describeTtsError(err) };
+    deps.logger.warn({ ...where, kind: err.kind, code: err.code, err: err.message }, "job step failed");
+    if (err.kind === "retryable")
+      return retryLater(job, error, deps.timing.maxAttempts, err.rateLimited, deps);
+    if (err.kind === "expired") return end(job, "expired", error, deps);
+    return end(job, "failed", error, deps);
+  }
+  if (err instanceof JobFailure) {
+    deps.logger.warn({ ...where, err: err.message }, "job failed");
+    return end(job, "failed", { kind: err.kind, message: err.message }, deps);
+  }
+  if (err instanceof UserFacingError) {
+    deps.logger.warn({ ...where, err: err.message }, "job failed");
+    return end(job, "failed", { kind: "invalid", message: err.message }, deps);
+  }
+  deps.logger.error({ ...where, err }, "unexpected error in a job step");
+  const attempts = job.attempts + 1;
+  if (attempts >= deps.timing.maxUnexpectedAttempts) {
+    return end(
+      job,
+      "failed",
+      { kind: "unexpected", message: "The narration failed because of an unexpected error." },
+      deps,
+    );
+  }
+  return retryLater(
+    job,
+    { kind: "unexpected", message: "An unexpected error occurred; retrying." },
+    Number.POSITIVE_INFINITY,
+    false,
+    deps,
+  );
+}

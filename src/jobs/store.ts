@@ -1,0 +1,148 @@
+import { randomBytes } from "node:crypto";
+import { isFinal, type JobRecord, JobRecordSchema } from "./types.ts";
+
+/**
+ * Job records in one Keyv namespace, with two index keys kept beside them: the ids of all non-final
+ * jobs (what a restarted runner resumes) and each user's recent job ids. The bot is one process, so
+ * the indexes are plain read-modify-write values; every write goes through one queue so two steps
+ * finishing together cannot lose each other's index change.
+ */
+
+/** The part of Keyv the store uses (a Map-backed fake in tests). */
+export interface JobKeyValue {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown): Promise<unknown>;
+}
+
+export interface JobStoreLogger {
+  warn(obj: object, msg?: string): void;
+}
+
+export interface JobStore {
+  get(id: string): Promise<JobRecord | undefined>;
+  /** Validates, stamps `updatedAt`, stores and keeps the indexes in step. Returns what was stored. */
+  put(record: JobRecord): Promise<JobRecord>;
+  /**
+   * Read-modify-write of one record, serialised with every other write of this store. `change` gets
+   * the current record (undefined when missing or invalid) and returns the new one, or undefined to
+   * leave it alone. Returns the stored record, or undefined when nothing was written.
+   */
+  update(
+    id: string,
+    change: (current: JobRecord | undefined) => JobRecord | undefined,
+  ): Promise<JobRecord | undefined>;
+  /** Every non-final job, oldest first. */
+  listActive(): Promise<JobRecord[]>;
+  /** The user's jobs, newest first. */
+  listByUser(userId: string, limit?: number): Promise<JobRecord[]>;
+  /** 12 URL-safe characters (72 random bits): fits custom ids, URLs and Discord nonces (≤ 25). */
+  newId(): string;
+}
+
+export interface JobStoreOptions {
+  logger?: JobStoreLogger;
+  now?: () => number;
+  /** Job ids remembered per user (older ones drop out of the list, not out of the store). Default 50. */
+  perUserIndex?: number;
+}
+
+const ACTIVE_KEY = "index:active";
+const jobKey = (id: string) => `job:${id}`;
+const userKey = (userId: string) => `index:user:${userId}`;
+
+export function createJobStore(kv: JobKeyValue, opts: JobStoreOptions = {}): JobStore {
+  const now = opts.now ?? Date.now;
+  const perUser = opts.perUserIndex ?? 50;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` after every write queued before it; a failed write does not block the ones after. */
+  function serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async function readIds(key: string): Promise<string[]> {
+    const value = await kv.get(key);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+  }
+
+  async function read(id: string): Promise<JobRecord | undefined> {
+    const raw = await kv.get(jobKey(id));
+    if (raw === undefined || raw === null) return undefined;
+    const parsed = JobRecordSchema.safeParse(raw);
+    if (!parsed.success) {
+      // A record from an older version or a damaged store must not stop the others from running.
+      opts.logger?.warn(
+        { jobId: id, issues: parsed.error.issues.slice(0, 5) },
+        "skipping an invalid job record",
+      );
+      return undefined;
+    }
+    return parsed.data;
+  }
+
+  async function write(record: JobRecord): Promise<JobRecord> {
+    const stored = JobRecordSchema.parse({ ...record, updatedAt: now() });
+    const active = await readIds(ACTIVE_KEY);
+    const listed = active.includes(stored.id);
+    // Ordered so that a crash between the two writes leaves a stale index entry (pruned on read),
+    // never an active job missing from the index (which a restart would lose).
+    if (!isFinal(stored.state) && !listed) await kv.set(ACTIVE_KEY, [...active, stored.id]);
+    await kv.set(jobKey(stored.id), stored);
+    if (isFinal(stored.state) && listed) {
+      await kv.set(
+        ACTIVE_KEY,
+        active.filter((id) => id !== stored.id),
+      );
+    }
+    const mine = await readIds(userKey(stored.requesterId));
+    if (!mine.includes(stored.id))
+      await kv.set(userKey(stored.requesterId), [...mine, stored.id].slice(-perUser));
+    return stored;
+  }
+
+  async function readMany(ids: readonly string[]): Promise<JobRecord[]> {
+    const records = await Promise.all(ids.map(read));
+    return records.filter((r): r is JobRecord => r !== undefined);
+  }
+
+  return {
+    get: read,
+    put: (record) => serialised(() => write(record)),
+    update: (id, change) =>
+      serialised(async () => {
+        const next = change(await read(id));
+        return next === undefined ? undefined : write(next);
+      }),
+    async listActive() {
+      const ids = await readIds(ACTIVE_KEY);
+      const records = await readMany(ids);
+      const active = records.filter((r) => !isFinal(r.state));
+      if (active.length !== ids.length) {
+        const keep = new Set(active.map((r) => r.id));
+        const suspects = ids.filter((id) => !keep.has(id));
+        // Re-checked under the queue: a job retried or created meanwhile must stay listed.
+        await serialised(async () => {
+          const stale = new Set<string>();
+          for (const id of suspects) {
+            const record = await read(id);
+            if (!record || isFinal(record.state)) stale.add(id);
+          }
+          const current = await readIds(ACTIVE_KEY);
+          await kv.set(
+            ACTIVE_KEY,
+            current.filter((id) => !stale.has(id)),
+          );
+        });
+      }
+      return active.sort((a, b) => a.createdAt - b.createdAt);
+    },
+    async listByUser(userId, limit = 10) {
+      const ids = (await readIds(userKey(userId))).reverse();
+      const records = await readMany(ids);
+      return records.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+    },
+    newId: () => randomBytes(9).toString("base64url"),
+  };
+}

@@ -1,0 +1,95 @@
+import { z } from "zod";
+import { SpeechSettingsSchema } from "../tts/types.ts";
+
+/**
+ * Long-text narration jobs: records stored in Keyv, moved through their states by the runner, and
+ * published to Discord through a `JobPublisher` (so this folder knows nothing of discord.js).
+ *
+ * queued → submitted → processing → downloading → posting → done, or failed / cancelled / expired.
+ */
+
+export const JOB_STATES = [
+  "queued",
+  "submitted",
+  "processing",
+  "downloading",
+  "posting",
+  "done",
+  "failed",
+  "cancelled",
+  "expired",
+] as const;
+export const JobStateSchema = z.enum(JOB_STATES);
+export type JobState = z.infer<typeof JobStateSchema>;
+
+export const FINAL_STATES: readonly JobState[] = ["done", "failed", "cancelled", "expired"];
+export const isFinal = (s: JobState) => FINAL_STATES.includes(s);
+
+/** What to narrate: inline text (≤ 50,000 characters) or a file already prepared for upload. */
+export const JobInputSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("text"), text: z.string().min(1) }),
+  z.object({
+    kind: z.literal("file"),
+    /** `.txt` or `.zip` (members renamed 1.json, 2.json… as MiniMax requires). */
+    fileName: z.string(),
+    /** base64 of the bytes to upload; dropped once MiniMax has the file (`uploadedFileId`). */
+    contentBase64: z.string().optional(),
+    uploadedFileId: z.string().optional(),
+  }),
+]);
+export type JobInput = z.infer<typeof JobInputSchema>;
+
+export const JobRecordSchema = z.object({
+  id: z.string(),
+  state: JobStateSchema,
+  title: z.string().optional(),
+  requesterId: z.string(),
+  guildId: z.string().nullable(),
+  /** Where the status message and the result go. */
+  channelId: z.string(),
+  statusMessageId: z.string().optional(),
+  input: JobInputSchema,
+  settings: SpeechSettingsSchema,
+  /** Characters of the text (billing is the provider's `usage_characters` when it reports it). */
+  chars: z.number().int().nonnegative(),
+  usageCharacters: z.number().int().nonnegative().optional(),
+  provider: z.string(),
+  taskId: z.string().optional(),
+  /** The result file MiniMax named in the query (may differ from the create response's). */
+  resultFileId: z.string().optional(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  submittedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+  /** Attempts of the current step (reset when the state changes). */
+  attempts: z.number().int().nonnegative().default(0),
+  polls: z.number().int().nonnegative().default(0),
+  /** When the runner should next look at this job (ms epoch). */
+  nextAt: z.number().default(0),
+  lastError: z.object({ kind: z.string(), message: z.string() }).optional(),
+  /** Messages the result was posted as; set once posting completed. */
+  resultMessageIds: z.array(z.string()).optional(),
+  /** Upload limit of the destination, for sizing the audio parts. */
+  uploadLimit: z.number().int().positive().optional(),
+});
+export type JobRecord = z.infer<typeof JobRecordSchema>;
+
+export interface ResultFile {
+  name: string;
+  data: Buffer;
+  contentType: string;
+}
+
+/** How jobs reach the outside world; the Discord implementation lives in src/discord. */
+export interface JobPublisher {
+  /** Posts the status message for a new job and returns its id. */
+  postStatus(job: JobRecord): Promise<string>;
+  /** Edits the status message to the job's current state (best effort; never throws). */
+  updateStatus(job: JobRecord): Promise<void>;
+  /**
+   * Posts the result. Must be idempotent for one job: a second call after a crash must not post the
+   * result twice (Discord's nonce with enforce_nonce, or a lookup of what was already posted).
+   * Returns the ids of the messages that carry the result.
+   */
+  postResult(job: JobRecord, files: ResultFile[], text: string): Promise<string[]>;
+}
