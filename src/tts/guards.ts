@@ -69,7 +69,7 @@ export function createUserGuards(opts: GuardOptions): UserGuards {
       running.set(userId, active + 1);
       // A full bucket is the same as no bucket; drop those so the map stays small.
       if (buckets.size > 10_000) {
-        for (const [id, b] of buckets) if (refill(id, t).tokens >= burst) buckets.delete(id);
+        for (const id of buckets.keys()) if (refill(id, t).tokens >= burst) buckets.delete(id);
       }
       let released = false;
       return () => {
