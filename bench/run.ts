@@ -1,3 +1,4 @@
+import { benchJobs, printJobs } from "./jobs.ts";
 import { benchSpeakE2e, printSpeakE2e } from "./speak-e2e.ts";
 import { benchSse, printSse } from "./sse-throughput.ts";
 import { benchSyncLatency, printSyncLatency } from "./sync-latency.ts";
@@ -9,3 +10,5 @@ console.log();
 printSse(await benchSse());
 console.log();
 printSpeakE2e(await benchSpeakE2e(200));
+console.log();
+printJobs(await benchJobs());

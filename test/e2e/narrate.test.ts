@@ -244,6 +244,7 @@ describe("long texts become narration jobs", () => {
     ["empty", "empty.txt", Buffer.from("   "), /empty/],
     ["non-UTF-8", "latin.txt", Buffer.from([0x63, 0x61, 0x66, 0xe9]), /UTF-8/],
     ["a PDF", "doc.pdf", Buffer.from("%PDF-1.4"), /\.txt/],
+    ["too large", "huge.txt", Buffer.alloc(2 * 1024 * 1024 + 1, 0x61), /2\.0 MiB; files up to 2 MiB/],
   ])("refuses a %s file with a reason", async (_name, filename, data, reason) => {
     const before = h.minimax.requests.length;
     const handle = h.discord.dispatchCommand({ name: "narrate", options: { file: { filename, data } } });
