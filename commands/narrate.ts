@@ -15,55 +15,31 @@ import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
 import {
+  addVoiceSettingOptions,
   completeVoiceOrLanguage,
-  EMOTION_CHOICES,
   invalidOptionError,
-  MODEL_CHOICES,
+  readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { MAX_INPUT_FILE_BYTES } from "../src/jobs/input.ts";
-import { SOUND_EFFECTS } from "../src/tts/models.ts";
 import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
 import { downloadBounded } from "../src/util/download.ts";
 
-export const data = new SlashCommandBuilder()
-  .setName("narrate")
-  .setDescription("Narrate a long text or a .txt/.zip file; the audio and subtitles are posted when ready")
-  .addStringOption((o) =>
-    o
-      .setName("text")
-      .setDescription("The text (or attach a file, or leave both out for a form)")
-      .setMaxLength(MAX_SPEAK_TEXT),
-  )
-  .addAttachmentOption((o) =>
-    o.setName("file").setDescription("A UTF-8 .txt file, or a .zip of .txt or .json files"),
-  )
-  .addStringOption((o) => o.setName("title").setDescription("A title for the narration").setMaxLength(100))
-  .addStringOption((o) =>
-    o.setName("voice").setDescription("Voice (start typing)").setAutocomplete(true).setMaxLength(256),
-  )
-  .addStringOption((o) =>
-    o
-      .setName("model")
-      .setDescription("Speech model")
-      .addChoices(...MODEL_CHOICES),
-  )
-  .addNumberOption((o) => o.setName("speed").setDescription("0.5 to 2").setMinValue(0.5).setMaxValue(2))
-  .addIntegerOption((o) => o.setName("pitch").setDescription("-12 to 12").setMinValue(-12).setMaxValue(12))
-  .addNumberOption((o) => o.setName("volume").setDescription("0.1 to 10").setMinValue(0.1).setMaxValue(10))
-  .addStringOption((o) =>
-    o
-      .setName("emotion")
-      .setDescription("Emotion")
-      .addChoices(...EMOTION_CHOICES),
-  )
-  .addStringOption((o) => o.setName("language").setDescription("Language boost").setAutocomplete(true))
-  .addStringOption((o) =>
-    o
-      .setName("effect")
-      .setDescription("Sound effect")
-      .addChoices(...SOUND_EFFECTS.map((e) => ({ name: e.replace("_", " "), value: e }))),
-  )
+export const data = addVoiceSettingOptions(
+  new SlashCommandBuilder()
+    .setName("narrate")
+    .setDescription("Narrate a long text or a .txt/.zip file; the audio and subtitles are posted when ready")
+    .addStringOption((o) =>
+      o
+        .setName("text")
+        .setDescription("The text (or attach a file, or leave both out for a form)")
+        .setMaxLength(MAX_SPEAK_TEXT),
+    )
+    .addAttachmentOption((o) =>
+      o.setName("file").setDescription("A UTF-8 .txt file, or a .zip of .txt or .json files"),
+    )
+    .addStringOption((o) => o.setName("title").setDescription("A title for the narration").setMaxLength(100)),
+)
   .addStringOption((o) =>
     o
       .setName("format")
@@ -80,14 +56,7 @@ export const data = new SlashCommandBuilder()
 function readSettings(interaction: ChatInputCommandInteraction) {
   const o = interaction.options;
   const parsed = SpeakOptionsSchema.omit({ text: true }).safeParse({
-    voice: o.getString("voice") ?? undefined,
-    model: o.getString("model") ?? undefined,
-    speed: o.getNumber("speed") ?? undefined,
-    pitch: o.getInteger("pitch") ?? undefined,
-    volume: o.getNumber("volume") ?? undefined,
-    emotion: o.getString("emotion") ?? undefined,
-    language: o.getString("language") ?? undefined,
-    effect: o.getString("effect") ?? undefined,
+    ...readVoiceSettingOptions(interaction),
     format: o.getString("format") ?? undefined,
   });
   if (!parsed.success) throw invalidOptionError(parsed.error);

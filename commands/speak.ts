@@ -8,63 +8,23 @@ import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
 import {
+  addVoiceSettingOptions,
   completeVoiceOrLanguage,
-  EMOTION_CHOICES,
   invalidOptionError,
-  MODEL_CHOICES,
+  readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { groupForMessages } from "../src/tts/fit-attachments.ts";
-import { SOUND_EFFECTS } from "../src/tts/models.ts";
 import { MAX_SPEAK_TEXT, type SpeakOptions, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
 
-export const data = new SlashCommandBuilder()
-  .setName("speak")
-  .setDescription("Turn text into natural speech")
-  .addStringOption((o) =>
-    o.setName("text").setDescription("What to say").setRequired(true).setMaxLength(MAX_SPEAK_TEXT),
-  )
-  .addStringOption((o) =>
-    o
-      .setName("voice")
-      .setDescription("Voice (start typing to search)")
-      .setAutocomplete(true)
-      .setMaxLength(256),
-  )
-  .addStringOption((o) =>
-    o
-      .setName("model")
-      .setDescription("Speech model")
-      .addChoices(...MODEL_CHOICES),
-  )
-  .addNumberOption((o) =>
-    o.setName("speed").setDescription("Speed, 0.5 to 2 (default 1)").setMinValue(0.5).setMaxValue(2),
-  )
-  .addIntegerOption((o) =>
-    o
-      .setName("pitch")
-      .setDescription("Pitch in semitones, -12 to 12 (default 0)")
-      .setMinValue(-12)
-      .setMaxValue(12),
-  )
-  .addNumberOption((o) =>
-    o.setName("volume").setDescription("Volume, 0.1 to 10 (default 1)").setMinValue(0.1).setMaxValue(10),
-  )
-  .addStringOption((o) =>
-    o
-      .setName("emotion")
-      .setDescription("Emotion (fluent and whisper need a speech-2.6 model)")
-      .addChoices(...EMOTION_CHOICES),
-  )
-  .addStringOption((o) =>
-    o.setName("language").setDescription("Language boost (start typing)").setAutocomplete(true),
-  )
-  .addStringOption((o) =>
-    o
-      .setName("effect")
-      .setDescription("Sound effect")
-      .addChoices(...SOUND_EFFECTS.map((e) => ({ name: e.replace("_", " "), value: e }))),
-  )
+export const data = addVoiceSettingOptions(
+  new SlashCommandBuilder()
+    .setName("speak")
+    .setDescription("Turn text into natural speech")
+    .addStringOption((o) =>
+      o.setName("text").setDescription("What to say").setRequired(true).setMaxLength(MAX_SPEAK_TEXT),
+    ),
+)
   .addStringOption((o) =>
     o
       .setName("format")
@@ -83,14 +43,7 @@ function readOptions(interaction: ChatInputCommandInteraction): SpeakOptions {
   const o = interaction.options;
   const raw = {
     text: o.getString("text", true),
-    voice: o.getString("voice") ?? undefined,
-    model: o.getString("model") ?? undefined,
-    speed: o.getNumber("speed") ?? undefined,
-    pitch: o.getInteger("pitch") ?? undefined,
-    volume: o.getNumber("volume") ?? undefined,
-    emotion: o.getString("emotion") ?? undefined,
-    language: o.getString("language") ?? undefined,
-    effect: o.getString("effect") ?? undefined,
+    ...readVoiceSettingOptions(interaction),
     format: o.getString("format") ?? undefined,
     private: o.getBoolean("private") ?? undefined,
     play: o.getBoolean("play") ?? undefined,
