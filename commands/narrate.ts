@@ -13,6 +13,7 @@ import {
 import { customId, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
+import { assertCanPost } from "../src/discord/permissions.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
 import {
   addVoiceSettingOptions,
@@ -68,6 +69,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const text = interaction.options.getString("text") ?? undefined;
   const file = interaction.options.getAttachment("file") ?? undefined;
   const channelId = interaction.options.getChannel("channel")?.id ?? interaction.channelId;
+  assertCanPost(interaction, channelId);
   const limit = uploadLimit(interaction.attachmentSizeLimit);
   if (text === undefined && file === undefined) {
     const token = ctx.narrateDrafts.put({ channelId, options, uploadLimit: limit });

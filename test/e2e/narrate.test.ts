@@ -254,6 +254,35 @@ describe("long texts become narration jobs", () => {
     expect(h.minimax.requests.length).toBe(before);
   });
 
+  it("names the permissions it lacks in the chosen channel, before starting anything", async () => {
+    const target = h.discord.fixtures.channels.text2.id;
+    h.discord.setBotPermissions(target, { deny: ["AttachFiles"] });
+    try {
+      await waitFor(
+        () =>
+          !h.app.client.guilds.cache
+            .first()
+            ?.channels.cache.get(target)
+            ?.permissionsFor(h.app.client.user!)
+            ?.has("AttachFiles"),
+        5000,
+        "the permission change to reach the bot",
+      );
+      const before = h.minimax.requests.length;
+      const handle = h.discord.dispatchCommand({
+        name: "narrate",
+        channelId: channelId(),
+        options: { text: LONG, channel: target },
+      });
+      const reply = await handle.waitForResponse((m) => m.content.length > 0);
+      expect(reply.content).toMatch(/missing Attach Files/);
+      expect((reply.flags ?? 0) & 64).toBe(64);
+      expect(h.minimax.requests.length).toBe(before);
+    } finally {
+      h.discord.setBotPermissions(target, {});
+    }
+  });
+
   it("/jobs list shows the member's jobs", async () => {
     const reply = await h.discord.dispatchCommand({ name: "jobs list" }).waitForResponse();
     expect(reply.content).toMatch(/\*\*(done|failed|cancelled|expired)\*\*/);
