@@ -2,6 +2,7 @@ import {
   AttachmentBuilder,
   type ChatInputCommandInteraction,
   MessageFlags,
+  PermissionFlagsBits,
   SlashCommandBuilder,
 } from "discord.js";
 import type { BotContext } from "../src/discord/context.ts";
@@ -14,6 +15,7 @@ import {
   readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
+import { assertMayRequest } from "../src/guilds/access.ts";
 import { groupForMessages } from "../src/tts/fit-attachments.ts";
 import { MAX_SPEAK_TEXT, type SpeakOptions, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
 
@@ -55,6 +57,16 @@ function readOptions(interaction: ChatInputCommandInteraction): SpeakOptions {
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const options = readOptions(interaction);
+  if (interaction.guildId) {
+    assertMayRequest(
+      await ctx.guildSettings.get(interaction.guildId),
+      {
+        roleIds: interaction.inCachedGuild() ? [...interaction.member.roles.cache.keys()] : [],
+        isManager: interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild) ?? false,
+      },
+      { command: "speak", chars: [...options.text.trim()].length },
+    );
+  }
   const check = ctx.speak.precheck(options);
   if (check.kind === "long") {
     await narrateInstead(interaction, ctx, options);

@@ -8,6 +8,8 @@ import { createDraftStore } from "./discord/drafts.ts";
 import { createDiscordJobPublisher } from "./discord/job-publisher.ts";
 import { syncCommands } from "./discord/register-commands.ts";
 import { loadCommands } from "./discord/registry.ts";
+import { createPronunciationStore } from "./guilds/pronunciation.ts";
+import { createGuildSettingsStore, effectiveDefaults } from "./guilds/settings.ts";
 import { createNarration } from "./jobs/narrate.ts";
 import { createJobRunner, type JobRunner, type JobRunnerOptions } from "./jobs/runner.ts";
 import { createJobService } from "./jobs/service.ts";
@@ -61,6 +63,10 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
     });
     voices.warm();
     const users = createUserSettingsStore(storage.keyv("users"));
+    const guildSettings = createGuildSettingsStore(storage.keyv("guilds"), { logger });
+    const guildDefaults = async (guildId: string) => effectiveDefaults(await guildSettings.get(guildId));
+    const pronunciation = createPronunciationStore(storage.keyv("pronunciation"));
+    const guildPronunciation = (guildId: string) => pronunciation.tone(guildId);
     const jobStore = createJobStore(storage.keyv("jobs"), { logger });
     const publisher = createDiscordJobPublisher(client, logger);
     runner = createJobRunner({ store: jobStore, publisher, provider, logger, options: opts.jobs });
@@ -74,6 +80,8 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
         maxConcurrent: config.speak.maxConcurrentPerUser,
       }),
       users,
+      guildDefaults,
+      guildPronunciation,
       toVoiceMessage,
       config: {
         model: config.tts.model,
@@ -87,9 +95,14 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       voices,
       users,
       jobs,
+      guildSettings,
+      pronunciation,
       narration: createNarration({
         jobs,
         users,
+        guildSettings,
+        guildDefaults,
+        guildPronunciation,
         config: { model: config.tts.model, voice: config.tts.defaultVoice },
       }),
       narrateDrafts: createDraftStore(),

@@ -1,3 +1,5 @@
+import type { PronunciationStore } from "../guilds/pronunciation.ts";
+import type { GuildSettingsStore } from "../guilds/settings.ts";
 import type { Narration } from "../jobs/narrate.ts";
 import type { JobService } from "../jobs/service.ts";
 import type { Logger } from "../logger.ts";
@@ -13,6 +15,8 @@ export interface BotContext {
   voices: VoiceCatalog;
   users: UserSettingsStore;
   jobs: JobService;
+  guildSettings: GuildSettingsStore;
+  pronunciation: PronunciationStore;
   narration: Narration;
   /** `/narrate` options waiting for the text from its modal. */
   narrateDrafts: DraftStore<NarrateDraft>;

@@ -1,3 +1,5 @@
+import { assertMayRequest } from "../guilds/access.ts";
+import type { GuildSettingsStore } from "../guilds/settings.ts";
 import { resolveSettings, type SpeakOptions, type VoiceDefaults } from "../tts/speak-options.ts";
 import type { UserSettingsStore } from "../tts/user-settings.ts";
 import { UserFacingError } from "../user-facing-error.ts";
@@ -27,6 +29,9 @@ export interface NarrationDeps {
   jobs: JobService;
   users: UserSettingsStore;
   guildDefaults?: (guildId: string) => Promise<VoiceDefaults | undefined>;
+  /** Server limits (characters per request). */
+  guildSettings?: Pick<GuildSettingsStore, "get">;
+  guildPronunciation?: (guildId: string) => Promise<string[] | undefined>;
   config: { model: string; voice: string };
 }
 
@@ -46,10 +51,21 @@ async function startNarration(deps: NarrationDeps, req: NarrationRequest): Promi
   const user = await deps.users.get(req.requesterId);
   const guild = req.guildId && deps.guildDefaults ? await deps.guildDefaults(req.guildId) : undefined;
   const settings = resolveSettings({ options: req.options, user: user.defaults, guild, config: deps.config });
+  const tone =
+    req.guildId && deps.guildPronunciation ? await deps.guildPronunciation(req.guildId) : undefined;
+  if (tone && tone.length > 0) settings.pronunciation = tone;
   let prepared: { input: JobRecord["input"]; chars: number };
   if (req.file) prepared = prepareFileInput(req.file.bytes, req.file.name);
   else if (req.text !== undefined) prepared = prepareTextInput(req.text);
   else throw new UserFacingError("Give a text or attach a .txt or .zip file to narrate.");
+  if (req.guildId && deps.guildSettings) {
+    const guildSettings = await deps.guildSettings.get(req.guildId);
+    assertMayRequest(
+      guildSettings,
+      { roleIds: [], isManager: false },
+      { command: "narrate", chars: prepared.chars },
+    );
+  }
   return deps.jobs.create({
     requesterId: req.requesterId,
     guildId: req.guildId,

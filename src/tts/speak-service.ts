@@ -32,8 +32,10 @@ export interface SpeakServiceDeps {
   cache: AudioCache;
   guards: UserGuards;
   users: UserSettingsStore;
-  /** Guild defaults (from server settings); none until those exist. */
+  /** Guild defaults (from server settings). */
   guildDefaults?: (guildId: string) => Promise<VoiceDefaults | undefined>;
+  /** The guild's pronunciation dictionary, sent with every request from it. */
+  guildPronunciation?: (guildId: string) => Promise<string[] | undefined>;
   toVoiceMessage: ToVoiceMessage;
   config: { model: string; voice: string; syncMaxChars: number };
   logger: Logger;
@@ -101,6 +103,9 @@ export function createSpeakService(deps: SpeakServiceDeps): SpeakService {
       const user = await deps.users.get(input.userId);
       const guild = input.guildId && deps.guildDefaults ? await deps.guildDefaults(input.guildId) : undefined;
       const plan = planSpeech({ options: input.options, user: user.defaults, guild, config });
+      const tone =
+        input.guildId && deps.guildPronunciation ? await deps.guildPronunciation(input.guildId) : undefined;
+      if (tone && tone.length > 0) plan.request.pronunciation = tone;
       const chars = [...plan.request.text].length;
       if (chars > config.syncMaxChars) return { kind: "long", chars, limit: config.syncMaxChars };
 

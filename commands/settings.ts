@@ -1,0 +1,183 @@
+import {
+  ChannelType,
+  type ChatInputCommandInteraction,
+  InteractionContextType,
+  PermissionFlagsBits,
+  SlashCommandBuilder,
+  type SlashCommandSubcommandBuilder,
+} from "discord.js";
+import { UserFacingError } from "../src/discord/command.ts";
+import type { BotContext } from "../src/discord/context.ts";
+import { replyEphemeral } from "../src/discord/reply.ts";
+import {
+  completeVoiceOrLanguage,
+  EMOTION_CHOICES,
+  invalidOptionError,
+  MODEL_CHOICES,
+} from "../src/discord/speech-options.ts";
+import {
+  describeSettings,
+  type GuildSettingsPatch,
+  SETTINGS_SECTIONS,
+  type SettingsSection,
+} from "../src/guilds/settings.ts";
+import { assertEmotionFits, VoiceDefaultsSchema } from "../src/tts/speak-options.ts";
+
+/** Until BotContext carries the guild settings service itself. */
+
+function addSetOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder {
+  const channel = (name: string, description: string) =>
+    s.addChannelOption((o) =>
+      o.setName(name).setDescription(description).addChannelTypes(ChannelType.GuildText),
+    );
+  const count = (name: string, description: string, min: number, max?: number) =>
+    s.addIntegerOption((o) => {
+      o.setName(name).setDescription(description).setMinValue(min);
+      return max === undefined ? o : o.setMaxValue(max);
+    });
+  s.addStringOption((o) =>
+    o.setName("voice").setDescription("Default voice (start typing)").setAutocomplete(true).setMaxLength(256),
+  )
+    .addStringOption((o) =>
+      o
+        .setName("model")
+        .setDescription("Default speech model")
+        .addChoices(...MODEL_CHOICES),
+    )
+    .addStringOption((o) =>
+      o.setName("language").setDescription("Default language boost (start typing)").setAutocomplete(true),
+    )
+    .addStringOption((o) =>
+      o
+        .setName("emotion")
+        .setDescription("Default emotion")
+        .addChoices(...EMOTION_CHOICES),
+    )
+    .addNumberOption((o) =>
+      o.setName("speed").setDescription("Default speed, 0.5 to 2").setMinValue(0.5).setMaxValue(2),
+    );
+  channel("narration_channel", "Where narration results are posted");
+  channel("requests_channel", "Where narration request cards go");
+  channel("autoread_channel", "Channel whose messages are read aloud");
+  count("max_chars_per_request", "Most characters one request may have", 1, 100_000);
+  count("user_daily_chars", "Characters a member may use per day", 1);
+  count("guild_daily_chars", "Characters the server may use per day", 1);
+  count("guild_monthly_chars", "Characters the server may use per month", 1);
+  count("user_cooldown_seconds", "Seconds a member waits between requests, 0 to 3600", 0, 3600);
+  count("max_concurrent_jobs", "Narration jobs running at once for the server, 1 to 50", 1, 50);
+  s.addBooleanOption((o) => o.setName("approval_required").setDescription("Narration requests need approval"))
+    .addRoleOption((o) => o.setName("moderator_role").setDescription("Role that approves narration requests"))
+    .addBooleanOption((o) => o.setName("speak_enabled").setDescription("Members may use /speak"))
+    .addRoleOption((o) => o.setName("speak_role").setDescription("Role required to use /speak"));
+  return s;
+}
+
+export const data = new SlashCommandBuilder()
+  .setName("settings")
+  .setDescription("This server's text-to-speech settings")
+  .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+  .setContexts(InteractionContextType.Guild)
+  .addSubcommand((s) => s.setName("show").setDescription("Show the server's settings"))
+  .addSubcommand((s) => addSetOptions(s.setName("set").setDescription("Change one or more settings")))
+  .addSubcommand((s) =>
+    s
+      .setName("reset")
+      .setDescription("Put settings back to their defaults")
+      .addStringOption((o) =>
+        o
+          .setName("section")
+          .setDescription("Which part (default: all)")
+          .addChoices(...[...SETTINGS_SECTIONS, "all"].map((v) => ({ name: v, value: v }))),
+      ),
+  );
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = interaction.guildId;
+  if (guildId === null) throw new UserFacingError("Server settings can only be changed inside a server.");
+  // Discord hides the command from members without Manage Server, but admins can override that per
+  // role or channel in the server's integration settings; the permission itself is what we require.
+  if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
+    throw new UserFacingError("Only members with the Manage Server permission can use /settings.");
+  }
+  const sub = interaction.options.getSubcommand(true);
+  if (sub === "show") {
+    const settings = await ctx.guildSettings.get(guildId);
+    await replyEphemeral(
+      interaction,
+      ["Settings for this server:", ...describeSettings(settings)].join("\n"),
+    );
+    return;
+  }
+  if (sub === "reset") {
+    const choice = interaction.options.getString("section") ?? "all";
+    const section = choice === "all" ? undefined : (choice as SettingsSection);
+    const settings = await ctx.guildSettings.reset(guildId, section);
+    const what = section === undefined ? "All settings are" : `The ${section} settings are`;
+    await replyEphemeral(
+      interaction,
+      [`${what} back to their defaults.`, ...describeSettings(settings)].join("\n"),
+    );
+    return;
+  }
+  const patch = readPatch(interaction);
+  if (Object.values(patch).every((section) => Object.keys(section).length === 0)) {
+    throw new UserFacingError(
+      "Give at least one setting to change, for example `/settings set max_concurrent_jobs:3`.",
+    );
+  }
+  const defaults = patch.defaults ?? {};
+  if (defaults.emotion !== undefined || defaults.model !== undefined) {
+    // The store can only compare the two when both are saved; an unset model means the bot's own.
+    const current = (await ctx.guildSettings.get(guildId)).defaults;
+    const emotion = defaults.emotion ?? current.emotion;
+    if (emotion) assertEmotionFits(defaults.model ?? current.model ?? ctx.config.model, emotion);
+  }
+  const settings = await ctx.guildSettings.update(guildId, patch);
+  await replyEphemeral(
+    interaction,
+    ["Saved. Settings for this server:", ...describeSettings(settings)].join("\n"),
+  );
+}
+
+/** The given options as a patch; options left out are absent, so they keep their saved values. */
+function readPatch(interaction: ChatInputCommandInteraction): Required<GuildSettingsPatch> {
+  const o = interaction.options;
+  const defaults = VoiceDefaultsSchema.safeParse({
+    voice: o.getString("voice") ?? undefined,
+    model: o.getString("model") ?? undefined,
+    language: o.getString("language") ?? undefined,
+    emotion: o.getString("emotion") ?? undefined,
+    speed: o.getNumber("speed") ?? undefined,
+  });
+  if (!defaults.success) throw invalidOptionError(defaults.error);
+  return {
+    defaults: defined(defaults.data),
+    channels: defined({
+      narration: o.getChannel("narration_channel")?.id,
+      requests: o.getChannel("requests_channel")?.id,
+      autoRead: o.getChannel("autoread_channel")?.id,
+    }),
+    limits: defined({
+      maxCharsPerRequest: o.getInteger("max_chars_per_request") ?? undefined,
+      userDailyChars: o.getInteger("user_daily_chars") ?? undefined,
+      guildDailyChars: o.getInteger("guild_daily_chars") ?? undefined,
+      guildMonthlyChars: o.getInteger("guild_monthly_chars") ?? undefined,
+      userCooldownSeconds: o.getInteger("user_cooldown_seconds") ?? undefined,
+      maxConcurrentJobs: o.getInteger("max_concurrent_jobs") ?? undefined,
+    }),
+    requests: defined({
+      approvalRequired: o.getBoolean("approval_required") ?? undefined,
+      moderatorRoleId: o.getRole("moderator_role")?.id,
+    }),
+    speak: defined({
+      enabled: o.getBoolean("speak_enabled") ?? undefined,
+      requiredRoleId: o.getRole("speak_role")?.id,
+    }),
+  };
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export const autocomplete = completeVoiceOrLanguage;
