@@ -32,6 +32,8 @@ export interface NarrationDeps {
   /** Server limits (characters per request). */
   guildSettings?: Pick<GuildSettingsStore, "get">;
   guildPronunciation?: (guildId: string) => Promise<string[] | undefined>;
+  /** Checked before the job is created (its usage is recorded when it is done). */
+  budget?: { check(guildId: string, userId: string, chars: number): Promise<void> };
   config: { model: string; voice: string };
 }
 

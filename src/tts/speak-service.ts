@@ -27,6 +27,12 @@ export type ToVoiceMessage = (input: {
   channels: number;
 }) => VoiceMessageAudio;
 
+export interface SpeakBudget {
+  /** Throws a UserFacingError when the request would go over a budget. */
+  check(guildId: string, userId: string, chars: number): Promise<void>;
+  record(guildId: string, userId: string, chars: number): Promise<void>;
+}
+
 export interface SpeakServiceDeps {
   provider: TtsProvider;
   cache: AudioCache;
@@ -37,6 +43,8 @@ export interface SpeakServiceDeps {
   /** The guild's pronunciation dictionary, sent with every request from it. */
   guildPronunciation?: (guildId: string) => Promise<string[] | undefined>;
   toVoiceMessage: ToVoiceMessage;
+  /** Character budgets: checked before a provider call, recorded after it. Cache hits cost nothing. */
+  budget?: SpeakBudget;
   config: { model: string; voice: string; syncMaxChars: number };
   logger: Logger;
 }
@@ -128,7 +136,13 @@ export function createSpeakService(deps: SpeakServiceDeps): SpeakService {
         let entry = await lookup(key);
         const cached = entry !== undefined;
         if (!entry) {
+          if (input.guildId && deps.budget) await deps.budget.check(input.guildId, input.userId, chars);
           const result = await provider.synthesize(request);
+          if (input.guildId && deps.budget) {
+            await deps.budget
+              .record(input.guildId, input.userId, result.usageCharacters ?? chars)
+              .catch((err: unknown) => logger.warn({ err }, "could not record character usage"));
+          }
           if (plan.voiceMessage) {
             const vm = deps.toVoiceMessage({
               pcm: result.audio,
