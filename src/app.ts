@@ -10,6 +10,7 @@ import { syncCommands } from "./discord/register-commands.ts";
 import { loadCommands } from "./discord/registry.ts";
 import { createPronunciationStore } from "./guilds/pronunciation.ts";
 import { createGuildSettingsStore, effectiveDefaults } from "./guilds/settings.ts";
+import { createUsageLedger } from "./guilds/usage.ts";
 import { createNarration } from "./jobs/narrate.ts";
 import { createJobRunner, type JobRunner, type JobRunnerOptions } from "./jobs/runner.ts";
 import { createJobService } from "./jobs/service.ts";
@@ -67,9 +68,31 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
     const guildDefaults = async (guildId: string) => effectiveDefaults(await guildSettings.get(guildId));
     const pronunciation = createPronunciationStore(storage.keyv("pronunciation"));
     const guildPronunciation = (guildId: string) => pronunciation.tone(guildId);
+    const usage = createUsageLedger(storage.keyv("usage"));
+    const budget = {
+      check: async (guildId: string, userId: string, chars: number) =>
+        usage.check(guildId, userId, chars, (await guildSettings.get(guildId)).limits),
+      record: (guildId: string, userId: string, chars: number) => usage.record(guildId, userId, chars),
+    };
     const jobStore = createJobStore(storage.keyv("jobs"), { logger });
     const publisher = createDiscordJobPublisher(client, logger);
-    runner = createJobRunner({ store: jobStore, publisher, provider, logger, options: opts.jobs });
+    runner = createJobRunner({
+      store: jobStore,
+      publisher,
+      provider,
+      logger,
+      options: {
+        ...opts.jobs,
+        onChange: (job) => {
+          // A narration is billed once, when it is done, by what the provider reported.
+          if (job.state === "done" && job.guildId) {
+            budget
+              .record(job.guildId, job.requesterId, job.usageCharacters ?? job.chars)
+              .catch((err: unknown) => logger.warn({ err, job: job.id }, "could not record character usage"));
+          }
+        },
+      },
+    });
     const jobs = createJobService({ store: jobStore, publisher, provider, runner, logger });
     const speak = createSpeakService({
       provider,
@@ -82,6 +105,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       users,
       guildDefaults,
       guildPronunciation,
+      budget,
       toVoiceMessage,
       config: {
         model: config.tts.model,
@@ -97,6 +121,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       jobs,
       guildSettings,
       pronunciation,
+      usage,
       narration: createNarration({
         jobs,
         users,

@@ -1,5 +1,6 @@
 import type { PronunciationStore } from "../guilds/pronunciation.ts";
 import type { GuildSettingsStore } from "../guilds/settings.ts";
+import type { UsageLedger } from "../guilds/usage.ts";
 import type { Narration } from "../jobs/narrate.ts";
 import type { JobService } from "../jobs/service.ts";
 import type { Logger } from "../logger.ts";
@@ -17,6 +18,7 @@ export interface BotContext {
   jobs: JobService;
   guildSettings: GuildSettingsStore;
   pronunciation: PronunciationStore;
+  usage: UsageLedger;
   narration: Narration;
   /** `/narrate` options waiting for the text from its modal. */
   narrateDrafts: DraftStore<NarrateDraft>;

@@ -283,6 +283,33 @@ describe("long texts become narration jobs", () => {
     }
   });
 
+  it("bills a finished narration to the requester, by the provider's count", async () => {
+    const admin = h.discord.fixtures.users.admin.id;
+    const text = LONG.slice(0, 600);
+    const handle = h.discord.dispatchCommand({
+      name: "narrate",
+      user: admin,
+      channelId: channelId(),
+      options: { text },
+    });
+    const jobId = jobIdFrom((await handle.waitForResponse((m) => m.content.includes("job `"))).content);
+    await h.discord.waitForMessage(isResult(jobId), 20_000);
+    await waitFor(
+      () =>
+        h.discord
+          .messagesIn(channelId())
+          .some(
+            (m) =>
+              JSON.stringify(m.embeds).includes(`job ${jobId}`) && JSON.stringify(m.embeds).includes("Done"),
+          ),
+      5000,
+      "done",
+    );
+    const reply = await h.discord.dispatchCommand({ name: "usage", user: admin }).waitForResponse();
+    // The admin's only narration; the fake bills one unit per character.
+    expect(JSON.stringify(reply.embeds)).toContain(`**Today:** ${[...text].length} used`);
+  });
+
   it("/jobs list shows the member's jobs", async () => {
     const reply = await h.discord.dispatchCommand({ name: "jobs list" }).waitForResponse();
     expect(reply.content).toMatch(/\*\*(done|failed|cancelled|expired)\*\*/);

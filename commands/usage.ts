@@ -1,0 +1,88 @@
+import {
+  type ChatInputCommandInteraction,
+  EmbedBuilder,
+  InteractionContextType,
+  MessageFlags,
+  PermissionFlagsBits,
+  SlashCommandBuilder,
+} from "discord.js";
+import { UserFacingError } from "../src/discord/command.ts";
+import type { BotContext } from "../src/discord/context.ts";
+import { NO_PINGS } from "../src/discord/reply.ts";
+import { relativeTime, type UsageSummary } from "../src/guilds/usage.ts";
+
+// Until the lead adds `usage: UsageLedger` to BotContext.
+
+export const TOP_USERS = 10;
+
+export const data = new SlashCommandBuilder()
+  .setName("usage")
+  .setDescription("Characters you and this server used, and what the budgets leave")
+  .setContexts(InteractionContextType.Guild);
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+function line(label: string, used: number, remaining: number | null): string {
+  const rest = remaining === null ? "no limit" : `${fmt(remaining)} left`;
+  return `**${label}:** ${fmt(used)} used · ${rest}`;
+}
+
+/** The embed `/usage` shows; `top` only for moderators. */
+export function usageEmbed(
+  summary: UsageSummary,
+  top?: readonly { userId: string; chars: number }[],
+): EmbedBuilder {
+  const embed = new EmbedBuilder().setTitle("Character usage").addFields(
+    {
+      name: "You",
+      value: [
+        line("Today", summary.user.day, summary.remaining.userDay),
+        `**This month:** ${fmt(summary.user.month)} used`,
+      ].join("\n"),
+    },
+    {
+      name: "This server",
+      value: [
+        line("Today", summary.guild.day, summary.remaining.guildDay),
+        line("This month", summary.guild.month, summary.remaining.guildMonth),
+      ].join("\n"),
+    },
+    {
+      name: "Resets",
+      value: `Daily ${relativeTime(summary.resets.day)} · monthly ${relativeTime(summary.resets.month)}`,
+    },
+  );
+  if (top) {
+    embed.addFields({
+      name: `Top ${TOP_USERS} this month`,
+      value:
+        top.length === 0
+          ? "*Nobody yet.*"
+          : top.map((t, i) => `${i + 1}. <@${t.userId}> — ${fmt(t.chars)}`).join("\n"),
+    });
+  }
+  return embed.setFooter({ text: "Replays served from the cache are free." });
+}
+
+function isModerator(interaction: ChatInputCommandInteraction, moderatorRoleId: string | undefined): boolean {
+  if (interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return true;
+  if (!moderatorRoleId) return false;
+  const roles = interaction.member?.roles;
+  if (Array.isArray(roles)) return roles.includes(moderatorRoleId);
+  return roles?.cache.has(moderatorRoleId) ?? false;
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = interaction.guildId;
+  if (guildId === null) throw new UserFacingError("Usage is counted per server; use /usage inside one.");
+  const settings = await ctx.guildSettings.get(guildId);
+  const summary = await ctx.usage.summary(guildId, interaction.user.id, settings.limits);
+  const top = isModerator(interaction, settings.requests.moderatorRoleId)
+    ? await ctx.usage.top(guildId, "month", TOP_USERS)
+    : undefined;
+  await interaction.reply({
+    embeds: [usageEmbed(summary, top)],
+    flags: MessageFlags.Ephemeral,
+    allowedMentions: NO_PINGS,
+  });
+}
