@@ -8,6 +8,7 @@ import { createDraftStore } from "./discord/drafts.ts";
 import { createDiscordJobPublisher } from "./discord/job-publisher.ts";
 import { syncCommands } from "./discord/register-commands.ts";
 import { loadCommands } from "./discord/registry.ts";
+import { createDiscordRequestCards } from "./discord/request-cards.ts";
 import { createPronunciationStore } from "./guilds/pronunciation.ts";
 import { createGuildSettingsStore, effectiveDefaults } from "./guilds/settings.ts";
 import { createUsageLedger } from "./guilds/usage.ts";
@@ -18,6 +19,8 @@ import { createJobStore } from "./jobs/store.ts";
 import type { Logger } from "./logger.ts";
 import { createMetrics } from "./metrics/registry.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics/server.ts";
+import { createRequestService, type RequestService } from "./requests/service.ts";
+import { createRequestStore } from "./requests/store.ts";
 import { createStorage, type Storage } from "./storage/storage.ts";
 import { createAudioCache } from "./tts/audio-cache.ts";
 import { createProvider, type ProviderTuning } from "./tts/create-provider.ts";
@@ -76,6 +79,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
     };
     const jobStore = createJobStore(storage.keyv("jobs"), { logger });
     const publisher = createDiscordJobPublisher(client, logger);
+    let requests: RequestService | undefined;
     runner = createJobRunner({
       store: jobStore,
       publisher,
@@ -90,6 +94,8 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
               .record(job.guildId, job.requesterId, job.usageCharacters ?? job.chars)
               .catch((err: unknown) => logger.warn({ err, job: job.id }, "could not record character usage"));
           }
+          // A request's job ended: the request follows and the next ones start (never throws).
+          void requests?.onJobChange(job);
         },
       },
     });
@@ -114,7 +120,25 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       },
       logger,
     });
+    const narration = createNarration({
+      jobs,
+      users,
+      guildSettings,
+      guildDefaults,
+      guildPronunciation,
+      budget,
+      config: { model: config.tts.model, voice: config.tts.defaultVoice },
+    });
+    requests = createRequestService({
+      store: createRequestStore(storage.keyv("requests"), { logger }),
+      cards: createDiscordRequestCards(client, logger),
+      narration,
+      guildSettings,
+      jobs,
+      logger,
+    });
     const ctx: BotContext = {
+      requests,
       speak,
       voices,
       users,
@@ -122,14 +146,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       guildSettings,
       pronunciation,
       usage,
-      narration: createNarration({
-        jobs,
-        users,
-        guildSettings,
-        guildDefaults,
-        guildPronunciation,
-        config: { model: config.tts.model, voice: config.tts.defaultVoice },
-      }),
+      narration,
       narrateDrafts: createDraftStore(),
       config: {
         provider: provider.name,
@@ -165,7 +182,10 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
         logger,
       }).catch((err: unknown) => logger.error({ err }, "could not register the slash commands"));
       // Jobs post through the client, so they resume once it is ready; none is lost across restarts.
-      runner?.start().catch((err: unknown) => logger.error({ err }, "could not resume narration jobs"));
+      runner
+        ?.start()
+        .catch((err: unknown) => logger.error({ err }, "could not resume narration jobs"))
+        .then(() => requests?.resumeAll());
     });
     return createDispatcher({ registry, ctx, logger });
   }

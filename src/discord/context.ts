@@ -4,6 +4,7 @@ import type { UsageLedger } from "../guilds/usage.ts";
 import type { Narration } from "../jobs/narrate.ts";
 import type { JobService } from "../jobs/service.ts";
 import type { Logger } from "../logger.ts";
+import type { RequestService } from "../requests/service.ts";
 import type { SpeakOptions } from "../tts/speak-options.ts";
 import type { SpeakService } from "../tts/speak-service.ts";
 import type { UserSettingsStore } from "../tts/user-settings.ts";
@@ -20,6 +21,8 @@ export interface BotContext {
   pronunciation: PronunciationStore;
   usage: UsageLedger;
   narration: Narration;
+  /** Community narration requests (`/request`). */
+  requests: RequestService;
   /** `/narrate` options waiting for the text from its modal. */
   narrateDrafts: DraftStore<NarrateDraft>;
   config: {
