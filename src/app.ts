@@ -111,6 +111,10 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       users,
       guildDefaults,
       guildPronunciation,
+      guildCooldownMs: async (guildId) => {
+        const seconds = (await guildSettings.get(guildId)).limits.userCooldownSeconds;
+        return seconds === undefined ? undefined : seconds * 1000;
+      },
       budget,
       toVoiceMessage,
       config: {

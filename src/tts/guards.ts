@@ -18,8 +18,11 @@ export interface GuardOptions {
 }
 
 export interface UserGuards {
-  /** Claims a slot for the user or throws a UserFacingError saying when to try again. */
-  acquire(userId: string): () => void;
+  /**
+   * Claims a slot for the user or throws a UserFacingError saying when to try again. A server may set
+   * its own cooldown (`cooldownMs`), which replaces the bot's for that request.
+   */
+  acquire(userId: string, cooldownMs?: number): () => void;
 }
 
 interface Bucket {
@@ -34,10 +37,10 @@ export function createUserGuards(opts: GuardOptions): UserGuards {
   const running = new Map<string, number>();
 
   /** Tokens the user has right now, refilled for the time passed. */
-  function refill(userId: string, t: number): Bucket {
+  function refill(userId: string, t: number, cooldownMs = opts.cooldownMs): Bucket {
     const b = buckets.get(userId) ?? { tokens: burst, at: t };
-    if (opts.cooldownMs > 0) {
-      b.tokens = Math.min(burst, b.tokens + (t - b.at) / opts.cooldownMs);
+    if (cooldownMs > 0) {
+      b.tokens = Math.min(burst, b.tokens + (t - b.at) / cooldownMs);
     } else {
       b.tokens = burst;
     }
@@ -46,7 +49,7 @@ export function createUserGuards(opts: GuardOptions): UserGuards {
   }
 
   return {
-    acquire(userId) {
+    acquire(userId, cooldownMs = opts.cooldownMs) {
       const t = now();
       const active = running.get(userId) ?? 0;
       if (active >= opts.maxConcurrent) {
@@ -55,9 +58,9 @@ export function createUserGuards(opts: GuardOptions): UserGuards {
             "Please wait for it to finish, then try again.",
         );
       }
-      const bucket = refill(userId, t);
+      const bucket = refill(userId, t, cooldownMs);
       if (bucket.tokens < 1) {
-        const readyAt = t + (1 - bucket.tokens) * opts.cooldownMs;
+        const readyAt = t + (1 - bucket.tokens) * cooldownMs;
         const seconds = Math.max(1, Math.ceil((readyAt - t) / 1000));
         // <t:…:R> renders as a live relative time in the member's own client.
         throw new UserFacingError(

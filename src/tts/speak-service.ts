@@ -40,6 +40,8 @@ export interface SpeakServiceDeps {
   users: UserSettingsStore;
   /** Guild defaults (from server settings). */
   guildDefaults?: (guildId: string) => Promise<VoiceDefaults | undefined>;
+  /** The guild's own per-member cooldown, when it set one. */
+  guildCooldownMs?: (guildId: string) => Promise<number | undefined>;
   /** The guild's pronunciation dictionary, sent with every request from it. */
   guildPronunciation?: (guildId: string) => Promise<string[] | undefined>;
   toVoiceMessage: ToVoiceMessage;
@@ -117,7 +119,9 @@ export function createSpeakService(deps: SpeakServiceDeps): SpeakService {
       const chars = [...plan.request.text].length;
       if (chars > config.syncMaxChars) return { kind: "long", chars, limit: config.syncMaxChars };
 
-      const release = deps.guards.acquire(input.userId);
+      const cooldown =
+        input.guildId && deps.guildCooldownMs ? await deps.guildCooldownMs(input.guildId) : undefined;
+      const release = deps.guards.acquire(input.userId, cooldown);
       try {
         const request = plan.request;
         if (request.format === "mp3") {

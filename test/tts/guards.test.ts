@@ -20,6 +20,16 @@ describe("createUserGuards", () => {
     expect(() => guards.acquire("a")).toThrow(/Slow down/);
   });
 
+  it("lets a server's own cooldown replace the bot's for a request", () => {
+    let t = 0;
+    const guards = createUserGuards({ cooldownMs: 1000, burst: 1, maxConcurrent: 10, now: () => t });
+    guards.acquire("a", 60_000)();
+    t = 5000; // the bot's cooldown has passed, the server's has not
+    expect(() => guards.acquire("a", 60_000)).toThrow(/again in 55 s/);
+    t = 60_000;
+    expect(() => guards.acquire("a", 60_000)).not.toThrow();
+  });
+
   it("caps concurrent requests per user until they are released", () => {
     const guards = createUserGuards({ cooldownMs: 0, burst: 1, maxConcurrent: 2 });
     const r1 = guards.acquire("a");
