@@ -171,3 +171,37 @@ describe("/request", () => {
     await waitFor(() => JSON.stringify(cardOf(id)?.embeds ?? []).includes("Done"), 10_000, "card done");
   });
 });
+
+describe("/request fair queue", () => {
+  it("takes turns between three requesters within the server's job limit", async () => {
+    await settings({ approval_required: false, max_concurrent_jobs: 1 });
+    const users = h.discord.fixtures.users;
+    const order: [string, string][] = [
+      ["member-1", users.member.id],
+      ["member-2", users.member.id],
+      ["member-3", users.member.id],
+      ["owner-1", users.owner.id],
+      ["admin-1", users.admin.id],
+    ];
+    const before = h.minimax.requests.filter((r) => r.path === "/v1/t2a_async_v2").length;
+    for (const [title, user] of order) {
+      await h.discord
+        .dispatchCommand({
+          name: "request submit",
+          user,
+          channelId: requestsChannel(),
+          options: { title, text: `${title}. ${LONG}` },
+        })
+        .waitForResponse((m) => m.content.length > 0);
+    }
+    const started = () =>
+      h.minimax.requests
+        .filter((r) => r.path === "/v1/t2a_async_v2")
+        .slice(before)
+        .map((r) => String((r.json as { text?: string }).text).split(".")[0]);
+    await waitFor(() => started().length === order.length, 60_000, "all requests narrated");
+    // member-1 starts at once. Then requesters who have not had a turn go first (oldest request
+    // first), and member's remaining requests come last, in order.
+    expect(started()).toEqual(["member-1", "owner-1", "admin-1", "member-2", "member-3"]);
+  });
+});
