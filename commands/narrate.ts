@@ -1,6 +1,5 @@
 import {
   ActionRowBuilder,
-  type Attachment,
   ChannelType,
   type ChatInputCommandInteraction,
   MessageFlags,
@@ -10,6 +9,7 @@ import {
   TextInputBuilder,
   TextInputStyle,
 } from "discord.js";
+import { readInputAttachment } from "../src/discord/attachments.ts";
 import { customId, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
@@ -22,9 +22,7 @@ import {
   readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
-import { MAX_INPUT_FILE_BYTES } from "../src/jobs/input.ts";
 import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
-import { downloadBounded } from "../src/util/download.ts";
 
 export const data = addVoiceSettingOptions(
   new SlashCommandBuilder()
@@ -83,7 +81,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     channelId,
     title: interaction.options.getString("title") ?? undefined,
     text,
-    file: file ? await readAttachment(file) : undefined,
+    file: file ? await readInputAttachment(file) : undefined,
     options,
     uploadLimit: limit,
   });
@@ -131,14 +129,4 @@ function narrationModal(token: string): ModalBuilder {
           .setRequired(true),
       ),
     );
-}
-
-async function readAttachment(file: Attachment): Promise<{ bytes: Buffer; name: string }> {
-  if (file.size > MAX_INPUT_FILE_BYTES) {
-    throw new UserFacingError(
-      `The file is ${(file.size / 1024 / 1024).toFixed(1)} MiB; files up to ${MAX_INPUT_FILE_BYTES / 1024 / 1024} MiB are accepted.`,
-    );
-  }
-  const bytes = await downloadBounded(file.url, { maxBytes: MAX_INPUT_FILE_BYTES });
-  return { bytes, name: file.name };
 }

@@ -1,7 +1,6 @@
 import {
   ActionRowBuilder,
   type APIInteractionGuildMember,
-  type Attachment,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type GuildMember,
@@ -15,16 +14,15 @@ import {
   TextInputBuilder,
   TextInputStyle,
 } from "discord.js";
+import { readInputAttachment } from "../src/discord/attachments.ts";
 import { customId, parseCustomId, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
 import { completeVoiceOrLanguage, invalidOptionError } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
-import { MAX_INPUT_FILE_BYTES } from "../src/jobs/input.ts";
 import { MAX_REASON_LENGTH, MAX_TITLE_LENGTH } from "../src/requests/service.ts";
 import type { NarrationRequestRecord, RequestState } from "../src/requests/types.ts";
 import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
-import { downloadBounded } from "../src/util/download.ts";
 
 /**
  * `/request submit` and `/request list`, and the request card's buttons (upvote, approve, reject,
@@ -101,7 +99,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     channelId: interaction.channelId,
     title: o.getString("title", true),
     text,
-    file: file ? await readAttachment(file) : undefined,
+    file: file ? await readInputAttachment(file) : undefined,
     options: parsed.data,
     uploadLimit: uploadLimit(interaction.attachmentSizeLimit),
   });
@@ -260,14 +258,4 @@ export function describeList(requests: readonly NarrationRequestRecord[]): strin
 function cardLink(r: NarrationRequestRecord): string | undefined {
   if (!r.cardMessageId || !r.cardChannelId) return undefined;
   return `https://discord.com/channels/${r.guildId}/${r.cardChannelId}/${r.cardMessageId}`;
-}
-
-async function readAttachment(file: Attachment): Promise<{ bytes: Buffer; name: string }> {
-  if (file.size > MAX_INPUT_FILE_BYTES) {
-    throw new UserFacingError(
-      `The file is ${(file.size / 1024 / 1024).toFixed(1)} MiB; files up to ${MAX_INPUT_FILE_BYTES / 1024 / 1024} MiB are accepted.`,
-    );
-  }
-  const bytes = await downloadBounded(file.url, { maxBytes: MAX_INPUT_FILE_BYTES });
-  return { bytes, name: file.name };
 }

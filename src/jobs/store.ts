@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createSerialQueue, readIdList, readRecord } from "../storage/record-kit.ts";
 import { isFinal, type JobRecord, JobRecordSchema } from "./types.ts";
 
 /**
@@ -53,34 +54,12 @@ const userKey = (userId: string) => `index:user:${userId}`;
 export function createJobStore(kv: JobKeyValue, opts: JobStoreOptions = {}): JobStore {
   const now = opts.now ?? Date.now;
   const perUser = opts.perUserIndex ?? 50;
-  let queue: Promise<unknown> = Promise.resolve();
-
-  /** Runs `fn` after every write queued before it; a failed write does not block the ones after. */
-  function serialised<T>(fn: () => Promise<T>): Promise<T> {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async function readIds(key: string): Promise<string[]> {
-    const value = await kv.get(key);
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-  }
-
-  async function read(id: string): Promise<JobRecord | undefined> {
-    const raw = await kv.get(jobKey(id));
-    if (raw === undefined || raw === null) return undefined;
-    const parsed = JobRecordSchema.safeParse(raw);
-    if (!parsed.success) {
-      // A record from an older version or a damaged store must not stop the others from running.
-      opts.logger?.warn(
-        { jobId: id, issues: parsed.error.issues.slice(0, 5) },
-        "skipping an invalid job record",
-      );
-      return undefined;
-    }
-    return parsed.data;
-  }
+  const serialised = createSerialQueue();
+  const readIds = (key: string) => readIdList(kv, key);
+  const read = (id: string): Promise<JobRecord | undefined> =>
+    readRecord(kv, jobKey(id), JobRecordSchema, (issues) =>
+      opts.logger?.warn({ jobId: id, issues }, "skipping an invalid job record"),
+    );
 
   async function write(record: JobRecord): Promise<JobRecord> {
     const stored = JobRecordSchema.parse({ ...record, updatedAt: now() });

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createSerialQueue, readIdList, readRecord } from "../storage/record-kit.ts";
 import { isFinalRequest, type NarrationRequestRecord, NarrationRequestRecordSchema } from "./types.ts";
 
 /**
@@ -48,32 +49,12 @@ const jobKey = (jobId: string) => `job:${jobId}`;
 export function createRequestStore(kv: RequestKeyValue, opts: RequestStoreOptions = {}): RequestStore {
   const now = opts.now ?? Date.now;
   const recentMax = opts.recentPerGuild ?? 50;
-  let queue: Promise<unknown> = Promise.resolve();
-
-  function serialised<T>(fn: () => Promise<T>): Promise<T> {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async function readIds(key: string): Promise<string[]> {
-    const value = await kv.get(key);
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-  }
-
-  async function read(id: string): Promise<NarrationRequestRecord | undefined> {
-    const raw = await kv.get(recordKey(id));
-    if (raw === undefined || raw === null) return undefined;
-    const parsed = NarrationRequestRecordSchema.safeParse(raw);
-    if (!parsed.success) {
-      opts.logger?.warn(
-        { requestId: id, issues: parsed.error.issues.slice(0, 5) },
-        "skipping an invalid request",
-      );
-      return undefined;
-    }
-    return parsed.data;
-  }
+  const serialised = createSerialQueue();
+  const readIds = (key: string) => readIdList(kv, key);
+  const read = (id: string): Promise<NarrationRequestRecord | undefined> =>
+    readRecord(kv, recordKey(id), NarrationRequestRecordSchema, (issues) =>
+      opts.logger?.warn({ requestId: id, issues }, "skipping an invalid request"),
+    );
 
   async function readMany(ids: readonly string[]): Promise<NarrationRequestRecord[]> {
     const records = await Promise.all(ids.map(read));
