@@ -138,6 +138,19 @@ describe("MiniMaxClient against the fake MiniMax", () => {
       expect(body).not.toHaveProperty("output_format");
     });
 
+    it("carries a pronunciation dictionary in the streaming body, as in sync and async", async () => {
+      const c = client();
+      const tone = ["omg/oh my god", "处理/(chu3)(li3)"];
+      await drain(c.stream({ ...REQ, pronunciation: tone }));
+      await c.synthesize({ ...REQ, pronunciation: tone });
+      await c.createAsyncTask({ text: REQ.text }, { ...SETTINGS, pronunciation: tone });
+      const bodies = [...apiCalls("/v1/t2a_v2"), ...apiCalls("/v1/t2a_async_v2")].map(
+        (r) => r.json as { stream?: boolean; pronunciation_dict?: unknown },
+      );
+      expect(bodies.map((b) => b.stream ?? false)).toEqual([true, false, false]);
+      for (const b of bodies) expect(b.pronunciation_dict).toEqual({ tone });
+    });
+
     it("never doubles audio when the server repeats the whole clip in its final event", async () => {
       const sync = await client().synthesize(REQ);
       // Raw request with the default stream_options, so the final event carries the aggregate.
