@@ -23,16 +23,31 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
       {
         name: "/speak text:…",
         value:
-          "Speak a text (up to " +
-          `${ctx.config.syncMaxChars} characters). Options: \`voice\` (start typing to search), \`model\`, ` +
-          "`speed` (0.5–2), `pitch` (−12…12), `volume` (0.1–10), `emotion`, `language`, `effect`, " +
-          "`format` (mp3, wav, flac or a voice message), `private` (only you see it).",
+          `Speak a text: audio in seconds, up to ${ctx.config.syncMaxChars} characters; longer texts become a ` +
+          "narration job. Options: `voice` (start typing to search), `model`, `speed` (0.5–2), `pitch` (−12…12), " +
+          "`volume` (0.1–10), `emotion`, `language`, `effect`, `format` (mp3, wav, flac or a voice message), " +
+          "`private` (only you see it).",
       },
-      { name: "/voices", value: "Browse voices by language or search, page by page." },
       {
-        name: "/voice set | show | reset",
+        name: "/narrate",
         value:
-          "Save your own defaults (voice, model, speed, pitch, emotion, language) so /speak needs only the text.",
+          "Narrate a long text, a .txt file or a .zip of chapters. The audio and subtitles are posted in the " +
+          "channel when ready; follow and cancel with `/jobs`.",
+      },
+      { name: "/voices · /voice set | show | reset", value: "Browse voices, and save your own defaults." },
+      {
+        name: "/request submit | list",
+        value:
+          "Ask for a text to be narrated; moderators approve, and a fair queue narrates approved requests.",
+      },
+      {
+        name: "/usage",
+        value: "Characters used today and this month, and what remains of the server's budgets.",
+      },
+      {
+        name: "For server managers",
+        value:
+          "`/settings` (defaults, channels, limits, approval, who may use /speak) and `/pronounce` (how words are said).",
       },
       {
         name: "Good to know",
