@@ -109,6 +109,9 @@ export interface GuildSettingsStore {
 
 export interface GuildSettingsStoreOptions {
   logger?: { warn(obj: object, msg?: string): void };
+  /** How long a read is reused (default 5 s; 0 reads the store every time). */
+  cacheTtlMs?: number;
+  now?: () => number;
 }
 
 export function createGuildSettingsStore(
@@ -133,20 +136,34 @@ export function createGuildSettingsStore(
     else await kv.set(guildId, pruned);
     return parsed.data;
   }
+  // One /speak reads the settings several times (access, defaults, cooldown, budget); a few seconds
+  // of memory spares those reads. Changes made here clear it at once; other processes sharing Redis
+  // see them within the TTL.
+  const cacheTtlMs = opts.cacheTtlMs ?? 5000;
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, { value: GuildSettings; at: number }>();
+  const remember = (guildId: string, value: GuildSettings) => {
+    if (cacheTtlMs > 0) cache.set(guildId, { value, at: now() });
+    return value;
+  };
   return {
     async get(guildId) {
-      return GuildSettingsSchema.parse(await load(guildId));
+      const hit = cache.get(guildId);
+      if (hit && now() - hit.at < cacheTtlMs) return hit.value;
+      return remember(guildId, GuildSettingsSchema.parse(await load(guildId)));
     },
     async update(guildId, patch) {
-      return save(guildId, mergePatch(await load(guildId), patch));
+      cache.delete(guildId);
+      return remember(guildId, await save(guildId, mergePatch(await load(guildId), patch)));
     },
     async reset(guildId, section) {
+      cache.delete(guildId);
       if (section === undefined) {
         await kv.delete(guildId);
-        return GuildSettingsSchema.parse({});
+        return remember(guildId, GuildSettingsSchema.parse({}));
       }
       const { [section]: _dropped, ...rest } = await load(guildId);
-      return save(guildId, rest);
+      return remember(guildId, await save(guildId, rest));
     },
   };
 }

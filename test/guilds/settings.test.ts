@@ -201,3 +201,29 @@ describe("describeSettings", () => {
     expect(lines.indexOf("__Limits__")).toBeLessThan(lines.indexOf("**Max concurrent jobs:** `2`"));
   });
 });
+
+describe("guild settings read cache", () => {
+  it("reuses a read for a few seconds, but shows its own changes at once", async () => {
+    let t = 0;
+    let reads = 0;
+    const data = new Map<string, unknown>();
+    const kv = {
+      get: async (k: string) => {
+        reads++;
+        return data.get(k);
+      },
+      set: async (k: string, v: unknown) => void data.set(k, v),
+      delete: async (k: string) => data.delete(k),
+    };
+    const store = createGuildSettingsStore(kv, { now: () => t, cacheTtlMs: 5000 });
+    await store.get("g");
+    await store.get("g");
+    expect(reads).toBe(1);
+    await store.update("g", { defaults: { speed: 1.5 } });
+    expect((await store.get("g")).defaults.speed).toBe(1.5);
+    data.set("g", { defaults: { speed: 0.8 } }); // another process changed it
+    expect((await store.get("g")).defaults.speed).toBe(1.5);
+    t = 6000;
+    expect((await store.get("g")).defaults.speed).toBe(0.8);
+  });
+});
