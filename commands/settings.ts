@@ -14,6 +14,7 @@ import {
   EMOTION_CHOICES,
   invalidOptionError,
   MODEL_CHOICES,
+  readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import {
   describeSettings,
@@ -142,13 +143,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
 /** The given options as a patch; options left out are absent, so they keep their saved values. */
 function readPatch(interaction: ChatInputCommandInteraction): Required<GuildSettingsPatch> {
   const o = interaction.options;
-  const defaults = VoiceDefaultsSchema.safeParse({
-    voice: o.getString("voice") ?? undefined,
-    model: o.getString("model") ?? undefined,
-    language: o.getString("language") ?? undefined,
-    emotion: o.getString("emotion") ?? undefined,
-    speed: o.getNumber("speed") ?? undefined,
-  });
+  const defaults = VoiceDefaultsSchema.safeParse(readVoiceSettingOptions(interaction));
   if (!defaults.success) throw invalidOptionError(defaults.error);
   return {
     defaults: defined(defaults.data),

@@ -7,6 +7,7 @@ import {
   EMOTION_CHOICES,
   invalidOptionError,
   MODEL_CHOICES,
+  readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import { assertEmotionFits, type VoiceDefaults, VoiceDefaultsSchema } from "../src/tts/speak-options.ts";
 
@@ -65,15 +66,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     await reply(interaction, "Your defaults are cleared; /speak uses the bot's defaults again.");
     return;
   }
-  const o = interaction.options;
-  const patch = VoiceDefaultsSchema.safeParse({
-    voice: o.getString("voice") ?? undefined,
-    model: o.getString("model") ?? undefined,
-    speed: o.getNumber("speed") ?? undefined,
-    pitch: o.getInteger("pitch") ?? undefined,
-    emotion: o.getString("emotion") ?? undefined,
-    language: o.getString("language") ?? undefined,
-  });
+  const patch = VoiceDefaultsSchema.safeParse(readVoiceSettingOptions(interaction));
   if (!patch.success) throw invalidOptionError(patch.error);
   if (Object.values(patch.data).every((v) => v === undefined)) {
     throw new UserFacingError("Give at least one option to save, for example `/voice set voice:Wise_Woman`.");

@@ -1,7 +1,9 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { type App, createApp } from "../../src/app.ts";
 import { parseConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/logger.ts";
@@ -110,4 +112,32 @@ export async function waitFor(check: () => boolean, timeoutMs: number, what: str
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * `npm start` as a real process (for signal and crash tests), logged into the given fakes. Runs in
+ * `cwd` so no developer `.env` is picked up; only PATH is inherited.
+ */
+export function spawnBot(opts: {
+  discord: FakeDiscord;
+  minimaxUrl: string;
+  minimaxKey: string;
+  cwd: string;
+  env?: Record<string, string>;
+  stdout?: "pipe" | "ignore";
+}): ChildProcess {
+  const entry = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
+  return spawn(process.execPath, [entry], {
+    cwd: opts.cwd,
+    env: {
+      PATH: process.env.PATH ?? "",
+      DISCORD_TOKEN: opts.discord.botToken,
+      DISCORD_API_URL: opts.discord.apiUrl,
+      DISCORD_GUILD_ID: opts.discord.fixtures.guild.id,
+      MINIMAX_API_URL: opts.minimaxUrl,
+      MINIMAX_API_KEY: opts.minimaxKey,
+      ...opts.env,
+    },
+    stdio: ["ignore", opts.stdout ?? "ignore", "inherit"],
+  });
 }

@@ -1,14 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeMessage } from "../fakes/discord/index.ts";
 import { type FakeDiscord, startFakeDiscord } from "../fakes/discord/index.ts";
 import { type FakeMiniMax, startFakeMiniMax } from "../fakes/index.ts";
-import { type Harness, startHarness, waitFor } from "./harness.ts";
+import { type Harness, spawnBot, startHarness, waitFor } from "./harness.ts";
 
 const hasFiles = (m: FakeMessage) => m.attachments.length > 0;
 
@@ -66,19 +65,13 @@ describe("npm start as a process", () => {
   });
 
   it("finishes the interaction in flight on SIGTERM, then exits cleanly", async () => {
-    const entry = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
-    bot = spawn(process.execPath, [entry], {
+    bot = spawnBot({
+      discord,
+      minimaxUrl: minimax.url,
+      minimaxKey: "proc-key",
       cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? "",
-        DISCORD_TOKEN: discord.botToken,
-        DISCORD_API_URL: discord.apiUrl,
-        DISCORD_GUILD_ID: discord.fixtures.guild.id,
-        MINIMAX_API_URL: minimax.url,
-        MINIMAX_API_KEY: "proc-key",
-        LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+      env: { LOG_LEVEL: "info" },
+      stdout: "pipe",
     });
     bot.stdout!.on("data", (d) => {
       stdout += String(d);

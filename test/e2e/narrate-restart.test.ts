@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeDiscord, type FakeMessage, startFakeDiscord } from "../fakes/discord/index.ts";
 import { type FakeMiniMax, startFakeMiniMax } from "../fakes/index.ts";
-import { waitFor } from "./harness.ts";
+import { spawnBot, waitFor } from "./harness.ts";
 
 /**
  * The bot as a real process, killed with SIGKILL while MiniMax is still processing its task, then
@@ -34,24 +33,14 @@ describe("a narration job across a SIGKILL", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function startBot(): ChildProcess {
-    const entry = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
-    return spawn(process.execPath, [entry], {
+  const startBot = () =>
+    spawnBot({
+      discord,
+      minimaxUrl: minimax.url,
+      minimaxKey: "kill-key",
       cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? "",
-        DISCORD_TOKEN: discord.botToken,
-        DISCORD_API_URL: discord.apiUrl,
-        DISCORD_GUILD_ID: discord.fixtures.guild.id,
-        MINIMAX_API_URL: minimax.url,
-        MINIMAX_API_KEY: "kill-key",
-        SYNC_MAX_CHARS: "200",
-        STORAGE_URL: `sqlite://${join(dir, "bot.sqlite")}`,
-        LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "ignore", "inherit"],
+      env: { SYNC_MAX_CHARS: "200", STORAGE_URL: `sqlite://${join(dir, "bot.sqlite")}`, LOG_LEVEL: "warn" },
     });
-  }
 
   it("posts the result exactly once after the restart", async () => {
     bot = startBot();

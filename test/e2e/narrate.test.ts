@@ -37,6 +37,15 @@ function jobIdFrom(text: string): string {
   return m[1]!;
 }
 
+/** The job id in the private "queued" reply to a handle's interaction. */
+async function jobIdOf(handle: { waitForResponse(p: (m: FakeMessage) => boolean): Promise<FakeMessage> }) {
+  return jobIdFrom((await handle.waitForResponse((m) => m.content.includes("job `"))).content);
+}
+
+/** The status message of a job in the test channel. */
+const statusOf = (jobId: string) =>
+  h.discord.messagesIn(channelId()).find((m) => JSON.stringify(m.embeds).includes(`job ${jobId}`));
+
 function srtCues(srt: string): string[] {
   return srt
     .trim()
@@ -120,7 +129,7 @@ describe("long texts become narration jobs", () => {
       channelId: channelId(),
       options: { file: { filename: "book.zip", data: zip, contentType: "application/zip" } },
     });
-    const jobId = jobIdFrom((await handle.waitForResponse((m) => m.content.includes("job `"))).content);
+    const jobId = await jobIdOf(handle);
     const result = await h.discord.waitForMessage(isResult(jobId), 20_000);
     const upload = h.minimax.requests.filter((r) => r.path === "/v1/files/upload").at(-1)!;
     expect(upload.multipart?.files[0]?.filename).toMatch(/\.zip$/);
@@ -146,7 +155,7 @@ describe("long texts become narration jobs", () => {
       channelId: channelId(),
       fields: { title: "From the form", text: LONG.slice(0, 600) },
     });
-    const jobId = jobIdFrom((await submit.waitForResponse((m) => m.content.includes("job `"))).content);
+    const jobId = await jobIdOf(submit);
     await h.discord.waitForMessage(isResult(jobId), 20_000);
     const create = h.minimax.requests.filter((r) => r.path === "/v1/t2a_async_v2").at(-1)?.json as {
       voice_setting: { voice_id: string };
@@ -168,7 +177,7 @@ describe("long texts become narration jobs", () => {
       channelId: channelId(),
       options: { text: LONG },
     });
-    const jobId = jobIdFrom((await handle.waitForResponse((m) => m.content.includes("job `"))).content);
+    const jobId = await jobIdOf(handle);
     await h.discord.waitForMessage(isResult(jobId), 30_000);
     await new Promise((r) => setTimeout(r, 300));
     expect(h.discord.messagesIn(channelId()).filter(isResult(jobId))).toHaveLength(1);
@@ -181,9 +190,8 @@ describe("long texts become narration jobs", () => {
       channelId: channelId(),
       options: { text: LONG },
     });
-    const jobId = jobIdFrom((await handle.waitForResponse((m) => m.content.includes("job `"))).content);
-    const status = () =>
-      h.discord.messagesIn(channelId()).find((m) => JSON.stringify(m.embeds).includes(`job ${jobId}`));
+    const jobId = await jobIdOf(handle);
+    const status = () => statusOf(jobId);
     await waitFor(() => JSON.stringify(status()?.embeds ?? []).includes("Failed"), 20_000, "failed status");
     expect(JSON.stringify(status()!.components)).toContain(`jobs:retry:${jobId}`);
 
@@ -193,9 +201,8 @@ describe("long texts become narration jobs", () => {
       channelId: channelId(),
       options: { text: LONG },
     });
-    const jobId2 = jobIdFrom((await h2.waitForResponse((m) => m.content.includes("job `"))).content);
-    const status2 = () =>
-      h.discord.messagesIn(channelId()).find((m) => JSON.stringify(m.embeds).includes(`job ${jobId2}`));
+    const jobId2 = await jobIdOf(h2);
+    const status2 = () => statusOf(jobId2);
     await waitFor(
       () => JSON.stringify(status2()?.embeds ?? []).includes("Expired"),
       20_000,
@@ -210,9 +217,8 @@ describe("long texts become narration jobs", () => {
       channelId: channelId(),
       options: { text: LONG },
     });
-    const jobId = jobIdFrom((await handle.waitForResponse((m) => m.content.includes("job `"))).content);
-    const status = () =>
-      h.discord.messagesIn(channelId()).find((m) => JSON.stringify(m.embeds).includes(`job ${jobId}`));
+    const jobId = await jobIdOf(handle);
+    const status = () => statusOf(jobId);
     await waitFor(() => JSON.stringify(status()?.embeds ?? []).includes("Failed"), 20_000, "failed status");
     expect(h.discord.messagesIn(channelId()).filter(isResult(jobId))).toHaveLength(0);
   });
@@ -224,10 +230,8 @@ describe("long texts become narration jobs", () => {
       channelId: channelId(),
       options: { text: LONG },
     });
-    const jobId = jobIdFrom((await handle.waitForResponse((m) => m.content.includes("job `"))).content);
-    const status = h.discord
-      .messagesIn(channelId())
-      .find((m) => JSON.stringify(m.embeds).includes(`job ${jobId}`))!;
+    const jobId = await jobIdOf(handle);
+    const status = statusOf(jobId)!;
     const click = h.discord.dispatchComponent({ customId: `jobs:cancel:${jobId}`, message: status.id });
     expect((await click.waitForResponse()).content).toMatch(/Cancelled/);
     await waitFor(
@@ -292,7 +296,7 @@ describe("long texts become narration jobs", () => {
       channelId: channelId(),
       options: { text },
     });
-    const jobId = jobIdFrom((await handle.waitForResponse((m) => m.content.includes("job `"))).content);
+    const jobId = await jobIdOf(handle);
     await h.discord.waitForMessage(isResult(jobId), 20_000);
     await waitFor(
       () =>
