@@ -24,8 +24,6 @@ import {
 } from "../src/guilds/settings.ts";
 import { assertEmotionFits, VoiceDefaultsSchema } from "../src/tts/speak-options.ts";
 
-/** Until BotContext carries the guild settings service itself. */
-
 function addSetOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder {
   const channel = (name: string, description: string) =>
     s.addChannelOption((o) =>
@@ -59,7 +57,6 @@ function addSetOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommand
     );
   channel("narration_channel", "Where narration results are posted");
   channel("requests_channel", "Where narration request cards go");
-  channel("autoread_channel", "Channel whose messages are read aloud");
   count("max_chars_per_request", "Most characters one request may have", 1, 100_000);
   count("user_daily_chars", "Characters a member may use per day", 1);
   count("guild_daily_chars", "Characters the server may use per day", 1);
@@ -69,7 +66,11 @@ function addSetOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommand
   s.addBooleanOption((o) => o.setName("approval_required").setDescription("Narration requests need approval"))
     .addRoleOption((o) => o.setName("moderator_role").setDescription("Role that approves narration requests"))
     .addBooleanOption((o) => o.setName("speak_enabled").setDescription("Members may use /speak"))
-    .addRoleOption((o) => o.setName("speak_role").setDescription("Role required to use /speak"));
+    .addRoleOption((o) => o.setName("speak_role").setDescription("Role required to use /speak"))
+    .addBooleanOption((o) =>
+      o.setName("auto_read").setDescription("Read chat aloud in the channel bound by /join"),
+    )
+    .addBooleanOption((o) => o.setName("read_bots").setDescription("Auto-read also reads bots and webhooks"));
   return s;
 }
 
@@ -150,7 +151,6 @@ function readPatch(interaction: ChatInputCommandInteraction): Required<GuildSett
     channels: defined({
       narration: o.getChannel("narration_channel")?.id,
       requests: o.getChannel("requests_channel")?.id,
-      autoRead: o.getChannel("autoread_channel")?.id,
     }),
     limits: defined({
       maxCharsPerRequest: o.getInteger("max_chars_per_request") ?? undefined,
@@ -167,6 +167,10 @@ function readPatch(interaction: ChatInputCommandInteraction): Required<GuildSett
     speak: defined({
       enabled: o.getBoolean("speak_enabled") ?? undefined,
       requiredRoleId: o.getRole("speak_role")?.id,
+    }),
+    voice: defined({
+      autoRead: o.getBoolean("auto_read") ?? undefined,
+      readBots: o.getBoolean("read_bots") ?? undefined,
     }),
   };
 }

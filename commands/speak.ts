@@ -7,6 +7,7 @@ import {
 } from "discord.js";
 import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
+import { assertCanSpeakIn } from "../src/discord/permissions.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
 import {
   addVoiceSettingOptions,
@@ -15,6 +16,7 @@ import {
   readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
+import { callerVoiceChannel } from "../src/discord/voice-controls.ts";
 import { assertMayRequest } from "../src/guilds/access.ts";
 import { groupForMessages } from "../src/tts/fit-attachments.ts";
 import { MAX_SPEAK_TEXT, type SpeakOptions, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
@@ -67,6 +69,11 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
       { command: "speak", chars: [...options.text.trim()].length },
     );
   }
+  const notes: string[] = [];
+  if (options.play) {
+    if (await playInVoice(interaction, ctx, options)) return;
+    notes.push("Join a voice channel to hear it there; here is the audio.");
+  }
   const check = ctx.speak.precheck(options);
   if (check.kind === "long") {
     await narrateInstead(interaction, ctx, options);
@@ -87,10 +94,6 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     await narrateInstead(interaction, ctx, options);
     return;
   }
-  const notes: string[] = [];
-  if (result.plan.play)
-    notes.push("Playing in voice channels arrives in an upcoming update; here is the audio.");
-
   if (result.voiceMessage) {
     const vm = result.voiceMessage;
     const attachment = new AttachmentBuilder(vm.ogg, {
@@ -145,6 +148,37 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
 }
 
 export const autocomplete = completeVoiceOrLanguage;
+
+/**
+ * `play:true`: into the caller's voice channel (joining it if needed), or the channel the bot is
+ * already speaking in. False when there is no channel to play in, so the audio is posted instead.
+ */
+async function playInVoice(
+  interaction: ChatInputCommandInteraction,
+  ctx: BotContext,
+  options: SpeakOptions,
+): Promise<boolean> {
+  if (!interaction.inCachedGuild()) return false;
+  const caller = callerVoiceChannel(interaction);
+  const current = ctx.voice.status(interaction.guildId);
+  const voiceChannelId = caller?.id ?? current?.voiceChannelId;
+  if (!voiceChannelId) return false;
+  if (caller) assertCanSpeakIn(caller);
+  await interaction.deferReply(options.private ? { flags: MessageFlags.Ephemeral } : {});
+  const { position } = await ctx.playback.play({
+    guildId: interaction.guildId,
+    voiceChannelId,
+    textChannelId: current?.textChannelId ?? interaction.channelId,
+    userId: interaction.user.id,
+    options,
+  });
+  const where = `<#${voiceChannelId}>`;
+  await interaction.editReply({
+    content: position === 0 ? `🔊 Speaking in ${where}.` : `🔊 Queued in ${where}: #${position} in line.`,
+    allowedMentions: NO_PINGS,
+  });
+  return true;
+}
 
 /** A text too long for one synchronous request becomes a narration job, posted when it is ready. */
 async function narrateInstead(

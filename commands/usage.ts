@@ -11,8 +11,6 @@ import type { BotContext } from "../src/discord/context.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
 import { relativeTime, type UsageSummary } from "../src/guilds/usage.ts";
 
-// Until the lead adds `usage: UsageLedger` to BotContext.
-
 export const TOP_USERS = 10;
 
 export const data = new SlashCommandBuilder()

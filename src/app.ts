@@ -9,6 +9,7 @@ import { createDiscordJobPublisher } from "./discord/job-publisher.ts";
 import { syncCommands } from "./discord/register-commands.ts";
 import { loadCommands } from "./discord/registry.ts";
 import { createDiscordRequestCards } from "./discord/request-cards.ts";
+import { createVoiceHost } from "./discord/voice-host.ts";
 import { createPronunciationStore } from "./guilds/pronunciation.ts";
 import { createGuildSettingsStore, effectiveDefaults } from "./guilds/settings.ts";
 import { createUsageLedger } from "./guilds/usage.ts";
@@ -29,6 +30,10 @@ import { instrumentProvider } from "./tts/instrumented-provider.ts";
 import { createSpeakService } from "./tts/speak-service.ts";
 import { createUserSettingsStore } from "./tts/user-settings.ts";
 import { createVoiceCatalog } from "./tts/voice-catalog.ts";
+import { createSpeechPlayback } from "./voice/play-speech.ts";
+import { createSettleHandler } from "./voice/settle.ts";
+import { openSpeechSource } from "./voice/speech-source.ts";
+import { createVoiceService, type VoiceService } from "./voice/voice-service.ts";
 
 export interface App {
   start(): Promise<void>;
@@ -52,11 +57,12 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
   const metrics = createMetrics();
   const tts = createProvider(config, logger, opts.tts);
   const provider = instrumentProvider(tts.provider, metrics);
-  const client = createDiscordClient({ apiUrl: config.discord.apiUrl });
+  const client = createDiscordClient({ apiUrl: config.discord.apiUrl, autoRead: config.voice.autoRead });
   let storage: Storage | undefined;
   let dispatcher: Dispatcher | undefined;
   let runner: JobRunner | undefined;
   let metricsServer: MetricsServer | undefined;
+  let voice: VoiceService | undefined;
 
   async function build(): Promise<Dispatcher> {
     storage = await createStorage(config.storageUrl, { logger });
@@ -100,9 +106,10 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       },
     });
     const jobs = createJobService({ store: jobStore, publisher, provider, runner, logger });
+    const audioCache = createAudioCache(storage, { maxBytes: config.audioCacheMaxBytes });
     const speak = createSpeakService({
       provider,
-      cache: createAudioCache(storage, { maxBytes: config.audioCacheMaxBytes }),
+      cache: audioCache,
       guards: createUserGuards({
         cooldownMs: config.speak.cooldownMs,
         burst: config.speak.burst,
@@ -141,7 +148,34 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       jobs,
       logger,
     });
+    const voiceHost = createVoiceHost(client);
+    const voiceService = createVoiceService({
+      host: voiceHost,
+      openSource: (request) => openSpeechSource({ provider, cache: audioCache, logger }, request),
+      logger,
+      options: {
+        limits: { maxItems: config.voice.queueMax, maxPerUser: config.voice.queueMaxPerUser },
+        idleMs: config.voice.idleMs,
+        connectTimeoutMs: 15_000,
+        daveFailureRejoin: 3,
+      },
+      onSettled: createSettleHandler({ budget, post: voiceHost.post, logger }),
+    });
+    voice = voiceService;
+    client.on(Events.VoiceStateUpdate, (before, after) =>
+      voiceService.onVoiceState({
+        guildId: after.guild.id,
+        userId: after.id,
+        oldChannelId: before.channelId,
+        newChannelId: after.channelId,
+      }),
+    );
+    client.on(Events.ChannelDelete, (channel) => {
+      if (!channel.isDMBased()) voiceService.onChannelDelete(channel.guildId, channel.id);
+    });
     const ctx: BotContext = {
+      voice: voiceService,
+      playback: createSpeechPlayback({ speak, voice: voiceService }),
       requests,
       speak,
       voices,
@@ -157,6 +191,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
         model: config.tts.model,
         defaultVoice: config.tts.defaultVoice,
         syncMaxChars: config.tts.syncMaxChars,
+        autoRead: config.voice.autoRead,
       },
       logger,
     };
@@ -219,6 +254,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
         await dispatcher.drain(opts.drainMs ?? 10_000);
       }
       await runner?.stop();
+      voice?.destroyAll();
       await client.destroy();
       await metricsServer?.close();
       await tts.close();

@@ -61,6 +61,15 @@ const EnvSchema = z
     SPEAK_BURST: withDefault(intBetween(1, 100), "5"),
     SPEAK_MAX_CONCURRENT: withDefault(intBetween(1, 100), "2"),
     AUDIO_CACHE_MAX_MB: withDefault(intBetween(0, 1_000_000), "256"),
+    AUTO_READ: withDefault(
+      z
+        .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+        .transform((v) => v === "true" || v === "1"),
+      "false",
+    ),
+    VOICE_IDLE_TIMEOUT_SECONDS: withDefault(intBetween(10, 86_400), "300"),
+    VOICE_QUEUE_MAX: withDefault(intBetween(1, 500), "25"),
+    VOICE_QUEUE_MAX_PER_USER: withDefault(intBetween(1, 500), "5"),
   })
   .superRefine((env, ctx) => {
     if (env.TTS_PROVIDER === "minimax" && !env.MINIMAX_API_KEY) {
@@ -94,6 +103,13 @@ export interface Config {
   };
   speak: { cooldownMs: number; burst: number; maxConcurrentPerUser: number };
   audioCacheMaxBytes: number;
+  voice: {
+    /** Read chat aloud where a guild enabled it; needs the privileged Message Content intent. */
+    autoRead: boolean;
+    idleMs: number;
+    queueMax: number;
+    queueMaxPerUser: number;
+  };
   minimax: { apiKey: string | undefined; apiUrl: string; groupId: string | undefined };
   aimlapi: { apiKey: string | undefined; apiUrl: string };
   storageUrl: string;
@@ -155,6 +171,12 @@ export function parseConfig(env: Record<string, string | undefined>, opts: LoadO
       maxConcurrentPerUser: e.SPEAK_MAX_CONCURRENT,
     },
     audioCacheMaxBytes: e.AUDIO_CACHE_MAX_MB * 1024 * 1024,
+    voice: {
+      autoRead: e.AUTO_READ,
+      idleMs: e.VOICE_IDLE_TIMEOUT_SECONDS * 1000,
+      queueMax: e.VOICE_QUEUE_MAX,
+      queueMaxPerUser: e.VOICE_QUEUE_MAX_PER_USER,
+    },
     storageUrl: e.STORAGE_URL,
     logLevel: e.LOG_LEVEL,
     metricsPort: e.METRICS_PORT,

@@ -109,7 +109,7 @@ export async function decodeToPcm(
   }
 }
 
-interface DecodedAudio {
+export interface DecodedAudio {
   channelData: Float32Array[];
   samplesDecoded: number;
   sampleRate: number;
@@ -117,7 +117,7 @@ interface DecodedAudio {
 }
 
 /** Planar float samples from the wasm decoders to interleaved int16 (asymmetric scale, clamped). */
-function fromDecoded(decoded: DecodedAudio, format: string): PcmAudio {
+export function fromDecoded(decoded: DecodedAudio, format: string): PcmAudio {
   const { channelData, samplesDecoded, sampleRate } = decoded;
   if (samplesDecoded === 0 || channelData.length === 0) {
     const reason = decoded.errors[0]?.message ?? "no audio frames";

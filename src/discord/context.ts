@@ -9,6 +9,8 @@ import type { SpeakOptions } from "../tts/speak-options.ts";
 import type { SpeakService } from "../tts/speak-service.ts";
 import type { UserSettingsStore } from "../tts/user-settings.ts";
 import type { VoiceCatalog } from "../tts/voice-catalog.ts";
+import type { SpeechPlayback } from "../voice/play-speech.ts";
+import type { VoiceService } from "../voice/voice-service.ts";
 import type { DraftStore } from "./drafts.ts";
 
 /** What command handlers are given: domain services, built in app.ts and passed in. */
@@ -23,6 +25,10 @@ export interface BotContext {
   narration: Narration;
   /** Community narration requests (`/request`). */
   requests: RequestService;
+  /** Voice channel sessions: join, leave, queue, skip, stop. */
+  voice: VoiceService;
+  /** Text → the guild's voice queue, with the member's defaults, guards and budget. */
+  playback: SpeechPlayback;
   /** `/narrate` options waiting for the text from its modal. */
   narrateDrafts: DraftStore<NarrateDraft>;
   config: {
@@ -30,6 +36,8 @@ export interface BotContext {
     model: string;
     defaultVoice: string;
     syncMaxChars: number;
+    /** Auto-read is configured (the Message Content intent is requested). */
+    autoRead: boolean;
   };
   logger: Logger;
 }

@@ -1,4 +1,9 @@
-import { type ChatInputCommandInteraction, PermissionFlagsBits, type PermissionsBitField } from "discord.js";
+import {
+  type ChatInputCommandInteraction,
+  PermissionFlagsBits,
+  type PermissionsBitField,
+  type VoiceBasedChannel,
+} from "discord.js";
 import { UserFacingError } from "../user-facing-error.ts";
 
 /** What the bot needs in a channel to post narration status and results there. */
@@ -27,5 +32,33 @@ export function assertCanPost(interaction: ChatInputCommandInteraction, channelI
       `I cannot post the narration in <#${channelId}>: I am missing ${missing.join(", ")} there. ` +
         "Ask a server admin to grant them, or pick another channel.",
     );
+  }
+}
+
+/** What the bot needs in a voice channel to be heard there. */
+const VOICE = [
+  ["View Channel", PermissionFlagsBits.ViewChannel],
+  ["Connect", PermissionFlagsBits.Connect],
+  ["Speak", PermissionFlagsBits.Speak],
+] as const;
+
+/**
+ * Names the voice permissions the bot lacks in `channel` (and a full channel it may not enter), so
+ * the member learns why before the bot tries to join and stays silent.
+ */
+export function assertCanSpeakIn(channel: VoiceBasedChannel): void {
+  const me = channel.guild.members.me;
+  const perms = me ? channel.permissionsFor(me) : null;
+  if (!perms) return;
+  const missing = VOICE.filter(([, bit]) => !perms.has(bit)).map(([name]) => name);
+  if (missing.length > 0) {
+    throw new UserFacingError(
+      `I cannot speak in <#${channel.id}>: I am missing ${missing.join(", ")} there. ` +
+        "Ask a server admin to grant them, or use another voice channel.",
+    );
+  }
+  const inChannel = me && channel.members.has(me.id);
+  if (channel.full && !inChannel && !perms.has(PermissionFlagsBits.MoveMembers)) {
+    throw new UserFacingError(`<#${channel.id}> is full, so I cannot join it.`);
   }
 }

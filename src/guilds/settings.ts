@@ -9,7 +9,7 @@ import { UserFacingError } from "../user-facing-error.ts";
  *
  * Defaults: no guild voice defaults (the bot's configuration applies), no channels, no character
  * limits or cooldown (the bot's own limits apply), at most 2 concurrent jobs per guild, narration
- * requests need approval, and every member may use `/speak`.
+ * requests need approval, every member may use `/speak`, and auto-read is off.
  */
 
 const snowflake = z.string().regex(/^\d{17,20}$/, "must be a Discord id");
@@ -37,8 +37,6 @@ export const GuildSettingsSchema = z.object({
       narration: snowflake.optional(),
       /** Where request cards go for moderators. */
       requests: snowflake.optional(),
-      /** Messages in this channel are read aloud. */
-      autoRead: snowflake.optional(),
     })
     .prefault({}),
   limits: z
@@ -64,11 +62,19 @@ export const GuildSettingsSchema = z.object({
       requiredRoleId: snowflake.optional(),
     })
     .prefault({}),
+  voice: z
+    .object({
+      /** Read messages aloud in the text channel bound by /join (needs AUTO_READ in the bot's config). */
+      autoRead: z.boolean().default(false),
+      /** Auto-read also reads bots and webhooks. */
+      readBots: z.boolean().default(false),
+    })
+    .prefault({}),
 });
 export type GuildSettings = z.infer<typeof GuildSettingsSchema>;
 type StoredSettings = z.input<typeof GuildSettingsSchema>;
 
-export const SETTINGS_SECTIONS = ["defaults", "channels", "limits", "requests", "speak"] as const;
+export const SETTINGS_SECTIONS = ["defaults", "channels", "limits", "requests", "speak", "voice"] as const;
 export type SettingsSection = (typeof SETTINGS_SECTIONS)[number];
 
 /** A change: `undefined` leaves a field alone, `null` clears it back to its default. */
@@ -86,7 +92,6 @@ export const FIELD_LABELS: Record<string, string> = {
   "defaults.speed": "Speed",
   "channels.narration": "Narration channel",
   "channels.requests": "Requests channel",
-  "channels.autoRead": "Auto-read channel",
   "limits.maxCharsPerRequest": "Max characters per request",
   "limits.userDailyChars": "Daily characters per member",
   "limits.guildDailyChars": "Daily characters for the server",
@@ -97,6 +102,8 @@ export const FIELD_LABELS: Record<string, string> = {
   "requests.moderatorRoleId": "Moderator role",
   "speak.enabled": "Members may use /speak",
   "speak.requiredRoleId": "Role required for /speak",
+  "voice.autoRead": "Read chat aloud in the /join channel",
+  "voice.readBots": "Auto-read reads bots and webhooks",
 };
 
 export interface GuildSettingsStore {
@@ -234,6 +241,7 @@ const SECTION_TITLES: Record<SettingsSection, string> = {
   limits: "Limits",
   requests: "Narration requests",
   speak: "/speak",
+  voice: "Voice channels",
 };
 
 function formatValue(path: string, value: unknown): string {

@@ -5,7 +5,7 @@ import { audioCacheKey } from "./cache-key.ts";
 import { type AudioFile, CONTENT_TYPES, chooseMp3Bitrate, splitToFit } from "./fit-attachments.ts";
 import type { UserGuards } from "./guards.ts";
 import { planSpeech, type SpeakOptions, type SpeakPlan, type VoiceDefaults } from "./speak-options.ts";
-import type { TtsProvider } from "./types.ts";
+import type { SpeechRequest, TtsProvider } from "./types.ts";
 import type { UserSettingsStore } from "./user-settings.ts";
 
 /**
@@ -78,6 +78,15 @@ export interface SpeakService {
   /** Cheap checks needing no I/O, run before the interaction is acknowledged. */
   precheck(options: SpeakOptions): { kind: "ok" } | { kind: "long"; chars: number; limit: number };
   speak(input: SpeakInput): Promise<SpeakResult>;
+  /**
+   * The request for a clip played in a voice channel, with the same defaults, dictionary, guards and
+   * budget check as `speak`; the caller bills it with `budget.record` once the provider has answered.
+   * `guard: false` skips the per-member cooldown (auto-read: messages are paced by chat itself).
+   */
+  planVoice(input: { userId: string; guildId: string; options: SpeakOptions; guard?: boolean }): Promise<{
+    request: SpeechRequest;
+    chars: number;
+  }>;
 }
 
 export function createSpeakService(deps: SpeakServiceDeps): SpeakService {
@@ -107,15 +116,35 @@ export function createSpeakService(deps: SpeakServiceDeps): SpeakService {
     }
   }
 
+  async function planRequest(input: { userId: string; guildId: string | null; options: SpeakOptions }) {
+    const user = await deps.users.get(input.userId);
+    const guild = input.guildId && deps.guildDefaults ? await deps.guildDefaults(input.guildId) : undefined;
+    const plan = planSpeech({ options: input.options, user: user.defaults, guild, config });
+    const tone =
+      input.guildId && deps.guildPronunciation ? await deps.guildPronunciation(input.guildId) : undefined;
+    if (tone && tone.length > 0) plan.request.pronunciation = tone;
+    return plan;
+  }
+
   return {
     precheck,
+    async planVoice(input) {
+      const { request } = await planRequest(input);
+      const chars = [...request.text].length;
+      if (chars > config.syncMaxChars) {
+        throw new UserFacingError(
+          `That text has ${chars} characters; voice playback takes at most ${config.syncMaxChars}. Use /narrate for long texts.`,
+        );
+      }
+      if (input.guard !== false) {
+        const cooldown = deps.guildCooldownMs ? await deps.guildCooldownMs(input.guildId) : undefined;
+        deps.guards.acquire(input.userId, cooldown)();
+      }
+      if (deps.budget) await deps.budget.check(input.guildId, input.userId, chars);
+      return { request, chars };
+    },
     async speak(input) {
-      const user = await deps.users.get(input.userId);
-      const guild = input.guildId && deps.guildDefaults ? await deps.guildDefaults(input.guildId) : undefined;
-      const plan = planSpeech({ options: input.options, user: user.defaults, guild, config });
-      const tone =
-        input.guildId && deps.guildPronunciation ? await deps.guildPronunciation(input.guildId) : undefined;
-      if (tone && tone.length > 0) plan.request.pronunciation = tone;
+      const plan = await planRequest(input);
       const chars = [...plan.request.text].length;
       if (chars > config.syncMaxChars) return { kind: "long", chars, limit: config.syncMaxChars };
 

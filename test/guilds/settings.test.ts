@@ -32,6 +32,7 @@ describe("guild settings defaults", () => {
       limits: { maxConcurrentJobs: 2 },
       requests: { approvalRequired: true },
       speak: { enabled: true },
+      voice: { autoRead: false, readBots: false },
     });
   });
 });
@@ -47,7 +48,8 @@ describe("guild settings validation", () => {
     ["speed high", { defaults: { speed: 2 } }],
     ["narration channel", { channels: { narration: CHANNEL } }],
     ["requests channel", { channels: { requests: CHANNEL } }],
-    ["auto-read channel", { channels: { autoRead: CHANNEL } }],
+    ["auto-read on", { voice: { autoRead: true } }],
+    ["read bots", { voice: { readBots: true } }],
     ["max chars 1", { limits: { maxCharsPerRequest: 1 } }],
     ["max chars 100000", { limits: { maxCharsPerRequest: 100_000 } }],
     ["user daily", { limits: { userDailyChars: 5000 } }],
@@ -84,7 +86,11 @@ describe("guild settings validation", () => {
     ["speed too high", { defaults: { speed: 2.5 } }, /^Speed was not saved/],
     ["channel not a snowflake", { channels: { narration: "general" } }, /^Narration channel .*Discord id/],
     ["requests channel too short", { channels: { requests: "123" } }, /^Requests channel .*Discord id/],
-    ["auto-read channel", { channels: { autoRead: "<#1>" } }, /^Auto-read channel .*Discord id/],
+    [
+      "auto-read not boolean",
+      { voice: { autoRead: "on" as unknown as boolean } },
+      /^Read chat aloud in the \/join channel was not saved/,
+    ],
     ["max chars 0", { limits: { maxCharsPerRequest: 0 } }, /^Max characters per request .*at least 1/],
     ["max chars huge", { limits: { maxCharsPerRequest: 100_001 } }, /at most 100000/],
     ["user daily 0", { limits: { userDailyChars: 0 } }, /^Daily characters per member .*at least 1/],
@@ -196,8 +202,9 @@ describe("describeSettings", () => {
     expect(lines).toContain(`**Moderator role:** <@&${ROLE}>`);
     expect(lines).toContain("**Members may use /speak:** no");
     expect(lines).toContain("**Role required for /speak:** *none*");
-    // 5 section headings + 18 fields.
-    expect(lines).toHaveLength(23);
+    expect(lines).toContain("**Read chat aloud in the /join channel:** no");
+    // 6 section headings + 19 fields.
+    expect(lines).toHaveLength(25);
     expect(lines.indexOf("__Limits__")).toBeLessThan(lines.indexOf("**Max concurrent jobs:** `2`"));
   });
 });

@@ -1,0 +1,35 @@
+import { type ChatInputCommandInteraction, InteractionContextType, SlashCommandBuilder } from "discord.js";
+import { UserFacingError } from "../src/discord/command.ts";
+import type { BotContext } from "../src/discord/context.ts";
+import { assertCanSpeakIn } from "../src/discord/permissions.ts";
+import { NO_PINGS } from "../src/discord/reply.ts";
+import { callerVoiceChannel, requireGuild } from "../src/discord/voice-controls.ts";
+
+export const data = new SlashCommandBuilder()
+  .setName("join")
+  .setDescription("Join your voice channel; this text channel becomes the one I read from")
+  .setContexts(InteractionContextType.Guild);
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = requireGuild(interaction);
+  const channel = callerVoiceChannel(interaction);
+  if (!channel) throw new UserFacingError("Join a voice channel first, then run /join.");
+  assertCanSpeakIn(channel);
+  // Connecting can take longer than Discord's 3 s to answer.
+  await interaction.deferReply();
+  const { moved, already } = await ctx.voice.join({
+    guildId,
+    voiceChannelId: channel.id,
+    textChannelId: interaction.channelId,
+  });
+  const lines = [
+    already
+      ? `I am already in <#${channel.id}>; <#${interaction.channelId}> is now the channel I read from.`
+      : `${moved ? "Moved to" : "Joined"} <#${channel.id}>. Use /speak with play:true, or "Read aloud" on a message.`,
+  ];
+  const settings = await ctx.guildSettings.get(guildId);
+  if (settings.voice.autoRead && ctx.config.autoRead) {
+    lines.push(`Messages here from members in <#${channel.id}> will be read aloud.`);
+  }
+  await interaction.editReply({ content: lines.join("\n"), allowedMentions: NO_PINGS });
+}
