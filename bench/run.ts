@@ -1,7 +1,9 @@
 import { benchJobs, printJobs } from "./jobs.ts";
+import { benchOpus, printOpus } from "./opus.ts";
 import { benchSpeakE2e, printSpeakE2e } from "./speak-e2e.ts";
 import { benchSse, printSse } from "./sse-throughput.ts";
 import { benchSyncLatency, printSyncLatency } from "./sync-latency.ts";
+import { benchVoicePipeline, printVoicePipeline } from "./voice-pipeline.ts";
 
 /** `npm run bench`: prints figures; ratios are against baselines measured in the same run. */
 const requests = Number(process.env.BENCH_REQUESTS ?? 150);
@@ -12,3 +14,7 @@ console.log();
 printSpeakE2e(await benchSpeakE2e(200));
 console.log();
 printJobs(await benchJobs());
+console.log();
+printOpus(await benchOpus());
+console.log();
+printVoicePipeline(await benchVoicePipeline());

@@ -17,6 +17,8 @@ import type { SourceOutcome, SpeechSource } from "./speech-source.ts";
  * opened (synthesis started) as soon as the current one starts, so there is no gap between clips.
  */
 
+const OPUS_BITRATE = 64_000;
+
 export interface PlayItem {
   id: string;
   userId: string;
@@ -94,6 +96,9 @@ export function createGuildPlayer(connection: VoiceConnection, deps: GuildPlayer
     const next = queue.peek();
     if (next) open(next);
     const resource = createAudioResource(source.stream, { inputType: StreamType.Raw, metadata: item });
+    // Left alone libopus picks ~99 kb/s for 48 kHz stereo; speech needs far less, and 64 kb/s (the
+    // default voice channel bitrate) costs ~10 % less CPU and a third less bandwidth.
+    resource.encoder?.setBitrate(OPUS_BITRATE);
     audio.play(resource);
   }
 
