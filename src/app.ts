@@ -1,6 +1,7 @@
 import { type Client, Events } from "discord.js";
 import { toVoiceMessage } from "./audio/voice-message.ts";
 import type { Config } from "./config.ts";
+import { toChatMessage } from "./discord/chat-message.ts";
 import { createDiscordClient } from "./discord/client.ts";
 import type { BotContext } from "./discord/context.ts";
 import { createDispatcher, type Dispatcher } from "./discord/dispatcher.ts";
@@ -30,6 +31,7 @@ import { instrumentProvider } from "./tts/instrumented-provider.ts";
 import { createSpeakService } from "./tts/speak-service.ts";
 import { createUserSettingsStore } from "./tts/user-settings.ts";
 import { createVoiceCatalog } from "./tts/voice-catalog.ts";
+import { createAutoReader } from "./voice/auto-read.ts";
 import { createSpeechPlayback } from "./voice/play-speech.ts";
 import { createSettleHandler } from "./voice/settle.ts";
 import { openSpeechSource } from "./voice/speech-source.ts";
@@ -173,9 +175,17 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
     client.on(Events.ChannelDelete, (channel) => {
       if (!channel.isDMBased()) voiceService.onChannelDelete(channel.guildId, channel.id);
     });
+    const playback = createSpeechPlayback({ speak, voice: voiceService });
+    if (config.voice.autoRead) {
+      const autoReader = createAutoReader({ voice: voiceService, playback, guildSettings, logger });
+      client.on(Events.MessageCreate, (message) => {
+        const chat = toChatMessage(message);
+        if (chat) void autoReader.handle(chat);
+      });
+    }
     const ctx: BotContext = {
       voice: voiceService,
-      playback: createSpeechPlayback({ speak, voice: voiceService }),
+      playback,
       requests,
       speak,
       voices,

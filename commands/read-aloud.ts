@@ -1,0 +1,85 @@
+import {
+  ApplicationCommandType,
+  AttachmentBuilder,
+  ContextMenuCommandBuilder,
+  InteractionContextType,
+  type MessageContextMenuCommandInteraction,
+  MessageFlags,
+} from "discord.js";
+import { mentionNames } from "../src/discord/chat-message.ts";
+import { UserFacingError } from "../src/discord/command.ts";
+import type { BotContext } from "../src/discord/context.ts";
+import { assertCanSpeakIn } from "../src/discord/permissions.ts";
+import { NO_PINGS } from "../src/discord/reply.ts";
+import { uploadLimit } from "../src/discord/upload-limit.ts";
+import { callerVoiceChannel } from "../src/discord/voice-controls.ts";
+import { groupForMessages } from "../src/tts/fit-attachments.ts";
+import { cleanForSpeech } from "../src/voice/clean-text.ts";
+import { previewLabel } from "../src/voice/play-speech.ts";
+
+/**
+ * "Read aloud" on any message: played in the caller's voice channel when they are in one, otherwise
+ * sent to them privately as audio. Message commands carry the message text themselves, so this needs
+ * no Message Content intent.
+ */
+export const data = new ContextMenuCommandBuilder()
+  .setName("Read aloud")
+  .setType(ApplicationCommandType.Message)
+  .setContexts(InteractionContextType.Guild);
+
+/** Longer than a chat line, shorter than a narration: past this, /narrate is the tool. */
+const MAX_READ_CHARS = 2000;
+
+export async function execute(
+  interaction: MessageContextMenuCommandInteraction,
+  ctx: BotContext,
+): Promise<void> {
+  const message = interaction.targetMessage;
+  const text = cleanForSpeech(message.content, {
+    ...mentionNames(message, interaction.guild),
+    maxChars: MAX_READ_CHARS,
+    now: Date.now(),
+  });
+  if (!text) throw new UserFacingError("That message has no text I can read aloud.");
+  const author =
+    (interaction.inCachedGuild() ? message.member?.displayName : undefined) ?? message.author.displayName;
+
+  const channel = callerVoiceChannel(interaction);
+  if (channel && interaction.inCachedGuild()) {
+    assertCanSpeakIn(channel);
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const current = ctx.voice.status(interaction.guildId);
+    const { position } = await ctx.playback.play({
+      guildId: interaction.guildId,
+      voiceChannelId: channel.id,
+      textChannelId: current?.textChannelId ?? interaction.channelId,
+      userId: interaction.user.id,
+      options: { text: `${author} said: ${text}` },
+      label: previewLabel(`${author}: ${text}`),
+    });
+    await interaction.editReply({
+      content:
+        position === 0
+          ? `🔊 Reading it in <#${channel.id}>.`
+          : `🔊 Queued in <#${channel.id}>: #${position} in line.`,
+      allowedMentions: NO_PINGS,
+    });
+    return;
+  }
+
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const result = await ctx.speak.speak({
+    userId: interaction.user.id,
+    guildId: interaction.guildId,
+    options: { text, format: "mp3", private: true },
+    attachmentSizeLimit: uploadLimit(interaction.attachmentSizeLimit),
+  });
+  if (result.kind === "long")
+    throw new UserFacingError("That message is too long to read here. Try /narrate.");
+  const [first = []] = groupForMessages(result.files);
+  await interaction.editReply({
+    content: `${result.caption}\nJoin a voice channel to hear messages read there.`,
+    files: first.map((f) => new AttachmentBuilder(f.data, { name: f.name })),
+    allowedMentions: NO_PINGS,
+  });
+}
