@@ -132,7 +132,8 @@ export function createGuildPlayer(connection: VoiceConnection, deps: GuildPlayer
       const playing = current;
       if (!playing) return undefined;
       drop(playing.item);
-      audio.stop(true);
+      // Not forced: the player ends the clip with its few frames of silence, so it does not click.
+      audio.stop();
       return playing.item;
     },
     stop() {
