@@ -328,6 +328,6 @@ describe("auto-read", () => {
 
 it("only asks for the Message Content intent because AUTO_READ is set", () => {
   const identify = h.discord.gatewayOps.find((op) => op.op === 2);
-  const intents = (identify?.d as { intents: number }).intents;
+  const intents = (identify?.d as { intents: number } | undefined)?.intents ?? 0;
   expect(intents & (1 << 15)).not.toBe(0);
 });

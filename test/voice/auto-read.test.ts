@@ -74,7 +74,10 @@ async function setup(opts: { autoRead: boolean; bound?: boolean }) {
     logger: createLogger({ level: "silent" }),
     now: () => t,
   });
-  return { reader, played, advance: (ms: number) => void (t += ms) };
+  const advance = (ms: number) => {
+    t += ms;
+  };
+  return { reader, played, advance };
 }
 
 function chat(over: Partial<ChatMessage> = {}): ChatMessage {

@@ -41,7 +41,8 @@ function streamingProvider(script: StreamScript, calls: SpeechRequest[] = []): T
       for (const [i, chunk] of script.chunks.entries()) {
         await script.gates?.[i];
         if (opts?.signal?.aborted) throw new DOMException("aborted", "AbortError");
-        if (script.failAfter === i) throw new ContentRefusedError("flagged", { provider: "minimax", code: 1026 });
+        if (script.failAfter === i)
+          throw new ContentRefusedError("flagged", { provider: "minimax", code: 1026 });
         bytes += chunk.length;
         yield chunk;
       }
