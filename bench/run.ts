@@ -3,6 +3,7 @@ import { benchOpus, printOpus } from "./opus.ts";
 import { benchSpeakE2e, printSpeakE2e } from "./speak-e2e.ts";
 import { benchSse, printSse } from "./sse-throughput.ts";
 import { benchSyncLatency, printSyncLatency } from "./sync-latency.ts";
+import { benchVoiceLatency, printVoiceLatency } from "./voice-latency.ts";
 import { benchVoicePipeline, printVoicePipeline } from "./voice-pipeline.ts";
 
 /** `npm run bench`: prints figures; ratios are against baselines measured in the same run. */
@@ -18,3 +19,5 @@ console.log();
 printOpus(await benchOpus());
 console.log();
 printVoicePipeline(await benchVoicePipeline());
+console.log();
+printVoiceLatency(await benchVoiceLatency());

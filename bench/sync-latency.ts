@@ -20,9 +20,13 @@ export interface SyncLatencyResult {
 }
 
 /** The fake MiniMax in a child process, so its audio encoding never counts as our CPU or latency. */
-export async function startFakeMiniMaxProcess(latencyMs: number) {
+export async function startFakeMiniMaxProcess(latencyMs: number, sse?: { chunks: number; delayMs: number }) {
   const child = spawn(process.execPath, ["bench/fake-server.ts"], {
-    env: { ...process.env, BENCH_LATENCY_MS: String(latencyMs) },
+    env: {
+      ...process.env,
+      BENCH_LATENCY_MS: String(latencyMs),
+      ...(sse ? { BENCH_SSE_CHUNKS: String(sse.chunks), BENCH_SSE_DELAY_MS: String(sse.delayMs) } : {}),
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout });
