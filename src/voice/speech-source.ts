@@ -4,6 +4,7 @@ import { decodeToPcm, fromDecoded } from "../audio/voice-message.ts";
 import type { Logger } from "../logger.ts";
 import type { AudioCache } from "../tts/audio-cache.ts";
 import { audioCacheKey } from "../tts/cache-key.ts";
+import { TtsError } from "../tts/errors.ts";
 import type { SpeechRequest, StreamSummary, TtsProvider } from "../tts/types.ts";
 import { createPcmToVoice, type PcmToVoice } from "./pcm-pipeline.ts";
 
@@ -66,6 +67,12 @@ export interface SpeechSourceDeps {
   provider: TtsProvider;
   cache?: AudioCache;
   logger: Logger;
+}
+
+/** Refusals (the text, the key, the balance, the options) would fail the same way without a stream. */
+function streamFailureMayFallBack(err: unknown): boolean {
+  if (!(err instanceof TtsError)) return true;
+  return err.kind === "upstream";
 }
 
 export function openSpeechSource(deps: SpeechSourceDeps, request: SpeechRequest): SpeechSource {
@@ -153,15 +160,17 @@ export function openSpeechSource(deps: SpeechSourceDeps, request: SpeechRequest)
     }
     let summary: Pick<StreamSummary, "usageCharacters">;
     if (provider.capabilities.stream && provider.stream) {
-      summary = await streamFromProvider(provider.stream.bind(provider));
+      try {
+        summary = await streamFromProvider(provider.stream.bind(provider));
+      } catch (err) {
+        if (gotAudio || controller.signal.aborted || !streamFailureMayFallBack(err)) throw err;
+        // A stream that broke before any audio (a proxy that cannot do SSE, a malformed event) is
+        // worth one whole-clip try: a late clip beats a silent one.
+        logger.warn({ err }, "speech stream failed before any audio; synthesizing the whole clip");
+        summary = await synthesizeWhole();
+      }
     } else {
-      const result = await provider.synthesize(request, { signal: controller.signal });
-      const decoded = await decodeToPcm(result.audio, result.format, {
-        sampleRate: result.sampleRate,
-        channels: result.channels,
-      });
-      add(decoded.pcm, decoded);
-      summary = result;
+      summary = await synthesizeWhole();
     }
     const durationMs = shape ? (collectedBytes / (2 * shape.channels) / shape.sampleRate) * 1000 : 0;
     if (shape && !controller.signal.aborted && collectedBytes <= MAX_CACHED_BYTES && cache) {
@@ -178,6 +187,16 @@ export function openSpeechSource(deps: SpeechSourceDeps, request: SpeechRequest)
         .catch((err: unknown) => logger.warn({ err }, "audio cache write failed"));
     }
     return { ok: true, cached: false, usageCharacters: summary.usageCharacters, durationMs };
+  }
+
+  async function synthesizeWhole(): Promise<Pick<StreamSummary, "usageCharacters">> {
+    const result = await provider.synthesize(request, { signal: controller.signal });
+    const decoded = await decodeToPcm(result.audio, result.format, {
+      sampleRate: result.sampleRate,
+      channels: result.channels,
+    });
+    add(decoded.pcm, decoded);
+    return result;
   }
 
   async function streamFromProvider(stream: NonNullable<TtsProvider["stream"]>): Promise<StreamSummary> {

@@ -166,6 +166,22 @@ describe("/speak play:true", () => {
     for (const [i, want] of [a, b, a].entries()) expect(Math.abs(tones[i]! - want)).toBeLessThanOrEqual(3);
   });
 
+  it("keeps playing through a dropped voice connection (resume)", async () => {
+    h.discord.setVoiceState(member, voiceChannelId);
+    const before = voice.sessions.length;
+    const words = "A clip that survives a dropped voice connection in the middle.";
+    const expected = await servedMs({ text: words, voice: "Calm_Woman" });
+    await speak(member, words, "Calm_Woman").waitForResponse((m) => /Speaking/.test(m.content));
+    await waitFor(() => (voice.sessions.slice(before).at(-1)?.durationMs() ?? 0) > 800, 10_000, "playback");
+    voice.drop(4015, guildId);
+    const session = await audioAfter(before, expected * 0.85, 600);
+    expect(session.resumed).toBeGreaterThanOrEqual(1);
+    expect(session.decryptFailures).toBe(0);
+    // Nothing lost but the packets sent while the socket was down.
+    expect(session.durationMs()).toBeGreaterThan(expected * 0.85);
+    expect(session.durationMs()).toBeLessThan(expected * 1.1);
+  });
+
   it("without a voice channel, posts the audio and says how to hear it in voice", async () => {
     const reply = await speak(member, "Nobody is in voice.", "Calm_Woman").waitForResponse(
       (m) => m.attachments.length > 0,

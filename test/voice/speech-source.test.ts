@@ -2,7 +2,7 @@ import { Mp3Encoder } from "@breezystack/lamejs";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.ts";
 import type { AudioCache, CachedAudio } from "../../src/tts/audio-cache.ts";
-import { ContentRefusedError } from "../../src/tts/errors.ts";
+import { ContentRefusedError, UpstreamError } from "../../src/tts/errors.ts";
 import type { SpeechRequest, StreamSummary, SynthesisResult, TtsProvider } from "../../src/tts/types.ts";
 import { openSpeechSource, VOICE_SOURCE, voiceRequest } from "../../src/voice/speech-source.ts";
 
@@ -179,6 +179,28 @@ describe("speech source", () => {
     };
     const source = openSpeechSource({ provider, logger }, request);
     expect((await readAll(source)).length).toBe(57_600);
+    expect(await source.done).toMatchObject({ ok: true, usageCharacters: 5 });
+  });
+
+  it("falls back to one whole-clip request when the stream breaks before any audio", async () => {
+    const provider: TtsProvider = {
+      ...streamingProvider({ chunks: [] }),
+      // biome-ignore lint/correctness/useYield: it fails before yielding, like a broken SSE response
+      async *stream(): AsyncGenerator<Buffer, StreamSummary, void> {
+        throw new UpstreamError("not an event stream", { provider: "minimax" });
+      },
+      synthesize: async (req): Promise<SynthesisResult> => ({
+        audio: pcm24k(100),
+        format: req.format,
+        sampleRate: 24000,
+        channels: 1,
+        durationMs: 100,
+        usageCharacters: 5,
+        traceId: undefined,
+      }),
+    };
+    const source = openSpeechSource({ provider, logger }, request);
+    expect((await readAll(source)).length).toBe(19_200);
     expect(await source.done).toMatchObject({ ok: true, usageCharacters: 5 });
   });
 
