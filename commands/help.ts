@@ -26,7 +26,18 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
           `Speak a text: audio in seconds, up to ${ctx.config.syncMaxChars} characters; longer texts become a ` +
           "narration job. Options: `voice` (start typing to search), `model`, `speed` (0.5–2), `pitch` (−12…12), " +
           "`volume` (0.1–10), `emotion`, `language`, `effect`, `format` (mp3, wav, flac or a voice message), " +
-          "`private` (only you see it).",
+          "`private` (only you see it), `play` (speak it in your voice channel).",
+      },
+      {
+        name: "Voice channels",
+        value:
+          "`/join` (this channel becomes the one I read from), `/leave`, `/skip`, `/stop` (clear the queue), " +
+          "`/queue` (now playing, with Skip and Stop buttons). Right-click a message → Apps → **Read aloud**. " +
+          "Speech starts as it is generated; members take turns in the queue. I leave when everyone has left " +
+          "or after a quiet while." +
+          (ctx.config.autoRead
+            ? " Servers can turn on auto-read (`/settings set auto_read:true`) to hear chat from people in the call."
+            : ""),
       },
       {
         name: "/narrate",
@@ -47,7 +58,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
       {
         name: "For server managers",
         value:
-          "`/settings` (defaults, channels, limits, approval, who may use /speak) and `/pronounce` (how words are said).",
+          "`/settings` (defaults, channels, limits, approval, who may use /speak, auto-read) and `/pronounce` (how words are said).",
       },
       {
         name: "Good to know",

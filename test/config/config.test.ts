@@ -32,6 +32,7 @@ describe("parseConfig", () => {
     expect(c.logLevel).toBe("info");
     expect(c.metricsPort).toBeUndefined();
     expect(c.minimax.groupId).toBeUndefined();
+    expect(c.voice).toEqual({ autoRead: false, idleMs: 300_000, queueMax: 25, queueMaxPerUser: 5 });
   });
 
   it.each([
@@ -58,8 +59,24 @@ describe("parseConfig", () => {
       "redis://127.0.0.1:6379",
     ],
     ["LOG_LEVEL", "debug", (c: ReturnType<typeof parseConfig>) => c.logLevel, "debug"],
+    ["AUTO_READ", "true", (c: ReturnType<typeof parseConfig>) => c.voice.autoRead, true],
+    ["AUTO_READ", "0", (c: ReturnType<typeof parseConfig>) => c.voice.autoRead, false],
+    ["VOICE_IDLE_TIMEOUT_SECONDS", "60", (c: ReturnType<typeof parseConfig>) => c.voice.idleMs, 60_000],
+    ["VOICE_QUEUE_MAX", "3", (c: ReturnType<typeof parseConfig>) => c.voice.queueMax, 3],
+    ["VOICE_QUEUE_MAX_PER_USER", "2", (c: ReturnType<typeof parseConfig>) => c.voice.queueMaxPerUser, 2],
   ] as const)("reads %s=%j", (name, value, pick, expected) => {
     expect(pick(parseConfig({ ...base, [name]: value }, { requireDiscordToken: true }))).toEqual(expected);
+  });
+
+  it.each([
+    ["AUTO_READ", "yes", /true or false/],
+    ["VOICE_IDLE_TIMEOUT_SECONDS", "5", /between 10 and 86400/],
+    ["VOICE_QUEUE_MAX", "0", /between 1 and 500/],
+  ])("refuses %s=%s with the reason", (name, value, reason) => {
+    const err = problemsOf({ ...base, [name]: value });
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]!.variable).toBe(name);
+    expect(err.problems[0]!.message).toMatch(reason);
   });
 
   it("requires DISCORD_TOKEN only for the bot", () => {
