@@ -10,6 +10,7 @@ import {
 import type { Logger } from "../logger.ts";
 import type { SpeechRequest } from "../tts/types.ts";
 import { UserFacingError } from "../user-facing-error.ts";
+import { createDaveWatch, type DaveWatch } from "./dave-watch.ts";
 import { createGuildPlayer, type GuildPlayer, type NowPlaying, type PlayItem } from "./guild-player.ts";
 import type { QueueLimits } from "./queue.ts";
 import type { SourceOutcome, SpeechSource } from "./speech-source.ts";
@@ -36,7 +37,7 @@ export interface VoiceOptions {
   idleMs: number;
   /** How long a join may take before it is reported as failed. */
   connectTimeoutMs: number;
-  /** DAVE decryption failures within a minute that make the bot rejoin with a fresh session. */
+  /** DAVE session recoveries within a minute that make the bot rejoin with a fresh handshake. */
   daveFailureRejoin: number;
 }
 
@@ -102,7 +103,7 @@ interface Session {
   player: GuildPlayer;
   idleTimer: NodeJS.Timeout | undefined;
   leaving: boolean;
-  daveFailures: number[];
+  dave: DaveWatch;
   ready: Promise<void>;
 }
 
@@ -185,18 +186,10 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     connection.on("error", (err) => {
       logger.warn({ err, guild: session.guildId }, "voice connection error");
     });
-    // DAVE reports decryption trouble only through debug lines; a burst of them means the group
-    // session is broken for us, and a fresh join (new MLS state) is the reliable way out.
     connection.on("debug", (message) => {
-      if (!/failed to decrypt/i.test(message)) return;
-      const now = Date.now();
-      session.daveFailures = session.daveFailures.filter((t) => now - t < 60_000);
-      session.daveFailures.push(now);
-      if (session.daveFailures.length >= options.daveFailureRejoin) {
-        session.daveFailures = [];
-        logger.warn({ guild: session.guildId }, "repeated DAVE decryption failures; rejoining voice");
-        rejoinFresh(session);
-      }
+      if (!session.dave.observe(message, Date.now())) return;
+      logger.warn({ guild: session.guildId }, "repeated DAVE decryption failures; rejoining voice");
+      rejoinFresh(session);
     });
   }
 
@@ -228,7 +221,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       connection,
       idleTimer: undefined,
       leaving: false,
-      daveFailures: [],
+      dave: createDaveWatch({ threshold: options.daveFailureRejoin, windowMs: 60_000 }),
       ready: whenReady(connection),
       player: undefined as unknown as GuildPlayer,
     };
