@@ -296,6 +296,36 @@ describe("/join and /leave", () => {
   });
 });
 
+describe("/queue buttons and a deleted channel", () => {
+  it("the Stop button on /queue clears everything and the view updates", async () => {
+    h.discord.setVoiceState(member, voiceChannelId);
+    await speak(member, "A clip the Stop button will end early on. ".repeat(3), "Calm_Woman").waitForResponse(
+      (m) => /Speaking/.test(m.content),
+    );
+    const view = await h.discord.dispatchCommand({ name: "queue", user: member }).waitForResponse();
+    const click = h.discord.dispatchComponent({ customId: "queue:stop", user: member, message: view });
+    await click.waitForAck();
+    await waitFor(
+      () => /Nothing is playing/.test(h.discord.message(view.id)?.content ?? ""),
+      5000,
+      "the view to update",
+    );
+    expect(botInVoice()).toBe(voiceChannelId);
+  });
+
+  it("leaves and says so when its voice channel is deleted", async () => {
+    const doomed = h.discord.addChannel({ name: "Temporary", type: 2 });
+    h.discord.setVoiceState(member, doomed);
+    await h.discord
+      .dispatchCommand({ name: "join", user: member })
+      .waitForResponse((m) => /Joined/.test(m.content));
+    expect(botInVoice()).toBe(doomed);
+    h.discord.dispatchEvent("CHANNEL_DELETE", { id: doomed, type: 2, guild_id: guildId, name: "Temporary" });
+    await h.discord.waitForMessage((m) => /voice channel was deleted/.test(m.content));
+    await waitFor(() => botInVoice() === null, 5000, "the bot to leave");
+  });
+});
+
 describe("Read aloud", () => {
   it("plays the message in the caller's voice channel, mentions read as names", async () => {
     h.discord.setVoiceState(member, voiceChannelId);
