@@ -5,6 +5,7 @@ import {
   InteractionContextType,
   type MessageContextMenuCommandInteraction,
   MessageFlags,
+  PermissionFlagsBits,
 } from "discord.js";
 import { mentionNames } from "../src/discord/chat-message.ts";
 import { UserFacingError } from "../src/discord/command.ts";
@@ -13,6 +14,7 @@ import { assertCanSpeakIn } from "../src/discord/permissions.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { callerVoiceChannel } from "../src/discord/voice-controls.ts";
+import { assertMayRequest } from "../src/guilds/access.ts";
 import { groupForMessages } from "../src/tts/fit-attachments.ts";
 import { cleanForSpeech } from "../src/voice/clean-text.ts";
 import { previewLabel } from "../src/voice/play-speech.ts";
@@ -41,6 +43,17 @@ export async function execute(
     now: Date.now(),
   });
   if (!text) throw new UserFacingError("That message has no text I can read aloud.");
+  if (interaction.inCachedGuild()) {
+    // The same switch and role as /speak: it is the same service, paid from the same budget.
+    assertMayRequest(
+      await ctx.guildSettings.get(interaction.guildId),
+      {
+        roleIds: [...interaction.member.roles.cache.keys()],
+        isManager: interaction.memberPermissions.has(PermissionFlagsBits.ManageGuild),
+      },
+      { command: "speak", chars: [...text].length },
+    );
+  }
   const author =
     (interaction.inCachedGuild() ? message.member?.displayName : undefined) ?? message.author.displayName;
 

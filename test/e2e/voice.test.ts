@@ -344,6 +344,23 @@ describe("Read aloud", () => {
     expect(body.text).not.toContain("<@");
   });
 
+  it("follows the server's /speak switch", async () => {
+    const set = (on: boolean) =>
+      h.discord
+        .dispatchCommand({ name: "settings", subcommand: "set", user: admin, options: { speak_enabled: on } })
+        .waitForResponse();
+    await set(false);
+    try {
+      const target = h.discord.postUserMessage({ userId: second, content: "Not today" });
+      const reply = await h.discord
+        .dispatchCommand({ name: "Read aloud", type: 3, user: member, targetMessage: target })
+        .waitForResponse();
+      expect(reply.content).toMatch(/turned \/speak off/);
+    } finally {
+      await set(true);
+    }
+  });
+
   it("outside voice, replies privately with the audio", async () => {
     const target = h.discord.postUserMessage({ userId: second, content: "Read me privately" });
     const reply = await h.discord
