@@ -161,7 +161,13 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
         connectTimeoutMs: 15_000,
         daveFailureRejoin: 3,
       },
-      onSettled: createSettleHandler({ budget, post: voiceHost.post, logger }),
+      onSessions: (count) => metrics.voiceSessions.set(count),
+      onSettled: createSettleHandler({
+        budget,
+        post: voiceHost.post,
+        logger,
+        count: (outcome) => metrics.voiceClips.inc({ outcome }),
+      }),
     });
     voice = voiceService;
     client.on(Events.VoiceStateUpdate, (before, after) =>

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** The bot's Prometheus metrics. One instance per app, built in app.ts and passed where it is needed. */
 export interface Metrics {
@@ -6,6 +6,10 @@ export interface Metrics {
   ttsRequests: Counter<"provider" | "mode" | "outcome">;
   ttsSeconds: Histogram<"provider" | "mode">;
   ttsCharacters: Counter<"provider">;
+  /** Voice clips by how their synthesis ended: ok, cached, skipped, or the error kind. */
+  voiceClips: Counter<"outcome">;
+  /** Voice channels the bot is in; set by whoever owns the sessions. */
+  voiceSessions: Gauge;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -30,6 +34,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: "tts_characters_total",
       help: "Characters billed by the provider (or sent, when it does not say)",
       labelNames: ["provider"],
+      registers: [registry],
+    }),
+    voiceClips: new Counter({
+      name: "voice_clips_total",
+      help: "Voice channel clips by outcome (ok, cached, skipped, or the error kind)",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    voiceSessions: new Gauge({
+      name: "voice_sessions",
+      help: "Voice channels the bot is connected to",
       registers: [registry],
     }),
   };

@@ -14,8 +14,11 @@ export function createSettleHandler(deps: {
   budget?: Pick<SpeakBudget, "record">;
   post(channelId: string, content: string): Promise<void>;
   logger: Logger;
+  /** Counts each clip by outcome. */
+  count?(outcome: string): void;
 }) {
   return (outcome: SourceOutcome, item: PlayItem & { guildId: string; textChannelId: string }): void => {
+    deps.count?.(outcomeLabel(outcome));
     const billed = outcome.ok ? (outcome.cached ? 0 : (outcome.usageCharacters ?? item.chars)) : 0;
     // A clip that failed or was skipped midway was still charged for by the provider.
     const partial = !outcome.ok && outcome.partial ? item.chars : 0;
@@ -42,4 +45,10 @@ export function describePlaybackError(err: unknown): string {
   if (err instanceof UserFacingError) return err.message;
   if (err instanceof TtsError) return describeTtsError(err);
   return "something went wrong on our side; it has been logged.";
+}
+
+function outcomeLabel(outcome: SourceOutcome): string {
+  if (outcome.ok) return outcome.cached ? "cached" : "ok";
+  if (outcome.aborted) return "skipped";
+  return outcome.error instanceof TtsError ? outcome.error.kind : "error";
 }

@@ -46,6 +46,8 @@ export interface VoiceServiceDeps {
   openSource(request: SpeechRequest): SpeechSource;
   logger: Logger;
   options: VoiceOptions;
+  /** Told how many voice channels the bot is in whenever that changes. */
+  onSessions?(count: number): void;
   /** Told when a clip's synthesis has settled: bill it, or report a failure. */
   onSettled?(outcome: SourceOutcome, item: PlayItem & { guildId: string; textChannelId: string }): void;
 }
@@ -93,6 +95,8 @@ export interface VoiceService {
   onChannelDelete(guildId: string, channelId: string): void;
   /** Leaves every channel (shutdown). */
   destroyAll(): void;
+  /** Voice channels the bot is in now. */
+  sessionCount(): number;
 }
 
 interface Session {
@@ -134,6 +138,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     if (session.leaving) return;
     session.leaving = true;
     if (sessions.get(session.guildId) === session) sessions.delete(session.guildId);
+    deps.onSessions?.(sessions.size);
     clearTimeout(session.idleTimer);
     session.player.destroy();
     if (session.connection.state.status !== VoiceConnectionStatus.Destroyed) session.connection.destroy();
@@ -235,6 +240,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       onBusy: () => clearTimeout(session.idleTimer),
     });
     sessions.set(guildId, session);
+    deps.onSessions?.(sessions.size);
     supervise(session);
     startIdleTimer(session);
     return session;
@@ -358,6 +364,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       const session = sessions.get(guildId);
       if (session?.voiceChannelId === channelId) end(session, "channel-deleted");
     },
+    sessionCount: () => sessions.size,
     destroyAll() {
       for (const session of [...sessions.values()]) end(session, "shutdown");
     },
