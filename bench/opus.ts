@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import OpusScript from "opusscript";
 import { createPcmToVoice, VOICE_FRAME_BYTES } from "../src/voice/pcm-pipeline.ts";
+import { prng } from "../test/audio/signal.ts";
 import { fmt, summarize } from "./stats.ts";
 
 /**
@@ -52,18 +53,6 @@ export function createFrameEncoder(lib: OpusLib, bitrate?: number): FrameEncoder
   return { encode: (frame) => enc.encode(frame, FRAME_SAMPLES), close: () => enc.delete() };
 }
 
-/** Deterministic PRNG (mulberry32), uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A speech-like 24 kHz mono s16le clip (what MiniMax streams): syllables of 120–280 ms, each a
  * harmonic series on a gliding 100–220 Hz pitch shaped by two vowel formants under a smooth envelope,
@@ -72,7 +61,7 @@ export function seededRandom(seed: number): () => number {
  * number of 20 ms frames.
  */
 export function speechLikePcm24k(seconds: number, seed = 1): Buffer {
-  const rand = seededRandom(seed);
+  const rand = prng(seed);
   const frameSamples = (SOURCE_RATE * FRAME_MS) / 1000;
   const total = Math.ceil((seconds * SOURCE_RATE) / frameSamples) * frameSamples;
   const out = new Int16Array(total);

@@ -1,12 +1,7 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Agent, request } from "undici";
-import { createApp } from "../src/app.ts";
-import { parseConfig } from "../src/config.ts";
-import { createLogger } from "../src/logger.ts";
 import { toSyncBody } from "../src/minimax/index.ts";
 import { startFakeDiscord } from "../test/fakes/discord/index.ts";
+import { type BenchBot, startBenchBot } from "./bot.ts";
 import { fmt, quantile } from "./stats.ts";
 import { startFakeMiniMaxProcess } from "./sync-latency.ts";
 
@@ -25,8 +20,7 @@ export interface SpeakBenchResult {
 export async function benchSpeakE2e(upstreamMs = 200): Promise<SpeakBenchResult> {
   const minimax = await startFakeMiniMaxProcess(upstreamMs);
   const discord = await startFakeDiscord();
-  const dir = await mkdtemp(join(tmpdir(), "bench-speak-"));
-  let app: ReturnType<typeof createApp> | undefined;
+  let bot: BenchBot | undefined;
   let seq = 0;
   const speakOnce = async (text?: string): Promise<number> => {
     const t0 = performance.now();
@@ -38,26 +32,8 @@ export async function benchSpeakE2e(upstreamMs = 200): Promise<SpeakBenchResult>
     return performance.now() - t0;
   };
   try {
-    const config = parseConfig(
-      {
-        DISCORD_TOKEN: discord.botToken,
-        DISCORD_API_URL: discord.apiUrl,
-        DISCORD_GUILD_ID: discord.fixtures.guild.id,
-        MINIMAX_API_URL: minimax.url,
-        MINIMAX_API_KEY: "bench-key",
-        STORAGE_URL: `sqlite://${join(dir, "bot.sqlite")}`,
-        TTS_RATE_LIMIT_RPM: "100000",
-        SPEAK_COOLDOWN_SECONDS: "0",
-        SPEAK_MAX_CONCURRENT: "100",
-        LOG_LEVEL: "warn",
-      },
-      { requireDiscordToken: true },
-    );
-    app = createApp(config, createLogger({ level: "warn" }));
-    await app.start();
-    while (discord.registeredCommands(discord.fixtures.guild.id).length === 0) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    bot = await startBenchBot(discord, minimax.url);
+    const config = bot.config;
     for (let i = 0; i < 5; i++) await speakOnce(); // warm up JIT, pools, SQLite
 
     // Baseline: the same synthesis requests sent straight to the fake, at the same concurrency, so
@@ -121,10 +97,9 @@ export async function benchSpeakE2e(upstreamMs = 200): Promise<SpeakBenchResult>
       );
     return { upstreamMs, rows, cache: { missMs: med(misses), hitMs: med(hits) } };
   } finally {
-    await app?.stop();
+    await bot?.stop();
     await discord.close();
     await minimax.stop();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,13 +1,8 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Agent, request } from "undici";
-import { createApp } from "../src/app.ts";
-import { parseConfig } from "../src/config.ts";
-import { createLogger } from "../src/logger.ts";
 import { toSyncBody } from "../src/minimax/index.ts";
 import { startFakeDiscord } from "../test/fakes/discord/index.ts";
 import { startFakeVoice } from "../test/fakes/voice/index.ts";
+import { type BenchBot, startBenchBot } from "./bot.ts";
 import { fmt, summarize } from "./stats.ts";
 import { startFakeMiniMaxProcess } from "./sync-latency.ts";
 
@@ -65,31 +60,13 @@ export async function benchVoiceLatency(
   const minimax = await startFakeMiniMaxProcess(upstreamMs, sse);
   const discord = await startFakeDiscord();
   const voice = await startFakeVoice(discord);
-  const dir = await mkdtemp(join(tmpdir(), "bench-voice-"));
   const agent = new Agent({ connections: 4 });
-  let app: ReturnType<typeof createApp> | undefined;
+  let bot: BenchBot | undefined;
   const member = discord.fixtures.users.member.id;
   const channel = discord.fixtures.channels.voice.id;
   let seq = 0;
   try {
-    const config = parseConfig(
-      {
-        DISCORD_TOKEN: discord.botToken,
-        DISCORD_API_URL: discord.apiUrl,
-        DISCORD_GUILD_ID: discord.fixtures.guild.id,
-        MINIMAX_API_URL: minimax.url,
-        MINIMAX_API_KEY: "bench-key",
-        STORAGE_URL: `sqlite://${join(dir, "bot.sqlite")}`,
-        TTS_RATE_LIMIT_RPM: "100000",
-        SPEAK_COOLDOWN_SECONDS: "0",
-        SPEAK_MAX_CONCURRENT: "100",
-        LOG_LEVEL: "warn",
-      },
-      { requireDiscordToken: true },
-    );
-    app = createApp(config, createLogger({ level: "warn" }));
-    await app.start();
-    while (discord.registeredCommands(discord.fixtures.guild.id).length === 0) await sleep(20);
+    bot = await startBenchBot(discord, minimax.url);
     discord.setVoiceState(member, channel);
 
     const firstAudible = (after: number) =>
@@ -153,12 +130,11 @@ export async function benchVoiceLatency(
       ],
     };
   } finally {
-    await app?.stop();
+    await bot?.stop();
     await voice.close();
     await discord.close();
     await minimax.stop();
     await agent.close();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 

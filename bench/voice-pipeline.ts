@@ -1,13 +1,13 @@
 import { createCipheriv, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createPcmToVoice, VOICE_FRAME_BYTES } from "../src/voice/pcm-pipeline.ts";
+import { prng } from "../test/audio/signal.ts";
 import {
   createFrameEncoder,
   FRAME_MS,
   type FrameEncoder,
   OPUS_LIB_NAMES,
   type OpusLib,
-  seededRandom,
   speechLikePcm24k,
   threadCpuUs,
 } from "./opus.ts";
@@ -69,7 +69,7 @@ export interface RealtimeResult {
 
 /** Irregular chunk sizes around 4 KB (odd ones included), the same for every pass. */
 function chunk(pcm: Buffer, seed: number): Buffer[] {
-  const rand = seededRandom(seed);
+  const rand = prng(seed);
   const out: Buffer[] = [];
   for (let o = 0; o < pcm.length; ) {
     const n = 3000 + Math.floor(rand() * 2193);
