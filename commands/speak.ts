@@ -16,7 +16,7 @@ import {
   readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
-import { callerVoiceChannel } from "../src/discord/voice-controls.ts";
+import { callerVoiceChannel, onlyOccupiedVoiceChannel } from "../src/discord/voice-controls.ts";
 import { assertMayRequest } from "../src/guilds/access.ts";
 import { groupForMessages } from "../src/tts/fit-attachments.ts";
 import { MAX_SPEAK_TEXT, type SpeakOptions, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
@@ -150,8 +150,9 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
 export const autocomplete = completeVoiceOrLanguage;
 
 /**
- * `play:true`: into the caller's voice channel (joining it if needed), or the channel the bot is
- * already speaking in. False when there is no channel to play in, so the audio is posted instead.
+ * `play:true`: into the caller's voice channel (joining it if needed); for a caller outside voice, the
+ * channel the bot already speaks in, or the only voice channel with people in it. False when there is
+ * no such channel, so the audio is posted instead.
  */
 async function playInVoice(
   interaction: ChatInputCommandInteraction,
@@ -159,11 +160,13 @@ async function playInVoice(
   options: SpeakOptions,
 ): Promise<boolean> {
   if (!interaction.inCachedGuild()) return false;
-  const caller = callerVoiceChannel(interaction);
   const current = ctx.voice.status(interaction.guildId);
-  const voiceChannelId = caller?.id ?? current?.voiceChannelId;
+  const caller = callerVoiceChannel(interaction);
+  // Not in voice yourself: where the bot already speaks, or else the one channel people are in.
+  const target = caller ?? (current ? undefined : onlyOccupiedVoiceChannel(interaction.guild));
+  const voiceChannelId = target?.id ?? current?.voiceChannelId;
   if (!voiceChannelId) return false;
-  if (caller) assertCanSpeakIn(caller);
+  if (target) assertCanSpeakIn(target);
   await interaction.deferReply(options.private ? { flags: MessageFlags.Ephemeral } : {});
   const { position } = await ctx.playback.play({
     guildId: interaction.guildId,

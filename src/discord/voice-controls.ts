@@ -3,6 +3,7 @@ import {
   ButtonBuilder,
   ButtonStyle,
   type ChatInputCommandInteraction,
+  type Guild,
   type MessageContextMenuCommandInteraction,
   PermissionFlagsBits,
   type RepliableInteraction,
@@ -18,6 +19,16 @@ export function callerVoiceChannel(
 ): VoiceBasedChannel | undefined {
   if (!interaction.inCachedGuild()) return undefined;
   return interaction.member.voice.channel ?? undefined;
+}
+
+/** The one voice channel with humans in it, when there is exactly one. */
+export function onlyOccupiedVoiceChannel(guild: Guild): VoiceBasedChannel | undefined {
+  const occupied = new Map<string, VoiceBasedChannel>();
+  for (const state of guild.voiceStates.cache.values()) {
+    const bot = state.member?.user.bot ?? state.id === guild.client.user.id;
+    if (state.channel && !bot) occupied.set(state.channel.id, state.channel);
+  }
+  return occupied.size === 1 ? [...occupied.values()][0] : undefined;
 }
 
 export function requireGuild(interaction: RepliableInteraction): string {

@@ -182,6 +182,17 @@ describe("/speak play:true", () => {
     expect(session.durationMs()).toBeLessThan(expected * 1.1);
   });
 
+  it("from outside voice, plays in the one channel where people are listening", async () => {
+    h.discord.setVoiceState(second, voiceChannelId);
+    const before = voice.sessions.length;
+    const reply = await speak(member, "For the people in the call.", "Calm_Woman").waitForResponse((m) =>
+      /Speaking in/.test(m.content),
+    );
+    expect(reply.content).toContain(`<#${voiceChannelId}>`);
+    const session = await audioAfter(before, 500);
+    expect(session.channelId).toBe(voiceChannelId);
+  });
+
   it("without a voice channel, posts the audio and says how to hear it in voice", async () => {
     const reply = await speak(member, "Nobody is in voice.", "Calm_Woman").waitForResponse(
       (m) => m.attachments.length > 0,
