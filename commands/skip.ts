@@ -1,7 +1,8 @@
 import { type ChatInputCommandInteraction, InteractionContextType, SlashCommandBuilder } from "discord.js";
+import { UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
-import { NO_PINGS, replyEphemeral } from "../src/discord/reply.ts";
-import { assertMayControl, requireGuild } from "../src/discord/voice-controls.ts";
+import { NO_PINGS } from "../src/discord/reply.ts";
+import { controlledSession } from "../src/discord/voice-controls.ts";
 
 export const data = new SlashCommandBuilder()
   .setName("skip")
@@ -9,13 +10,8 @@ export const data = new SlashCommandBuilder()
   .setContexts(InteractionContextType.Guild);
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = requireGuild(interaction);
-  const status = ctx.voice.status(guildId);
-  if (!status?.nowPlaying) {
-    await replyEphemeral(interaction, "Nothing is playing.");
-    return;
-  }
-  assertMayControl(interaction, status);
+  const { guildId, status } = controlledSession(interaction, ctx.voice);
+  if (!status.nowPlaying) throw new UserFacingError("Nothing is playing.");
   const skipped = ctx.voice.skip(guildId);
   const next = status.upcoming.length;
   await interaction.reply({

@@ -1,7 +1,7 @@
 import { type ChatInputCommandInteraction, InteractionContextType, SlashCommandBuilder } from "discord.js";
 import type { BotContext } from "../src/discord/context.ts";
-import { NO_PINGS, replyEphemeral } from "../src/discord/reply.ts";
-import { assertMayControl, requireGuild } from "../src/discord/voice-controls.ts";
+import { NO_PINGS } from "../src/discord/reply.ts";
+import { controlledSession } from "../src/discord/voice-controls.ts";
 
 export const data = new SlashCommandBuilder()
   .setName("stop")
@@ -9,13 +9,7 @@ export const data = new SlashCommandBuilder()
   .setContexts(InteractionContextType.Guild);
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = requireGuild(interaction);
-  const status = ctx.voice.status(guildId);
-  if (!status) {
-    await replyEphemeral(interaction, "I am not in a voice channel.");
-    return;
-  }
-  assertMayControl(interaction, status);
+  const { guildId } = controlledSession(interaction, ctx.voice);
   const dropped = ctx.voice.stop(guildId);
   await interaction.reply({
     content:

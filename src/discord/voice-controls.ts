@@ -10,7 +10,7 @@ import {
   type VoiceBasedChannel,
 } from "discord.js";
 import { UserFacingError } from "../user-facing-error.ts";
-import type { VoiceStatus } from "../voice/voice-service.ts";
+import type { VoiceService, VoiceStatus } from "../voice/voice-service.ts";
 import { customId } from "./command.ts";
 
 /** The voice channel the member who ran the interaction is in, from the gateway's voice states. */
@@ -35,6 +35,21 @@ export function requireGuild(interaction: RepliableInteraction): string {
   if (!interaction.guildId)
     throw new UserFacingError("Voice commands work in servers, not in direct messages.");
   return interaction.guildId;
+}
+
+/**
+ * The guild's voice session for a control command (leave, stop, skip), refusing when there is none or
+ * when the member may not control it.
+ */
+export function controlledSession(
+  interaction: RepliableInteraction,
+  voice: Pick<VoiceService, "status">,
+): { guildId: string; status: VoiceStatus } {
+  const guildId = requireGuild(interaction);
+  const status = voice.status(guildId);
+  if (!status) throw new UserFacingError("I am not in a voice channel.");
+  assertMayControl(interaction, status);
+  return { guildId, status };
 }
 
 /**
