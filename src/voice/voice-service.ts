@@ -211,10 +211,13 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     });
   }
 
+  /** Settles when the connection is ready; awaited only by whoever reports the join. */
   function whenReady(connection: VoiceConnection): Promise<void> {
-    return entersState(connection, VoiceConnectionStatus.Ready, options.connectTimeoutMs).then(
+    const ready = entersState(connection, VoiceConnectionStatus.Ready, options.connectTimeoutMs).then(
       () => undefined,
     );
+    ready.catch(() => undefined);
+    return ready;
   }
 
   function create(guildId: string, voiceChannelId: string, textChannelId: string): Session {
@@ -228,17 +231,16 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       leaving: false,
       dave: createDaveWatch({ threshold: options.daveFailureRejoin, windowMs: 60_000 }),
       ready: whenReady(connection),
-      player: undefined as unknown as GuildPlayer,
+      // The callbacks run only once clips play, after `session` is assigned.
+      player: createGuildPlayer(connection, {
+        guildId,
+        openSource: deps.openSource,
+        limits: options.limits,
+        logger,
+        onIdle: () => startIdleTimer(session),
+        onBusy: () => clearTimeout(session.idleTimer),
+      }),
     };
-    session.ready.catch(() => undefined);
-    session.player = createGuildPlayer(connection, {
-      guildId,
-      openSource: deps.openSource,
-      limits: options.limits,
-      logger,
-      onIdle: () => startIdleTimer(session),
-      onBusy: () => clearTimeout(session.idleTimer),
-    });
     sessions.set(guildId, session);
     deps.onSessions?.(sessions.size);
     supervise(session);
@@ -254,11 +256,11 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
     session.connection.rejoin();
   }
 
-  async function ensureSession(input: {
-    guildId: string;
-    voiceChannelId: string;
-    textChannelId: string;
-  }): Promise<{ session: Session; joined: boolean; moved: boolean }> {
+  function ensureSession(input: { guildId: string; voiceChannelId: string; textChannelId: string }): {
+    session: Session;
+    joined: boolean;
+    moved: boolean;
+  } {
     const existing = sessions.get(input.guildId);
     if (existing && existing.voiceChannelId === input.voiceChannelId) {
       return { session: existing, joined: false, moved: false };
@@ -276,7 +278,6 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       existing.textChannelId = input.textChannelId;
       existing.connection.rejoin({ channelId: input.voiceChannelId, selfDeaf: true, selfMute: false });
       existing.ready = whenReady(existing.connection);
-      existing.ready.catch(() => undefined);
       return { session: existing, joined: true, moved: true };
     }
     return {
@@ -303,7 +304,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
 
   return {
     async join(input) {
-      const { session, joined, moved } = await ensureSession(input);
+      const { session, joined, moved } = ensureSession(input);
       session.textChannelId = input.textChannelId;
       await awaitReady(session);
       return { moved, already: !joined };
@@ -315,7 +316,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       return true;
     },
     async enqueue(input) {
-      const { session, joined } = await ensureSession(input);
+      const { session, joined } = ensureSession(input);
       const item: PlayItem = {
         id: randomUUID(),
         userId: input.userId,

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { waitUntil } from "../common/wait.ts";
 import type { CommandRegistry } from "./commands.ts";
 import type { Gateway } from "./gateway.ts";
 import type { RecordedRequest } from "./http.ts";
@@ -174,33 +175,7 @@ export function waitFor<T>(
   timeoutMs: number,
   what: string,
 ): Promise<T> {
-  const first = check();
-  if (first !== undefined) return Promise.resolve(first);
-  return new Promise<T>((resolve, reject) => {
-    const onChange = () => {
-      let value: T | undefined;
-      try {
-        value = check();
-      } catch (error) {
-        cleanup();
-        reject(error);
-        return;
-      }
-      if (value !== undefined) {
-        cleanup();
-        resolve(value);
-      }
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`fake discord: timed out after ${timeoutMs} ms waiting for ${what}`));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      state.bus.off("change", onChange);
-    };
-    state.bus.on("change", onChange);
-  });
+  return waitUntil(state.bus, check, { timeoutMs, what, fake: "fake discord" });
 }
 
 export function createBus(): EventEmitter {

@@ -2,6 +2,7 @@ import { EventEmitter, once } from "node:events";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
+import { waitUntil } from "../common/wait.ts";
 import type { FakeDiscord } from "../discord/index.ts";
 import { fakeVoiceCertificate, trustFakeVoiceCertificate } from "./certificate.ts";
 import { DEFAULT_MODES, DEFAULT_VOICE_HEARTBEAT_MS, VOICE_CLOSE } from "./protocol.ts";
@@ -10,7 +11,6 @@ import type { PacketInfo, VoiceSession } from "./session.ts";
 import { installSignalling } from "./signalling.ts";
 import { VoiceUdp } from "./udp.ts";
 import { VoiceSocket, type VoiceSocketRecord } from "./voice-socket.ts";
-import { waitUntil } from "./wait.ts";
 
 const HOST = "127.0.0.1";
 
@@ -146,7 +146,11 @@ export class FakeVoice extends EventEmitter<FakeVoiceEvents> {
     predicate: (s: VoiceSession) => boolean = () => true,
     timeoutMs = 5000,
   ): Promise<VoiceSession> {
-    return waitUntil(this.#bus, () => this.sessions.find(predicate), { timeoutMs, what: "a voice session" });
+    return waitUntil(this.#bus, () => this.sessions.find(predicate), {
+      timeoutMs,
+      what: "a voice session",
+      fake: "fake voice",
+    });
   }
 
   /** The first websocket closed with `code` (or matching), including ones closed already. */
@@ -158,6 +162,7 @@ export class FakeVoice extends EventEmitter<FakeVoiceEvents> {
     return waitUntil(this.#bus, () => this.#records.find((r) => r.closeCode !== undefined && test(r)), {
       timeoutMs,
       what: "a voice websocket to close",
+      fake: "fake voice",
     });
   }
 
@@ -175,6 +180,7 @@ export class FakeVoice extends EventEmitter<FakeVoiceEvents> {
     return waitUntil(this.#bus, check, {
       timeoutMs,
       what: `audio (${minDurationMs} ms${quietMs === undefined ? "" : `, then ${quietMs} ms quiet`})`,
+      fake: "fake voice",
       ...(quietMs === undefined ? {} : { pollMs: Math.max(5, Math.min(20, quietMs / 4)) }),
     });
   }

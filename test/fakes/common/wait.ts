@@ -3,11 +3,12 @@ import type { EventEmitter } from "node:events";
 /**
  * Resolves with `check()`'s first non-undefined value, re-checked on every "change" of `bus` and, with
  * `pollMs`, on a timer too (conditions like "no packet for 200 ms" become true without any event).
+ * `fake` names the fake in the timeout message.
  */
 export function waitUntil<T>(
   bus: EventEmitter,
   check: () => T | undefined,
-  opts: { timeoutMs: number; what: string; pollMs?: number },
+  opts: { timeoutMs: number; what: string; pollMs?: number; fake: string },
 ): Promise<T> {
   const first = check();
   if (first !== undefined) return Promise.resolve(first);
@@ -27,7 +28,7 @@ export function waitUntil<T>(
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`fake voice: timed out after ${opts.timeoutMs} ms waiting for ${opts.what}`));
+      reject(new Error(`${opts.fake}: timed out after ${opts.timeoutMs} ms waiting for ${opts.what}`));
     }, opts.timeoutMs);
     const poll = opts.pollMs === undefined ? undefined : setInterval(onChange, opts.pollMs);
     const cleanup = () => {
