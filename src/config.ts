@@ -29,6 +29,20 @@ function intBetween(min: number, max: number) {
 
 const snowflake = z.string().regex(/^\d{17,20}$/, "must be a Discord id (17 to 20 digits)");
 
+/**
+ * Where provider downloads may go when DOWNLOAD_ALLOWED_HOSTS is not set: MiniMax's API hosts and the
+ * object storage its signed result links point at, and the AI/ML API's own hosts and CDN.
+ * `*.example.com` matches example.com and every name under it.
+ */
+export const DEFAULT_DOWNLOAD_HOSTS = [
+  "*.minimax.io",
+  "*.minimaxi.com",
+  "*.minimax.chat",
+  "*.minimaxi.chat",
+  "*.aliyuncs.com",
+  "*.aimlapi.com",
+] as const;
+
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 const EnvSchema = z
@@ -70,6 +84,31 @@ const EnvSchema = z
     VOICE_IDLE_TIMEOUT_SECONDS: withDefault(intBetween(10, 86_400), "300"),
     VOICE_QUEUE_MAX: withDefault(intBetween(1, 500), "25"),
     VOICE_QUEUE_MAX_PER_USER: withDefault(intBetween(1, 500), "5"),
+    DOWNLOAD_ALLOW_LOOPBACK: withDefault(
+      z
+        .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+        .transform((v) => v === "true" || v === "1"),
+      "false",
+    ),
+    DOWNLOAD_ALLOWED_HOSTS: withDefault(
+      z
+        .string()
+        .transform((v) =>
+          v
+            .split(",")
+            .map((h) => h.trim().toLowerCase())
+            .filter((h) => h.length > 0),
+        )
+        .pipe(
+          z
+            .array(z.string().regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/, "must be host names or *.domain patterns"))
+            .min(1, "must name at least one host"),
+        ),
+      DEFAULT_DOWNLOAD_HOSTS.join(","),
+    ),
+    RESULT_MAX_MB: withDefault(intBetween(1, 2048), "200"),
+    METRICS_HOST: withDefault(z.string().trim().min(1), "127.0.0.1"),
+    RECORD_TTL_DAYS: withDefault(intBetween(1, 3650), "30"),
   })
   .superRefine((env, ctx) => {
     if (env.TTS_PROVIDER === "minimax" && !env.MINIMAX_API_KEY) {
@@ -115,6 +154,19 @@ export interface Config {
   storageUrl: string;
   logLevel: Env["LOG_LEVEL"];
   metricsPort: number | undefined;
+  /** Address the metrics server binds to. */
+  metricsHost: string;
+  /** How long finished jobs and requests are kept (ms). */
+  recordTtlMs: number;
+  /** Downloads of provider results (MiniMax files, AI/ML API audio URLs): untrusted URLs. */
+  downloads: {
+    /** Tests and local fakes only: http:// and loopback addresses allowed. */
+    allowLoopback: boolean;
+    /** Host names or `*.domain` patterns a download may go to. */
+    allowedHosts: string[];
+    /** Largest async result (archive) accepted. */
+    maxResultBytes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -180,6 +232,13 @@ export function parseConfig(env: Record<string, string | undefined>, opts: LoadO
     storageUrl: e.STORAGE_URL,
     logLevel: e.LOG_LEVEL,
     metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
+    recordTtlMs: e.RECORD_TTL_DAYS * 86_400_000,
+    downloads: {
+      allowLoopback: e.DOWNLOAD_ALLOW_LOOPBACK,
+      allowedHosts: e.DOWNLOAD_ALLOWED_HOSTS,
+      maxResultBytes: e.RESULT_MAX_MB * 1024 * 1024,
+    },
   };
 }
 
