@@ -2,11 +2,11 @@ import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   MessageFlags,
-  PermissionFlagsBits,
   SlashCommandBuilder,
   type StringSelectMenuInteraction,
 } from "discord.js";
-import { UserFacingError } from "../src/discord/command.ts";
+import { actorOf } from "../src/discord/actor.ts";
+import { parseCustomId, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { formatElapsed, jobLink } from "../src/discord/job-status.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
@@ -39,13 +39,6 @@ function line(job: JobRecord): string {
   return `\`${job.id}\`${title} · **${job.state}** · ${job.chars} characters · ${formatElapsed((job.finishedAt ?? Date.now()) - job.createdAt)}${link ? ` · ${link}` : ""}`;
 }
 
-/** Moderators (Manage Messages) may cancel or retry anyone's job in their server. */
-function isModerator(
-  interaction: ChatInputCommandInteraction | ButtonInteraction | StringSelectMenuInteraction,
-) {
-  return interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false;
-}
-
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const sub = interaction.options.getSubcommand(true);
   const reply = (content: string) =>
@@ -61,18 +54,13 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   }
   const id = interaction.options.getString("id", true).trim();
   if (sub === "show") {
-    const job = await ctx.jobs.get(id);
-    if (!job || (job.requesterId !== interaction.user.id && !isModerator(interaction))) {
-      throw new UserFacingError(`There is no job \`${id}\` of yours.`);
-    }
+    // The requester, or a moderator of the job's own server (see JobService.show).
+    const job = await ctx.jobs.show(id, actorOf(interaction));
     const error = job.lastError ? `\nLast problem: ${job.lastError.message}` : "";
     await reply(`${line(job)}\nVoice \`${job.settings.voiceId}\` on ${job.settings.model}.${error}`);
     return;
   }
-  const job = await ctx.jobs.cancel(id, {
-    userId: interaction.user.id,
-    isModerator: isModerator(interaction),
-  });
+  const job = await ctx.jobs.cancel(id, actorOf(interaction));
   await reply(`Cancelled job \`${job.id}\`.`);
 }
 
@@ -80,8 +68,9 @@ export async function component(
   interaction: ButtonInteraction | StringSelectMenuInteraction,
   ctx: BotContext,
 ): Promise<void> {
-  const [, action, id = ""] = interaction.customId.split(":");
-  const who = { userId: interaction.user.id, isModerator: isModerator(interaction) };
+  const { action, args } = parseCustomId(interaction.customId);
+  const id = args[0] ?? "";
+  const who = actorOf(interaction);
   if (action === "cancel") {
     const job = await ctx.jobs.cancel(id, who);
     await interaction.reply({
@@ -92,7 +81,7 @@ export async function component(
     return;
   }
   if (action === "retry") {
-    const job = await ctx.jobs.retry(id, who);
+    const job = await ctx.narration.retry(id, who);
     await interaction.reply({
       content: `Job \`${job.id}\` is queued again.`,
       flags: MessageFlags.Ephemeral,

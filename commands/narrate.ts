@@ -2,6 +2,7 @@ import {
   ActionRowBuilder,
   ChannelType,
   type ChatInputCommandInteraction,
+  InteractionContextType,
   MessageFlags,
   ModalBuilder,
   type ModalSubmitInteraction,
@@ -9,11 +10,12 @@ import {
   TextInputBuilder,
   TextInputStyle,
 } from "discord.js";
+import { actorOf } from "../src/discord/actor.ts";
 import { readInputAttachment } from "../src/discord/attachments.ts";
 import { customId, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
-import { assertCanPost } from "../src/discord/permissions.ts";
+import { assertCanPost, assertMemberCanPost } from "../src/discord/permissions.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
 import {
   addVoiceSettingOptions,
@@ -22,12 +24,14 @@ import {
   readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
+import { GUILD_ONLY_MESSAGE } from "../src/speak/planner.ts";
 import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
 
 export const data = addVoiceSettingOptions(
   new SlashCommandBuilder()
     .setName("narrate")
     .setDescription("Narrate a long text or a .txt/.zip file; the audio and subtitles are posted when ready")
+    .setContexts(InteractionContextType.Guild)
     .addStringOption((o) =>
       o
         .setName("text")
@@ -66,7 +70,10 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const options = readSettings(interaction);
   const text = interaction.options.getString("text") ?? undefined;
   const file = interaction.options.getAttachment("file") ?? undefined;
+  if (!interaction.guildId) throw new UserFacingError(GUILD_ONLY_MESSAGE);
   const channelId = interaction.options.getChannel("channel")?.id ?? interaction.channelId;
+  // The member must be allowed to post there themselves, and the bot must be able to.
+  assertMemberCanPost(interaction, channelId);
   assertCanPost(interaction, channelId);
   const limit = uploadLimit(interaction.attachmentSizeLimit);
   if (text === undefined && file === undefined) {
@@ -76,8 +83,8 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   }
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const job = await ctx.narration.start({
-    requesterId: interaction.user.id,
-    guildId: interaction.guildId,
+    kind: "narrate",
+    actor: actorOf(interaction),
     channelId,
     title: interaction.options.getString("title") ?? undefined,
     text,
@@ -94,8 +101,8 @@ export async function modal(interaction: ModalSubmitInteraction, ctx: BotContext
   if (!draft) throw new UserFacingError("That form expired. Please run /narrate again.");
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const job = await ctx.narration.start({
-    requesterId: interaction.user.id,
-    guildId: interaction.guildId,
+    kind: "narrate",
+    actor: actorOf(interaction),
     channelId: draft.channelId,
     title: interaction.fields.getTextInputValue("title") || undefined,
     text: interaction.fields.getTextInputValue("text"),

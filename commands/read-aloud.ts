@@ -5,8 +5,8 @@ import {
   InteractionContextType,
   type MessageContextMenuCommandInteraction,
   MessageFlags,
-  PermissionFlagsBits,
 } from "discord.js";
+import { actorOf, interactionDeadline } from "../src/discord/actor.ts";
 import { mentionNames } from "../src/discord/chat-message.ts";
 import { UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
@@ -14,7 +14,6 @@ import { assertCanSpeakIn } from "../src/discord/permissions.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { callerVoiceChannel } from "../src/discord/voice-controls.ts";
-import { assertMayRequest } from "../src/guilds/access.ts";
 import { groupForMessages } from "../src/tts/fit-attachments.ts";
 import { cleanForSpeech } from "../src/voice/clean-text.ts";
 import { previewLabel } from "../src/voice/play-speech.ts";
@@ -43,17 +42,6 @@ export async function execute(
     now: Date.now(),
   });
   if (!text) throw new UserFacingError("That message has no text I can read aloud.");
-  if (interaction.inCachedGuild()) {
-    // The same switch and role as /speak: it is the same service, paid from the same budget.
-    assertMayRequest(
-      await ctx.guildSettings.get(interaction.guildId),
-      {
-        roleIds: [...interaction.member.roles.cache.keys()],
-        isManager: interaction.memberPermissions.has(PermissionFlagsBits.ManageGuild),
-      },
-      { command: "speak", chars: [...text].length },
-    );
-  }
   const author =
     (interaction.inCachedGuild() ? message.member?.displayName : undefined) ?? message.author.displayName;
 
@@ -63,10 +51,10 @@ export async function execute(
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const current = ctx.voice.status(interaction.guildId);
     const { position } = await ctx.playback.play({
-      guildId: interaction.guildId,
+      kind: "read-aloud",
+      actor: { ...actorOf(interaction), guildId: interaction.guildId },
       voiceChannelId: channel.id,
       textChannelId: current?.textChannelId ?? interaction.channelId,
-      userId: interaction.user.id,
       options: { text: `${author} said: ${text}` },
       label: previewLabel(`${author}: ${text}`),
     });
@@ -82,8 +70,8 @@ export async function execute(
 
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const result = await ctx.speak.speak({
-    userId: interaction.user.id,
-    guildId: interaction.guildId,
+    actor: actorOf(interaction),
+    deadline: interactionDeadline(interaction),
     options: { text, format: "mp3", private: true },
     attachmentSizeLimit: uploadLimit(interaction.attachmentSizeLimit),
   });

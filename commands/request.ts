@@ -1,9 +1,7 @@
 import {
   ActionRowBuilder,
-  type APIInteractionGuildMember,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
-  type GuildMember,
   InteractionContextType,
   MessageFlags,
   ModalBuilder,
@@ -14,6 +12,7 @@ import {
   TextInputBuilder,
   TextInputStyle,
 } from "discord.js";
+import { roleIdsOf } from "../src/discord/actor.ts";
 import { readInputAttachment } from "../src/discord/attachments.ts";
 import { customId, parseCustomId, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
@@ -117,12 +116,12 @@ export async function component(
 ): Promise<void> {
   const { action, args } = parseCustomId(interaction.customId);
   const id = args[0] ?? "";
-  const actor = { userId: interaction.user.id, name: displayName(interaction) };
+  const actor = { userId: interaction.user.id, guildId: interaction.guildId, name: displayName(interaction) };
   const reply = (content: string) =>
     interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
   switch (action) {
     case "upvote": {
-      const r = await ctx.requests.upvote(id, actor.userId);
+      const r = await ctx.requests.upvote(id, actor);
       await reply(`Upvoted **${r.title}** (${r.upvoters.length} upvotes).`);
       return;
     }
@@ -133,6 +132,8 @@ export async function component(
     }
     case "approve":
     case "reject": {
+      // A moderator of *this* server, acting on a request of this server.
+      await ctx.requests.find(id, actor);
       if (!(await isModerator(interaction, ctx))) {
         throw new UserFacingError(`Only a moderator can ${action} narration requests.`);
       }
@@ -150,6 +151,7 @@ export async function modal(interaction: ModalSubmitInteraction, ctx: BotContext
   const reason = interaction.fields.getTextInputValue("reason") || undefined;
   const actor = {
     userId: interaction.user.id,
+    guildId: interaction.guildId,
     name: displayName(interaction),
     isModerator: await isModerator(interaction, ctx),
   };
@@ -180,12 +182,7 @@ async function isModerator(
   if (interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return true;
   if (!interaction.guildId) return false;
   const role = (await ctx.guildSettings.get(interaction.guildId)).requests.moderatorRoleId;
-  return role !== undefined && roleIds(interaction.member).includes(role);
-}
-
-function roleIds(member: GuildMember | APIInteractionGuildMember | null): string[] {
-  if (!member) return [];
-  return Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
+  return role !== undefined && roleIdsOf(interaction.member).includes(role);
 }
 
 function displayName(

@@ -63,6 +63,8 @@ function addSetOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommand
   count("guild_monthly_chars", "Characters the server may use per month", 1);
   count("user_cooldown_seconds", "Seconds a member waits between requests, 0 to 3600", 0, 3600);
   count("max_concurrent_jobs", "Narration jobs running at once for the server, 1 to 50", 1, 50);
+  count("narrate_cooldown_seconds", "Seconds a member waits between narrations, 0 to 86400", 0, 86_400);
+  count("max_open_jobs_per_member", "Unfinished narrations per member, 1 to 50", 1, 50);
   s.addBooleanOption((o) => o.setName("approval_required").setDescription("Narration requests need approval"))
     .addRoleOption((o) => o.setName("moderator_role").setDescription("Role that approves narration requests"))
     .addBooleanOption((o) => o.setName("speak_enabled").setDescription("Members may use /speak"))
@@ -159,6 +161,8 @@ function readPatch(interaction: ChatInputCommandInteraction): Required<GuildSett
       guildMonthlyChars: o.getInteger("guild_monthly_chars") ?? undefined,
       userCooldownSeconds: o.getInteger("user_cooldown_seconds") ?? undefined,
       maxConcurrentJobs: o.getInteger("max_concurrent_jobs") ?? undefined,
+      narrateCooldownSeconds: o.getInteger("narrate_cooldown_seconds") ?? undefined,
+      maxOpenJobsPerMember: o.getInteger("max_open_jobs_per_member") ?? undefined,
     }),
     requests: defined({
       approvalRequired: o.getBoolean("approval_required") ?? undefined,

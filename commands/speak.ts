@@ -1,10 +1,12 @@
 import {
   AttachmentBuilder,
   type ChatInputCommandInteraction,
+  InteractionContextType,
   MessageFlags,
-  PermissionFlagsBits,
   SlashCommandBuilder,
 } from "discord.js";
+import { actorOf, interactionDeadline } from "../src/discord/actor.ts";
+import { UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
 import { assertCanSpeakIn } from "../src/discord/permissions.ts";
@@ -17,7 +19,7 @@ import {
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { callerVoiceChannel, onlyOccupiedVoiceChannel } from "../src/discord/voice-controls.ts";
-import { assertMayRequest } from "../src/guilds/access.ts";
+import { GUILD_ONLY_MESSAGE } from "../src/speak/planner.ts";
 import { groupForMessages } from "../src/tts/fit-attachments.ts";
 import { MAX_SPEAK_TEXT, type SpeakOptions, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
 
@@ -25,6 +27,7 @@ export const data = addVoiceSettingOptions(
   new SlashCommandBuilder()
     .setName("speak")
     .setDescription("Turn text into natural speech")
+    .setContexts(InteractionContextType.Guild)
     .addStringOption((o) =>
       o.setName("text").setDescription("What to say").setRequired(true).setMaxLength(MAX_SPEAK_TEXT),
     ),
@@ -59,16 +62,8 @@ function readOptions(interaction: ChatInputCommandInteraction): SpeakOptions {
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const options = readOptions(interaction);
-  if (interaction.guildId) {
-    assertMayRequest(
-      await ctx.guildSettings.get(interaction.guildId),
-      {
-        roleIds: interaction.inCachedGuild() ? [...interaction.member.roles.cache.keys()] : [],
-        isManager: interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild) ?? false,
-      },
-      { command: "speak", chars: [...options.text.trim()].length },
-    );
-  }
+  // Budgets are per server: refused in DMs before anything else (the definition says so too).
+  if (!interaction.guildId) throw new UserFacingError(GUILD_ONLY_MESSAGE);
   const notes: string[] = [];
   if (options.play) {
     if (await playInVoice(interaction, ctx, options)) return;
@@ -85,8 +80,8 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   await interaction.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
 
   const result = await ctx.speak.speak({
-    userId: interaction.user.id,
-    guildId: interaction.guildId,
+    actor: actorOf(interaction),
+    deadline: interactionDeadline(interaction),
     options,
     attachmentSizeLimit: uploadLimit(interaction.attachmentSizeLimit),
   });
@@ -169,10 +164,10 @@ async function playInVoice(
   if (target) assertCanSpeakIn(target);
   await interaction.deferReply(options.private ? { flags: MessageFlags.Ephemeral } : {});
   const { position } = await ctx.playback.play({
-    guildId: interaction.guildId,
+    kind: "voice",
+    actor: { ...actorOf(interaction), guildId: interaction.guildId },
     voiceChannelId,
     textChannelId: current?.textChannelId ?? interaction.channelId,
-    userId: interaction.user.id,
     options,
   });
   const where = `<#${voiceChannelId}>`;
@@ -193,8 +188,8 @@ async function narrateInstead(
   const { text, private: _private, play: _play, ...settings } = options;
   const format = settings.format === "flac" ? "flac" : "mp3";
   const job = await ctx.narration.start({
-    requesterId: interaction.user.id,
-    guildId: interaction.guildId,
+    kind: "long-speak",
+    actor: actorOf(interaction),
     channelId: interaction.channelId,
     text,
     options: { ...settings, format },

@@ -11,18 +11,22 @@ import { syncCommands } from "./discord/register-commands.ts";
 import { loadCommands } from "./discord/registry.ts";
 import { createDiscordRequestCards } from "./discord/request-cards.ts";
 import { createVoiceHost } from "./discord/voice-host.ts";
+import { budgetStoreFor } from "./guilds/budget-store-for.ts";
 import { createPronunciationStore } from "./guilds/pronunciation.ts";
-import { createGuildSettingsStore, effectiveDefaults } from "./guilds/settings.ts";
+import { createGuildSettingsStore } from "./guilds/settings.ts";
 import { createUsageLedger } from "./guilds/usage.ts";
 import { createNarration } from "./jobs/narrate.ts";
+import { reconcileHolds } from "./jobs/reconcile.ts";
 import { createJobRunner, type JobRunner, type JobRunnerOptions } from "./jobs/runner.ts";
 import { createJobService } from "./jobs/service.ts";
 import { createJobStore } from "./jobs/store.ts";
+import { isFinal } from "./jobs/types.ts";
 import type { Logger } from "./logger.ts";
 import { createMetrics } from "./metrics/registry.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics/server.ts";
 import { createRequestService, type RequestService } from "./requests/service.ts";
 import { createRequestStore } from "./requests/store.ts";
+import { createRequestPlanner } from "./speak/planner.ts";
 import { createStorage, type Storage } from "./storage/storage.ts";
 import { createAudioCache } from "./tts/audio-cache.ts";
 import { createProvider, type ProviderTuning } from "./tts/create-provider.ts";
@@ -76,55 +80,55 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
     voices.warm();
     const users = createUserSettingsStore(storage.keyv("users"));
     const guildSettings = createGuildSettingsStore(storage.keyv("guilds"), { logger });
-    const guildDefaults = async (guildId: string) => effectiveDefaults(await guildSettings.get(guildId));
     const pronunciation = createPronunciationStore(storage.keyv("pronunciation"));
     const guildPronunciation = (guildId: string) => pronunciation.tone(guildId);
-    const usage = createUsageLedger(storage.keyv("usage"));
-    const budget = {
-      check: async (guildId: string, userId: string, chars: number) =>
-        usage.check(guildId, userId, chars, (await guildSettings.get(guildId)).limits),
-      record: (guildId: string, userId: string, chars: number) => usage.record(guildId, userId, chars),
-    };
+    const usage = createUsageLedger(budgetStoreFor(storage));
     const jobStore = createJobStore(storage.keyv("jobs"), { logger });
+    const planner = createRequestPlanner({
+      users,
+      guildSettings,
+      guildPronunciation,
+      ledger: usage,
+      guards: createUserGuards({
+        cooldownMs: config.speak.cooldownMs,
+        burst: config.speak.burst,
+        maxConcurrent: config.speak.maxConcurrentPerUser,
+      }),
+      openJobs: async (guildId, userId) => {
+        const mine = (await jobStore.listByUser(userId, 50)).filter((j) => j.guildId === guildId);
+        return {
+          open: mine.filter((j) => !isFinal(j.state)).length,
+          lastCreatedAt: mine.reduce<number | undefined>((t, j) => Math.max(t ?? 0, j.createdAt), undefined),
+        };
+      },
+      config: {
+        model: config.tts.model,
+        voice: config.tts.defaultVoice,
+        syncMaxChars: config.tts.syncMaxChars,
+      },
+      logger,
+    });
     const publisher = createDiscordJobPublisher(client, logger);
     let requests: RequestService | undefined;
     runner = createJobRunner({
       store: jobStore,
       publisher,
       provider,
+      ledger: usage,
       logger,
       options: {
         ...opts.jobs,
-        onChange: (job) => {
-          // A narration is billed once, when it is done, by what the provider reported.
-          if (job.state === "done" && job.guildId) {
-            budget
-              .record(job.guildId, job.requesterId, job.usageCharacters ?? job.chars)
-              .catch((err: unknown) => logger.warn({ err, job: job.id }, "could not record character usage"));
-          }
-          // A request's job ended: the request follows and the next ones start (never throws).
-          void requests?.onJobChange(job);
-        },
+        // A request's job ended: the request follows and the next ones start (never throws).
+        onChange: (job) => void requests?.onJobChange(job),
       },
     });
-    const jobs = createJobService({ store: jobStore, publisher, provider, runner, logger });
+    const jobs = createJobService({ store: jobStore, publisher, provider, runner, ledger: usage, logger });
     const audioCache = createAudioCache(storage, { maxBytes: config.audioCacheMaxBytes });
     const speak = createSpeakService({
       provider,
       cache: audioCache,
-      guards: createUserGuards({
-        cooldownMs: config.speak.cooldownMs,
-        burst: config.speak.burst,
-        maxConcurrent: config.speak.maxConcurrentPerUser,
-      }),
+      planner,
       users,
-      guildDefaults,
-      guildPronunciation,
-      guildCooldownMs: async (guildId) => {
-        const seconds = (await guildSettings.get(guildId)).limits.userCooldownSeconds;
-        return seconds === undefined ? undefined : seconds * 1000;
-      },
-      budget,
       toVoiceMessage,
       config: {
         model: config.tts.model,
@@ -133,15 +137,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       },
       logger,
     });
-    const narration = createNarration({
-      jobs,
-      users,
-      guildSettings,
-      guildDefaults,
-      guildPronunciation,
-      budget,
-      config: { model: config.tts.model, voice: config.tts.defaultVoice },
-    });
+    const narration = createNarration({ jobs, planner });
     requests = createRequestService({
       store: createRequestStore(storage.keyv("requests"), { logger }),
       cards: createDiscordRequestCards(client, logger),
@@ -163,7 +159,6 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       },
       onSessions: (count) => metrics.voiceSessions.set(count),
       onSettled: createSettleHandler({
-        budget,
         post: voiceHost.post,
         logger,
         count: (outcome) => metrics.voiceClips.inc({ outcome }),
@@ -181,7 +176,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
     client.on(Events.ChannelDelete, (channel) => {
       if (!channel.isDMBased()) voiceService.onChannelDelete(channel.guildId, channel.id);
     });
-    const playback = createSpeechPlayback({ speak, voice: voiceService });
+    const playback = createSpeechPlayback({ planner, voice: voiceService });
     if (config.voice.autoRead) {
       const autoReader = createAutoReader({ voice: voiceService, playback, guildSettings, logger });
       client.on(Events.MessageCreate, (message) => {
@@ -237,8 +232,13 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
         logger,
       }).catch((err: unknown) => logger.error({ err }, "could not register the slash commands"));
       // Jobs post through the client, so they resume once it is ready; none is lost across restarts.
-      runner
-        ?.start()
+      // Holds a crash left behind are settled first, so budgets are right before anything new runs.
+      reconcileHolds({ ledger: usage, getJob: (id) => jobStore.get(id) })
+        .then(
+          (report) => logger.info(report, "reconciled character reservations"),
+          (err: unknown) => logger.error({ err }, "could not reconcile character reservations"),
+        )
+        .then(() => runner?.start())
         .catch((err: unknown) => logger.error({ err }, "could not resume narration jobs"))
         .then(() => requests?.resumeAll());
     });

@@ -6,13 +6,27 @@ import {
   type RepliableInteraction,
 } from "discord.js";
 import type { Logger } from "../logger.ts";
+import { isStorageFailure } from "../storage/storage.ts";
 import { describeTtsError, TtsError } from "../tts/errors.ts";
 import { parseCustomId, UserFacingError } from "./command.ts";
 import type { CommandRegistry } from "./registry.ts";
-import { GENERIC_ERROR_MESSAGE, RESTARTING_MESSAGE, respondError, UNAVAILABLE_MESSAGE } from "./reply.ts";
+import {
+  GENERIC_ERROR_MESSAGE,
+  guardAcknowledgement,
+  RESTARTING_MESSAGE,
+  respondError,
+  STORAGE_UNAVAILABLE_MESSAGE,
+  UNAVAILABLE_MESSAGE,
+} from "./reply.ts";
 
 export type InteractionKind = "command" | "autocomplete" | "component" | "modal";
-export type InteractionOutcome = "ok" | "user_error" | "provider_error" | "error" | "rejected";
+export type InteractionOutcome =
+  | "ok"
+  | "user_error"
+  | "provider_error"
+  | "storage_error"
+  | "error"
+  | "rejected";
 
 export interface DispatcherOptions<Ctx> {
   registry: Pick<CommandRegistry<Ctx>, "commands">;
@@ -25,6 +39,12 @@ export interface DispatcherOptions<Ctx> {
    * 3 s from its side; 2.5 s leaves room for the network.
    */
   autocompleteBudgetMs?: number;
+  /**
+   * How long a command, component or modal handler may go without acknowledging before the
+   * dispatcher defers for it (see `guardAcknowledgement`). Discord's window is 3 s from its side;
+   * 2.2 s leaves room for the gateway's delivery and the deferral's own round trip.
+   */
+  deferAfterMs?: number;
 }
 
 export interface Dispatcher {
@@ -51,6 +71,8 @@ interface Result {
   outcome: InteractionOutcome;
   reason?: string;
   err?: unknown;
+  /** The dispatcher acknowledged for a slow handler. */
+  autoDeferred?: boolean;
   level: "info" | "warn" | "error";
 }
 
@@ -62,6 +84,7 @@ export function createDispatcher<Ctx>(opts: DispatcherOptions<Ctx>): Dispatcher 
   const { registry, ctx, logger } = opts;
   const now = opts.now ?? (() => performance.now());
   const autocompleteBudgetMs = opts.autocompleteBudgetMs ?? 2500;
+  const deferAfterMs = opts.deferAfterMs ?? 2200;
   const pending = new Set<Promise<void>>();
   let accepting = true;
 
@@ -137,21 +160,33 @@ export function createDispatcher<Ctx>(opts: DispatcherOptions<Ctx>): Dispatcher 
     run: () => Promise<void>,
     context: Record<string, unknown>,
   ): Promise<Result> {
+    const guard = guardAcknowledgement(interaction, {
+      afterMs: deferAfterMs,
+      onDeferFailed: (err) => logger.warn({ ...context, err }, "could not defer a slow interaction"),
+    });
+    const marked = (result: Result): Result => (guard.autoDeferred ? { ...result, autoDeferred: true } : result);
     try {
-      await run();
+      // Through an async wrapper so a handler that throws synchronously is caught like one that rejects.
+      await (async () => run())();
     } catch (err) {
+      guard.stop();
+      await guard.settled();
       const failure = classify(err);
       // Discord forgot this interaction (not acknowledged within 3 s): any answer would fail the same way.
       const expired = err instanceof DiscordAPIError && err.code === RESTJSONErrorCodes.UnknownInteraction;
       if (!expired) await answer(interaction, failure.message, context);
-      return failure.result;
+      return marked(failure.result);
     }
-    if (!interaction.deferred && !interaction.replied) {
-      // Without an acknowledgement Discord shows "the application did not respond"; say something useful.
+    guard.stop();
+    await guard.settled();
+    // Without an acknowledgement Discord shows "the application did not respond", and after an
+    // automatic deferral the member would watch "thinking…" forever; say something useful.
+    const unanswered = !interaction.deferred && !interaction.replied;
+    if (unanswered || (guard.autoDeferred && !guard.handlerResponded)) {
       await answer(interaction, GENERIC_ERROR_MESSAGE, context);
-      return { outcome: "error", reason: "handler returned without answering", level: "error" };
+      return marked({ outcome: "error", reason: "handler returned without answering", level: "error" });
     }
-    return { outcome: "ok", level: "info" };
+    return marked({ outcome: "ok", level: "info" });
   }
 
   async function runAutocomplete(
@@ -267,6 +302,12 @@ export function createDispatcher<Ctx>(opts: DispatcherOptions<Ctx>): Dispatcher 
 function classify(err: unknown): { message: string; result: Result } {
   if (isUserFacing(err)) {
     return { message: err.message, result: { outcome: "user_error", reason: err.message, level: "info" } };
+  }
+  if (isStorageFailure(err)) {
+    return {
+      message: STORAGE_UNAVAILABLE_MESSAGE,
+      result: { outcome: "storage_error", err, level: "error" },
+    };
   }
   if (err instanceof TtsError) {
     // Key, balance and provider failures need the operator; the rest are the user's text or a busy service.

@@ -35,6 +35,38 @@ export function assertCanPost(interaction: ChatInputCommandInteraction, channelI
   }
 }
 
+/** What a member needs in a channel to have a narration posted there in their name. */
+const MEMBER_POSTING = [
+  ["View Channel", PermissionFlagsBits.ViewChannel],
+  ["Send Messages", PermissionFlagsBits.SendMessages],
+  ["Attach Files", PermissionFlagsBits.AttachFiles],
+] as const;
+
+/**
+ * `/narrate channel:` posts with the bot's permissions, so the member's own are checked first: a
+ * member must not reach, through the bot, a channel where they cannot post. Discord resolves the
+ * member's permissions in the channel the command runs in (`memberPermissions`); elsewhere they are
+ * computed from the cached channel overwrites, and refused when unknown.
+ */
+export function assertMemberCanPost(interaction: ChatInputCommandInteraction, channelId: string): void {
+  let perms: Readonly<PermissionsBitField> | null | undefined;
+  if (channelId === interaction.channelId) {
+    perms = interaction.memberPermissions;
+  } else if (interaction.inCachedGuild()) {
+    const channel = interaction.guild.channels.cache.get(channelId);
+    perms = channel ? channel.permissionsFor(interaction.member) : undefined;
+  }
+  if (!perms) {
+    throw new UserFacingError(`I cannot tell whether you may post in <#${channelId}>; pick another channel.`);
+  }
+  const missing = MEMBER_POSTING.filter(([, bit]) => !perms.has(bit)).map(([name]) => name);
+  if (missing.length > 0) {
+    throw new UserFacingError(
+      `You cannot have a narration posted in <#${channelId}>: you are missing ${missing.join(", ")} there.`,
+    );
+  }
+}
+
 /** What the bot needs in a voice channel to be heard there. */
 const VOICE = [
   ["View Channel", PermissionFlagsBits.ViewChannel],

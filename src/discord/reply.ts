@@ -1,4 +1,10 @@
-import { MessageFlags, type MessageMentionOptions, type RepliableInteraction } from "discord.js";
+import {
+  MessageFlags,
+  MessageFlagsBitField,
+  type MessageMentionOptions,
+  type RepliableInteraction,
+} from "discord.js";
+import { UserFacingError } from "../user-facing-error.ts";
 
 /** For every message that echoes user text: nobody gets pinged by what a user typed. */
 export const NO_PINGS: MessageMentionOptions = Object.freeze({ parse: [] });
@@ -6,6 +12,9 @@ export const NO_PINGS: MessageMentionOptions = Object.freeze({ parse: [] });
 export const GENERIC_ERROR_MESSAGE = "Something went wrong on our side; it has been logged.";
 export const UNAVAILABLE_MESSAGE = "This command is no longer available.";
 export const RESTARTING_MESSAGE = "The bot is restarting; please try again in a moment.";
+export const STORAGE_UNAVAILABLE_MESSAGE = "Storage is unavailable right now; please try again in a minute.";
+/** A form can only open as the first answer; after an automatic deferral it is too late. */
+export const FORM_TOO_LATE_MESSAGE = "That took too long to open the form; please try again.";
 
 /** How an answer reached Discord, for logs and tests. */
 export type AnswerMethod = "reply" | "editReply" | "followUp";
@@ -60,4 +69,173 @@ export const MAX_CONTENT_LENGTH = 2000;
 /** A longer content is refused outright, which would turn an error answer into no answer at all. */
 export function fitMessage(text: string): string {
   return text.length <= MAX_CONTENT_LENGTH ? text : `${text.slice(0, MAX_CONTENT_LENGTH - 1)}…`;
+}
+
+/** Where Discord's 3-second window is handled for one interaction; see `guardAcknowledgement`. */
+export interface AcknowledgementGuard {
+  /** The guard acknowledged the interaction itself (the handler was too slow). */
+  readonly autoDeferred: boolean;
+  /** The handler called a response method (reply, deferReply, update, deferUpdate, showModal, editReply, followUp). */
+  readonly handlerResponded: boolean;
+  /** Stops the timer (the handler settled); an automatic deferral already sent is kept. */
+  stop(): void;
+  /** Settles once an automatic deferral in flight has completed (or failed). */
+  settled(): Promise<void>;
+}
+
+export interface AcknowledgementGuardOptions {
+  /** How long the handler has to acknowledge before the guard defers for it. */
+  afterMs: number;
+  /** The automatic deferral failed (the interaction expired meanwhile, the network…). */
+  onDeferFailed?: (err: unknown) => void;
+}
+
+type AnyMethod = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * Keeps the member from ever seeing "The application did not respond": when the handler has not
+ * acknowledged the interaction after `afterMs` (a storage read hangs, say), the interaction is
+ * deferred for it — commands and modal submits with a private "thinking…" (`deferReply`, ephemeral),
+ * buttons and selects with `deferUpdate`, which changes nothing on screen and keeps both kinds of
+ * later answer possible.
+ *
+ * The handler does not need to know: this is the one place that routes its later calls.
+ * After an automatic `deferReply`: `reply` and `update` edit the placeholder (`editReply`), a
+ * `deferReply`/`deferUpdate` is a no-op. After an automatic `deferUpdate`: `update` edits the message
+ * (`editReply` targets it), `reply` becomes a follow-up (ephemeral when asked), and `deferReply`
+ * posts a follow-up placeholder that later `editReply` calls edit. `showModal` can only be a first
+ * answer, so it fails with a UserFacingError asking to try again.
+ */
+export function guardAcknowledgement(
+  interaction: RepliableInteraction,
+  opts: AcknowledgementGuardOptions,
+): AcknowledgementGuard {
+  const target = interaction as unknown as Record<string, AnyMethod | undefined>;
+  const original = (name: string): AnyMethod => {
+    const method = target[name];
+    if (typeof method !== "function") {
+      return async () => {
+        throw new TypeError(`${name} is not available on this interaction`);
+      };
+    }
+    return method.bind(interaction) as AnyMethod;
+  };
+  const orig = {
+    reply: original("reply"),
+    deferReply: original("deferReply"),
+    update: original("update"),
+    deferUpdate: original("deferUpdate"),
+    showModal: original("showModal"),
+    editReply: original("editReply"),
+    followUp: original("followUp"),
+  };
+  const mode: "reply" | "update" = interaction.isMessageComponent() ? "update" : "reply";
+  let responded = false;
+  /** Resolves true once the automatic deferral was accepted; undefined while none was sent. */
+  let auto: Promise<boolean> | undefined;
+  let deferredOk = false;
+  /** With `mode: "update"`, the follow-up standing in for the handler's own `deferReply`. */
+  let placeholderId: string | undefined;
+
+  // Each wrapper marks the handler as responding before anything is awaited, so the timer never
+  // sends a second acknowledgement after the handler's own is on its way.
+  const wrap = (name: keyof typeof orig, routed: (args: unknown[]) => Promise<unknown>): AnyMethod => {
+    return async (...args: unknown[]) => {
+      responded = true;
+      if (auto === undefined || !(await auto)) return orig[name](...args);
+      return routed(args);
+    };
+  };
+  target.reply = wrap("reply", ([options]) =>
+    mode === "reply" ? orig.editReply(toEditOptions(options)) : orig.followUp(options),
+  );
+  target.update = wrap("update", ([options]) => orig.editReply(toEditOptions(options)));
+  target.deferUpdate = wrap("deferUpdate", async () => undefined);
+  target.deferReply = wrap("deferReply", async ([options]) => {
+    if (mode === "reply" || placeholderId !== undefined) return undefined;
+    const ephemeral = new MessageFlagsBitField(flagsOf(options)).has(MessageFlags.Ephemeral);
+    const message = (await orig.followUp({
+      content: "…",
+      ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}),
+    })) as { id: string };
+    placeholderId = message.id;
+    return undefined;
+  });
+  target.showModal = wrap("showModal", async () => {
+    throw new UserFacingError(FORM_TOO_LATE_MESSAGE);
+  });
+  // Only needed for the follow-up placeholder above; otherwise editReply goes where it always went.
+  target.editReply = async (...args: unknown[]) => {
+    responded = true;
+    if (placeholderId === undefined) return orig.editReply(...args);
+    const options = typeof args[0] === "string" ? { content: args[0] } : (args[0] as object);
+    return orig.editReply({ ...options, message: placeholderId });
+  };
+
+  target.followUp = async (...args: unknown[]) => {
+    responded = true;
+    return orig.followUp(...args);
+  };
+
+  const timer = setTimeout(() => {
+    if (responded || interaction.deferred || interaction.replied) return;
+    const sent =
+      mode === "reply" ? orig.deferReply({ flags: MessageFlags.Ephemeral }) : orig.deferUpdate();
+    auto = sent.then(
+      () => {
+        deferredOk = true;
+        return true;
+      },
+      (err: unknown) => {
+        opts.onDeferFailed?.(err);
+        return false;
+      },
+    );
+  }, opts.afterMs);
+
+  return {
+    get autoDeferred() {
+      return deferredOk;
+    },
+    get handlerResponded() {
+      return responded;
+    },
+    stop() {
+      clearTimeout(timer);
+    },
+    async settled() {
+      await auto;
+    },
+  };
+}
+
+function flagsOf(options: unknown): number {
+  if (typeof options !== "object" || options === null) return 0;
+  const flags = (options as { flags?: unknown }).flags;
+  if (flags === undefined || flags === null) return 0;
+  try {
+    return new MessageFlagsBitField(flags as number).bitfield;
+  } catch {
+    // Unknown flag names: let the real call report them.
+    return 0;
+  }
+}
+
+/**
+ * `reply`/`update` options as `editReply` options: the ephemeral flag is fixed by the deferral and
+ * cannot be sent again, and the response-fetching options do not exist for edits.
+ */
+function toEditOptions(options: unknown): unknown {
+  if (typeof options === "string") return { content: options };
+  if (typeof options !== "object" || options === null) return options;
+  const {
+    flags: _flags,
+    withResponse: _withResponse,
+    fetchReply: _fetchReply,
+    ephemeral: _ephemeral,
+    tts: _tts,
+    ...rest
+  } = options as Record<string, unknown>;
+  const remaining = new MessageFlagsBitField(flagsOf(options)).remove(MessageFlags.Ephemeral).bitfield;
+  return remaining ? { ...rest, flags: remaining } : rest;
 }

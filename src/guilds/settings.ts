@@ -48,6 +48,10 @@ export const GuildSettingsSchema = z.object({
       guildMonthlyChars: whole(1).optional(),
       userCooldownSeconds: whole(0, 3600).optional(),
       maxConcurrentJobs: whole(1, 50).default(2),
+      /** Seconds a member waits between narrations they start themselves (/narrate, long /speak). */
+      narrateCooldownSeconds: whole(0, 86_400).default(5),
+      /** Narrations one member may have unfinished at once in this server. */
+      maxOpenJobsPerMember: whole(1, 50).default(5),
     })
     .prefault({}),
   requests: z
@@ -98,6 +102,8 @@ export const FIELD_LABELS: Record<string, string> = {
   "limits.guildMonthlyChars": "Monthly characters for the server",
   "limits.userCooldownSeconds": "Cooldown per member (seconds)",
   "limits.maxConcurrentJobs": "Max concurrent jobs",
+  "limits.narrateCooldownSeconds": "Cooldown between narrations per member (seconds)",
+  "limits.maxOpenJobsPerMember": "Unfinished narrations per member",
   "requests.approvalRequired": "Narration requests need approval",
   "requests.moderatorRoleId": "Moderator role",
   "speak.enabled": "Members may use /speak",

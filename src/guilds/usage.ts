@@ -1,29 +1,27 @@
 import { UserFacingError } from "../user-facing-error.ts";
-import type { GuildSettings } from "./settings.ts";
+import type { BudgetLimits, BudgetName, BudgetStore, Hold } from "./budget-store.ts";
+import { nextDayReset, nextMonthReset, relativeTime, type UsagePeriod } from "./periods.ts";
 
 /**
- * Character budgets: how many characters each member and each guild used per UTC day and month, kept
- * in Keyv. A request is checked before any provider call and recorded after it with the provider's
- * billed count (or the text's length when it reports none). Cache hits are never recorded.
- *
- * Keys (values are compact):
- * - `u:<guild>:<user>:d:<YYYY-MM-DD>` and `u:<guild>:<user>:m:<YYYY-MM>` → number
- * - `g:<guild>:d:<YYYY-MM-DD>` and `g:<guild>:m:<YYYY-MM>` → `{ t: total, u: { userId: chars } }`,
- *   so the guild's top users cost one read.
- * Day keys expire after ~40 days and month keys after ~400, so old periods clean themselves up.
+ * Character budgets: how many characters each member and each guild used per UTC day and month. A
+ * request *reserves* its characters before any provider call (refused with a message naming the
+ * budget when they don't fit), then the hold is *settled* to what the provider billed, or *released*
+ * when nothing was. Cache hits reserve nothing. The counting itself is atomic in a `BudgetStore`
+ * (see budget-store.ts), so concurrent requests, even from several processes, never overrun a budget.
  */
 
-export type UsagePeriod = "day" | "month";
-export type BudgetLimits = Pick<
-  GuildSettings["limits"],
-  "userDailyChars" | "guildDailyChars" | "guildMonthlyChars"
->;
-
-/** The subset of Keyv the ledger uses; `ttl` is in milliseconds. */
-export interface UsageKeyValue {
-  get(key: string): Promise<unknown>;
-  set(key: string, value: unknown, ttl?: number): Promise<unknown>;
-}
+export type { BudgetLimits, BudgetName, Hold } from "./budget-store.ts";
+export {
+  DAY_TTL_MS,
+  dayKey,
+  MONTH_TTL_MS,
+  monthKey,
+  nextDayReset,
+  nextMonthReset,
+  periodKey,
+  relativeTime,
+  type UsagePeriod,
+} from "./periods.ts";
 
 export interface UsageSummary {
   user: { day: number; month: number };
@@ -34,174 +32,111 @@ export interface UsageSummary {
   resets: { day: number; month: number };
 }
 
+export interface ReserveRequest {
+  /** Chosen by the caller, so that retrying a reservation (same id) never holds twice. */
+  holdId: string;
+  guildId: string;
+  userId: string;
+  chars: number;
+  limits: BudgetLimits;
+}
+
 export interface UsageLedger {
-  /** Throws a UserFacingError naming the budget, what remains and when it resets, if `chars` don't fit. */
-  check(guildId: string, userId: string, chars: number, limits: BudgetLimits): Promise<void>;
+  /**
+   * Holds `chars` against the member's and the guild's budgets. Throws a `BudgetExceededError` naming
+   * the budget, what remains and when it resets, if they don't fit.
+   */
+  reserve(req: ReserveRequest): Promise<Hold>;
+  /** Bills `actualChars` for the hold instead of what it reserved. False when the hold is gone (settled). */
+  settle(holdId: string, actualChars: number): Promise<boolean>;
+  /** Nothing was billed: the hold's characters are given back. False when the hold is gone. */
+  release(holdId: string): Promise<boolean>;
+  /** Adds characters billed without a hold. Zero, negative and non-finite counts are ignored. */
   record(guildId: string, userId: string, chars: number): Promise<void>;
   summary(guildId: string, userId: string, limits: BudgetLimits): Promise<UsageSummary>;
   /** Heaviest users of the current period, most characters first. */
   top(guildId: string, period: UsagePeriod, n: number): Promise<{ userId: string; chars: number }[]>;
+  /** Holds taken before `before` (ms epoch), oldest first: those a crash may have left unsettled. */
+  holds(before: number): Promise<Hold[]>;
 }
 
 export interface UsageLedgerOptions {
   now?: () => number;
 }
 
-const DAY_MS = 86_400_000;
-export const DAY_TTL_MS = 40 * DAY_MS;
-export const MONTH_TTL_MS = 400 * DAY_MS;
-
-// ---- pure helpers -------------------------------------------------------------------------------
-
-const pad = (n: number) => String(n).padStart(2, "0");
-
-/** `YYYY-MM-DD` of the UTC day holding `ms`. */
-export function dayKey(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-}
-
-/** `YYYY-MM` of the UTC month holding `ms`. */
-export function monthKey(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}`;
-}
-
-export function periodKey(period: UsagePeriod, ms: number): string {
-  return period === "day" ? dayKey(ms) : monthKey(ms);
-}
-
-/** The next UTC midnight after `ms` (ms epoch). */
-export function nextDayReset(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
-}
-
-/** 00:00 UTC on the first of the month after `ms` (ms epoch); December rolls into January. */
-export function nextMonthReset(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-}
-
-/** A Discord relative timestamp (`<t:unix:R>`), shown in each reader's own time zone. */
-export function relativeTime(ms: number): string {
-  return `<t:${Math.floor(ms / 1000)}:R>`;
-}
+const BUDGET_LABELS: Record<BudgetName, string> = {
+  userDay: "your daily budget",
+  guildDay: "the server's daily budget",
+  guildMonth: "the server's monthly budget",
+};
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 
-// ---- ledger -------------------------------------------------------------------------------------
+/** A reservation that did not fit; the message is the one shown to the member. */
+export class BudgetExceededError extends UserFacingError {
+  readonly budget: BudgetName;
+  /** Characters the request needed. */
+  readonly needed: number;
+  readonly limit: number;
+  /** Characters already counted in the budget, held ones included. */
+  readonly used: number;
+  readonly remaining: number;
+  /** When the budget's period rolls over (ms epoch). */
+  readonly resetsAt: number;
 
-interface GuildRecord {
-  /** Total characters of the period. */
-  t: number;
-  /** Per-user totals of the period. */
-  u: Record<string, number>;
-}
-
-const userKey = (guildId: string, userId: string, period: UsagePeriod, ms: number) =>
-  `u:${guildId}:${userId}:${period === "day" ? "d" : "m"}:${periodKey(period, ms)}`;
-const guildKey = (guildId: string, period: UsagePeriod, ms: number) =>
-  `g:${guildId}:${period === "day" ? "d" : "m"}:${periodKey(period, ms)}`;
-const ttlOf = (period: UsagePeriod) => (period === "day" ? DAY_TTL_MS : MONTH_TTL_MS);
-
-function asCount(raw: unknown): number {
-  return typeof raw === "number" && Number.isFinite(raw) && raw > 0 ? raw : 0;
-}
-
-function asGuildRecord(raw: unknown): GuildRecord {
-  if (!raw || typeof raw !== "object") return { t: 0, u: {} };
-  const r = raw as Partial<GuildRecord>;
-  const u: Record<string, number> = {};
-  if (r.u && typeof r.u === "object") {
-    for (const [id, n] of Object.entries(r.u)) if (asCount(n) > 0) u[id] = asCount(n);
+  constructor(details: { budget: BudgetName; needed: number; limit: number; used: number; resetsAt: number }) {
+    const remaining = Math.max(0, details.limit - details.used);
+    const name = BUDGET_LABELS[details.budget];
+    const need = `That needs ${fmt(details.needed)} character${details.needed === 1 ? "" : "s"}`;
+    const state =
+      remaining === 0
+        ? `${name} of ${fmt(details.limit)} characters is used up`
+        : `${name} has ${fmt(remaining)} of ${fmt(details.limit)} characters left`;
+    super(`${need}, but ${state}. It resets ${relativeTime(details.resetsAt)}.`);
+    this.name = "BudgetExceededError";
+    this.budget = details.budget;
+    this.needed = details.needed;
+    this.limit = details.limit;
+    this.used = details.used;
+    this.remaining = remaining;
+    this.resetsAt = details.resetsAt;
   }
-  return { t: asCount(r.t), u };
 }
 
-export function createUsageLedger(kv: UsageKeyValue, opts: UsageLedgerOptions = {}): UsageLedger {
+/** A provider's count as whole characters; a count that is not a number is a bug, not zero. */
+function wholeChars(what: string, n: number): number {
+  if (!Number.isFinite(n)) throw new RangeError(`${what} must be a finite number, got ${n}`);
+  return Math.max(0, Math.round(n));
+}
+
+export function createUsageLedger(store: BudgetStore, opts: UsageLedgerOptions = {}): UsageLedger {
   const now = opts.now ?? Date.now;
-  /** Records of one guild are applied one at a time, so concurrent read-modify-writes don't lose counts. */
-  const queues = new Map<string, Promise<void>>();
-
-  async function usage(guildId: string, userId: string, at: number) {
-    const [userDay, userMonth, guildDay, guildMonth] = await Promise.all([
-      kv.get(userKey(guildId, userId, "day", at)),
-      kv.get(userKey(guildId, userId, "month", at)),
-      kv.get(guildKey(guildId, "day", at)),
-      kv.get(guildKey(guildId, "month", at)),
-    ]);
-    return {
-      user: { day: asCount(userDay), month: asCount(userMonth) },
-      guild: { day: asGuildRecord(guildDay).t, month: asGuildRecord(guildMonth).t },
-    };
-  }
-
-  async function apply(guildId: string, userId: string, chars: number, at: number): Promise<void> {
-    for (const period of ["day", "month"] as const) {
-      const uk = userKey(guildId, userId, period, at);
-      await kv.set(uk, asCount(await kv.get(uk)) + chars, ttlOf(period));
-      const gk = guildKey(guildId, period, at);
-      const rec = asGuildRecord(await kv.get(gk));
-      rec.t += chars;
-      rec.u[userId] = (rec.u[userId] ?? 0) + chars;
-      await kv.set(gk, rec, ttlOf(period));
-    }
-  }
 
   return {
-    async check(guildId, userId, chars, limits) {
+    async reserve({ holdId, guildId, userId, chars, limits }) {
       const at = now();
-      const used = await usage(guildId, userId, at);
-      const budgets = [
-        {
-          limit: limits.userDailyChars,
-          used: used.user.day,
-          name: "your daily budget",
-          reset: nextDayReset(at),
-        },
-        {
-          limit: limits.guildDailyChars,
-          used: used.guild.day,
-          name: "the server's daily budget",
-          reset: nextDayReset(at),
-        },
-        {
-          limit: limits.guildMonthlyChars,
-          used: used.guild.month,
-          name: "the server's monthly budget",
-          reset: nextMonthReset(at),
-        },
-      ];
-      for (const b of budgets) {
-        if (b.limit === undefined || b.used + chars <= b.limit) continue;
-        const left = Math.max(0, b.limit - b.used);
-        const need = `That needs ${fmt(chars)} character${chars === 1 ? "" : "s"}`;
-        const state =
-          left === 0
-            ? `${b.name} of ${fmt(b.limit)} characters is used up`
-            : `${b.name} has ${fmt(left)} of ${fmt(b.limit)} characters left`;
-        throw new UserFacingError(`${need}, but ${state}. It resets ${relativeTime(b.reset)}.`);
-      }
+      const needed = wholeChars("chars", chars);
+      const result = await store.reserve({ holdId, guildId, userId, chars: needed, limits, at });
+      if (result.ok) return result.hold;
+      const resetsAt = result.budget === "guildMonth" ? nextMonthReset(at) : nextDayReset(at);
+      throw new BudgetExceededError({ ...result, needed, resetsAt });
     },
+
+    async settle(holdId, actualChars) {
+      return store.settle(holdId, wholeChars("actualChars", actualChars));
+    },
+
+    release: (holdId) => store.release(holdId),
 
     async record(guildId, userId, chars) {
       const n = Math.round(chars);
       if (!Number.isFinite(n) || n <= 0) return;
-      const at = now();
-      const previous = queues.get(guildId) ?? Promise.resolve();
-      const next = previous.then(() => apply(guildId, userId, n, at));
-      const settled = next.catch(() => undefined);
-      queues.set(guildId, settled);
-      void settled.then(() => {
-        if (queues.get(guildId) === settled) queues.delete(guildId);
-      });
-      await next;
+      await store.record({ guildId, userId, chars: n, at: now() });
     },
 
     async summary(guildId, userId, limits) {
       const at = now();
-      const used = await usage(guildId, userId, at);
+      const used = await store.usage(guildId, userId, at);
       const left = (limit: number | undefined, n: number) =>
         limit === undefined ? null : Math.max(0, limit - n);
       return {
@@ -215,12 +150,8 @@ export function createUsageLedger(kv: UsageKeyValue, opts: UsageLedgerOptions = 
       };
     },
 
-    async top(guildId, period, n) {
-      const rec = asGuildRecord(await kv.get(guildKey(guildId, period, now())));
-      return Object.entries(rec.u)
-        .map(([userId, chars]) => ({ userId, chars }))
-        .sort((a, b) => b.chars - a.chars || a.userId.localeCompare(b.userId))
-        .slice(0, Math.max(0, n));
-    },
+    top: (guildId, period, n) => store.top(guildId, period, now(), Math.max(0, n)),
+
+    holds: (before) => store.holds(before),
   };
 }

@@ -1,22 +1,23 @@
-import { assertMayRequest } from "../guilds/access.ts";
-import type { GuildSettingsStore } from "../guilds/settings.ts";
-import { resolveSettings, type SpeakOptions, type VoiceDefaults } from "../tts/speak-options.ts";
-import type { UserSettingsStore } from "../tts/user-settings.ts";
+import type { Actor, RequestPlanner } from "../speak/planner.ts";
+import type { SpeakOptions } from "../tts/speak-options.ts";
 import { UserFacingError } from "../user-facing-error.ts";
-import { prepareFileInput, prepareTextInput } from "./input.ts";
-import type { JobService } from "./service.ts";
+import type { JobActor, JobService } from "./service.ts";
 import type { JobRecord } from "./types.ts";
 
 /**
- * Starting a narration, whatever the way in (`/narrate` text, file or modal, or a long `/speak`):
- * settings from options and saved defaults, a checked input, then a queued job.
+ * Starting a narration, whatever the way in (`/narrate` text, file or modal, a long `/speak`, an
+ * approved `/request`), and starting a failed one again: the request planner decides and reserves
+ * the characters, then a queued job holds the reservation until it ends.
  */
 
 export const NARRATE_FORMATS = ["mp3", "flac"] as const;
 
 export interface NarrationRequest {
-  requesterId: string;
-  guildId: string | null;
+  actor: Actor;
+  /** How the narration was asked for (access rules differ a little, see the planner). */
+  kind?: "narrate" | "long-speak" | "request";
+  /** A deterministic job id (a request's): starting it twice returns the first job. */
+  jobId?: string;
   channelId: string;
   title?: string;
   text?: string;
@@ -27,55 +28,60 @@ export interface NarrationRequest {
 
 export interface NarrationDeps {
   jobs: JobService;
-  users: UserSettingsStore;
-  guildDefaults?: (guildId: string) => Promise<VoiceDefaults | undefined>;
-  /** Server limits (characters per request). */
-  guildSettings?: Pick<GuildSettingsStore, "get">;
-  guildPronunciation?: (guildId: string) => Promise<string[] | undefined>;
-  /** Checked before the job is created (its usage is recorded when it is done). */
-  budget?: { check(guildId: string, userId: string, chars: number): Promise<void> };
-  config: { model: string; voice: string };
+  planner: Pick<RequestPlanner, "narration" | "retry">;
 }
 
 export interface Narration {
   start(req: NarrationRequest): Promise<JobRecord>;
+  /** Retry of a failed or expired job: the requester or a moderator of its server, with a new reservation. */
+  retry(jobId: string, actor: Actor & JobActor): Promise<JobRecord>;
 }
+
+const RETRYABLE = new Set(["failed", "expired"]);
 
 export function createNarration(deps: NarrationDeps): Narration {
-  return { start: (req) => startNarration(deps, req) };
-}
+  const { jobs, planner } = deps;
+  return {
+    async start(req) {
+      const format = req.options.format ?? "mp3";
+      if (!(NARRATE_FORMATS as readonly string[]).includes(format)) {
+        throw new UserFacingError("Long narrations come as mp3 or flac. Please pick one of those formats.");
+      }
+      if (req.jobId !== undefined) {
+        const existing = await jobs.get(req.jobId);
+        if (existing) return existing;
+      }
+      const jobId = req.jobId ?? jobs.newId();
+      const planned = await planner.narration({
+        kind: req.kind ?? "narrate",
+        actor: req.actor,
+        options: req.options,
+        source: { text: req.text, file: req.file },
+        jobId,
+      });
+      return jobs.create({
+        id: jobId,
+        reservation: planned.reservation,
+        requesterId: req.actor.userId,
+        guildId: planned.reservation.guildId,
+        channelId: req.channelId,
+        title: req.title?.trim() || undefined,
+        input: planned.input,
+        settings: planned.settings,
+        chars: planned.chars,
+        uploadLimit: req.uploadLimit,
+      });
+    },
 
-async function startNarration(deps: NarrationDeps, req: NarrationRequest): Promise<JobRecord> {
-  const format = req.options.format ?? "mp3";
-  if (!(NARRATE_FORMATS as readonly string[]).includes(format)) {
-    throw new UserFacingError("Long narrations come as mp3 or flac. Please pick one of those formats.");
-  }
-  const user = await deps.users.get(req.requesterId);
-  const guild = req.guildId && deps.guildDefaults ? await deps.guildDefaults(req.guildId) : undefined;
-  const settings = resolveSettings({ options: req.options, user: user.defaults, guild, config: deps.config });
-  const tone =
-    req.guildId && deps.guildPronunciation ? await deps.guildPronunciation(req.guildId) : undefined;
-  if (tone && tone.length > 0) settings.pronunciation = tone;
-  let prepared: { input: JobRecord["input"]; chars: number };
-  if (req.file) prepared = prepareFileInput(req.file.bytes, req.file.name);
-  else if (req.text !== undefined) prepared = prepareTextInput(req.text);
-  else throw new UserFacingError("Give a text or attach a .txt or .zip file to narrate.");
-  if (req.guildId && deps.guildSettings) {
-    const guildSettings = await deps.guildSettings.get(req.guildId);
-    assertMayRequest(
-      guildSettings,
-      { roleIds: [], isManager: false },
-      { command: "narrate", chars: prepared.chars },
-    );
-  }
-  return deps.jobs.create({
-    requesterId: req.requesterId,
-    guildId: req.guildId,
-    channelId: req.channelId,
-    title: req.title?.trim() || undefined,
-    input: prepared.input,
-    settings,
-    chars: prepared.chars,
-    uploadLimit: req.uploadLimit,
-  });
+    async retry(jobId, actor) {
+      const job = await jobs.show(jobId, actor);
+      if (!RETRYABLE.has(job.state)) {
+        throw new UserFacingError(
+          `Only a failed or expired narration can be retried (this one is ${job.state}).`,
+        );
+      }
+      const reservation = await planner.retry({ actor, job, attempt: job.retries + 1 });
+      return jobs.retry(jobId, actor, reservation);
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { TtsProvider } from "../tts/types.ts";
-import type { ProducedResult } from "./result-files.ts";
+import { billFinal, type JobLedger } from "./billing.ts";
+import { PendingResults } from "./pending-results.ts";
 import {
   advance,
   afterError,
@@ -29,6 +30,10 @@ export interface JobRunnerOptions extends Partial<StepTiming> {
   onQuery?: (info: QueryInfo) => void;
   /** Called after every stored state change. */
   onChange?: (job: JobRecord) => void;
+  /** Store failures in a row after which a job is left alone until the next start or wake. Default 8. */
+  maxStoreFailures?: number;
+  /** Bytes of finished audio held for posting at once; past it the oldest re-download later. Default 256 MiB. */
+  maxPendingBytes?: number;
 }
 
 export const DEFAULT_RUNNER_TIMING: StepTiming = {
@@ -46,6 +51,8 @@ export interface JobRunnerDeps {
   store: JobStore;
   publisher: JobPublisher;
   provider: TtsProvider;
+  /** Where a job's characters are settled (or released) before its final state is stored. */
+  ledger: JobLedger;
   logger: JobLogger;
   now?: () => number;
   /** Must resolve early (or reject) when `signal` aborts. */
@@ -94,7 +101,9 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   /** Woken while a step was running: look again as soon as it ends. */
   const recheck = new Set<string>();
   const counters = { queries: 0, steps: 0 };
-  const pending = new Map<string, ProducedResult>();
+  const pending = new PendingResults(opts.maxPendingBytes ?? 256 * 1024 * 1024);
+  const storeFailures = new Map<string, number>();
+  const maxStoreFailures = opts.maxStoreFailures ?? 8;
 
   let running = false;
   let loopDone: Promise<void> = Promise.resolve();
@@ -109,6 +118,8 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     random: deps.random ?? Math.random,
     timing: { ...DEFAULT_RUNNER_TIMING, ...definedOnly(opts) },
     pending,
+    paid: new Map(),
+    submitting: new Set(),
     onQuery: (info) => {
       counters.queries++;
       opts.onQuery?.(info);
@@ -121,6 +132,10 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   }
 
   function track(job: JobRecord | undefined, id: string): void {
+    if (job?.state !== "queued") {
+      stepDeps.paid.delete(id);
+      stepDeps.submitting.delete(id);
+    }
     if (!job || isFinal(job.state)) {
       due.delete(id);
       states.delete(id);
@@ -145,6 +160,8 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       if (signal.aborted) return store.get(id);
       next = afterError(job, err, stepDeps);
     }
+    // What is owed is recorded before the state that depends on it; settling twice bills once.
+    if (isFinal(next.state)) await billFinal(next, deps.ledger);
     const stored = await store.update(id, (current) =>
       !current || isFinal(current.state)
         ? undefined
@@ -165,11 +182,28 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     const controller = new AbortController();
     const done = step(id, controller.signal)
       .then(
-        (job) => track(job, id),
+        (job) => {
+          storeFailures.delete(id);
+          track(job, id);
+        },
         (err: unknown) => {
-          // The store itself failed: keep the job and try again later rather than losing it.
-          logger.error({ jobId: id, err }, "job step could not be stored");
-          due.set(id, now() + stepDeps.timing.retryBaseMs);
+          // The store itself failed: an attempt like any other, with backoff, and a cap so a broken
+          // store does not spin. The job stays stored as it was and resumes on the next start.
+          const failures = (storeFailures.get(id) ?? 0) + 1;
+          storeFailures.set(id, failures);
+          if (failures >= maxStoreFailures) {
+            logger.error(
+              { jobId: id, err, failures },
+              "job step could not be stored; leaving the job until restart",
+            );
+            storeFailures.delete(id);
+            due.delete(id);
+            states.delete(id);
+            return;
+          }
+          logger.error({ jobId: id, err, failures }, "job step could not be stored; retrying later");
+          const t = stepDeps.timing;
+          due.set(id, now() + Math.min(t.retryMaxMs, t.retryBaseMs * 2 ** (failures - 1)));
         },
       )
       .finally(() => {

@@ -1,5 +1,6 @@
 import type { SpeechSettingsInput, TtsProvider } from "../tts/types.ts";
 import { UserFacingError } from "../user-facing-error.ts";
+import { billFinal, type JobLedger } from "./billing.ts";
 import type { JobRunner } from "./runner.ts";
 import type { JobLogger } from "./steps.ts";
 import type { JobStore } from "./store.ts";
@@ -10,7 +11,16 @@ import { isFinal, type JobInput, type JobPublisher, type JobRecord, JobRecordSch
  * the work; this decides who may do what and keeps the status message in step.
  */
 
+/** Characters held for the job by the request planner (`src/speak/planner.ts`). */
+export interface JobReservation {
+  readonly holdId: string;
+  release(): Promise<void>;
+}
+
 export interface CreateJobRequest {
+  /** A deterministic id (a request's job): creating it twice returns the first. */
+  id?: string;
+  reservation: JobReservation;
   requesterId: string;
   guildId: string | null;
   channelId: string;
@@ -23,15 +33,21 @@ export interface CreateJobRequest {
 
 export interface JobActor {
   userId: string;
-  /** May cancel or retry anyone's job (e.g. Manage Messages in the channel). */
+  /** The server the action happens in (null in DMs). */
+  guildId: string | null;
+  /** Manage Messages in *that* server: counts only for jobs of that server. */
   isModerator?: boolean;
 }
 
 export interface JobService {
   create(req: CreateJobRequest): Promise<JobRecord>;
   cancel(jobId: string, actor: JobActor): Promise<JobRecord>;
-  retry(jobId: string, actor: JobActor): Promise<JobRecord>;
+  /** Starts a failed or expired job again with a new reservation (see `Narration.retry`). */
+  retry(jobId: string, actor: JobActor, reservation: JobReservation): Promise<JobRecord>;
+  /** A job the actor may see (its requester, or a moderator of its server). */
+  show(jobId: string, actor: JobActor): Promise<JobRecord>;
   get(jobId: string): Promise<JobRecord | undefined>;
+  newId(): string;
   listForUser(userId: string, limit?: number): Promise<JobRecord[]>;
 }
 
@@ -40,6 +56,7 @@ export interface JobServiceDeps {
   publisher: JobPublisher;
   provider: TtsProvider;
   runner: Pick<JobRunner, "wake" | "abort">;
+  ledger: JobLedger;
   logger: JobLogger;
   now?: () => number;
 }
@@ -56,10 +73,26 @@ export function createJobService(deps: JobServiceDeps): JobService {
     return job;
   }
 
+  /**
+   * The requester, or a moderator *of the job's server* acting from that server: a moderator's
+   * permission where the command runs says nothing about another server's jobs.
+   */
   function checkAllowed(job: JobRecord, actor: JobActor, verb: string): void {
-    if (job.requesterId !== actor.userId && !actor.isModerator) {
+    if (job.requesterId === actor.userId) return;
+    const sameServer = actor.guildId !== null && actor.guildId === job.guildId;
+    if (!sameServer) throw new UserFacingError(`There is no narration job \`${job.id}\` here.`);
+    if (!actor.isModerator) {
       throw new UserFacingError(`Only the person who started this narration or a moderator can ${verb} it.`);
     }
+  }
+
+  /**
+   * Two Retry clicks at once reserve the same hold (hold ids are per attempt): the one that lost must
+   * not release the hold the winner stored.
+   */
+  async function releaseUnlessOwned(jobId: string, reservation: JobReservation): Promise<void> {
+    const current = await store.get(jobId);
+    if (current?.holdId !== reservation.holdId) await reservation.release();
   }
 
   async function showStatus(job: JobRecord): Promise<void> {
@@ -68,36 +101,52 @@ export function createJobService(deps: JobServiceDeps): JobService {
     });
   }
 
+  function newJob(req: CreateJobRequest): JobRecord {
+    if (
+      !deps.provider.async &&
+      req.input.kind === "file" &&
+      !req.input.fileName.toLowerCase().endsWith(".txt")
+    ) {
+      throw new UserFacingError("Only .txt files can be narrated with the current speech service.");
+    }
+    const t = now();
+    // Parsed here so a bad request fails the command, not the runner later.
+    return JobRecordSchema.parse({
+      id: req.id ?? store.newId(),
+      holdId: req.reservation.holdId,
+      state: "queued",
+      title: req.title,
+      requesterId: req.requesterId,
+      guildId: req.guildId,
+      channelId: req.channelId,
+      input: req.input,
+      settings: req.settings,
+      chars: req.chars,
+      provider: deps.provider.name,
+      createdAt: t,
+      updatedAt: t,
+      attempts: 0,
+      polls: 0,
+      nextAt: t,
+      uploadLimit: req.uploadLimit,
+    });
+  }
+
   return {
     async create(req) {
-      if (
-        !deps.provider.async &&
-        req.input.kind === "file" &&
-        !req.input.fileName.toLowerCase().endsWith(".txt")
-      ) {
-        throw new UserFacingError("Only .txt files can be narrated with the current speech service.");
+      let job: JobRecord;
+      try {
+        if (req.id !== undefined) {
+          const existing = await store.get(req.id);
+          // Created already (a request started twice): that job keeps the hold.
+          if (existing) return existing;
+        }
+        job = await store.put(newJob(req));
+      } catch (err) {
+        // No job, no charge: the reservation goes back.
+        await req.reservation.release();
+        throw err;
       }
-      const t = now();
-      // Parsed here so a bad request fails the command, not the runner later.
-      let job = JobRecordSchema.parse({
-        id: store.newId(),
-        state: "queued",
-        title: req.title,
-        requesterId: req.requesterId,
-        guildId: req.guildId,
-        channelId: req.channelId,
-        input: req.input,
-        settings: req.settings,
-        chars: req.chars,
-        provider: deps.provider.name,
-        createdAt: t,
-        updatedAt: t,
-        attempts: 0,
-        polls: 0,
-        nextAt: t,
-        uploadLimit: req.uploadLimit,
-      });
-      job = await store.put(job);
       try {
         const statusMessageId = await publisher.postStatus(job);
         job = (await store.update(job.id, (cur) => cur && { ...cur, statusMessageId })) ?? job;
@@ -113,6 +162,8 @@ export function createJobService(deps: JobServiceDeps): JobService {
       const job = await find(jobId);
       checkAllowed(job, actor, "cancel");
       if (isFinal(job.state)) throw new UserFacingError(`This narration has already ended (${job.state}).`);
+      // Billed before the state is stored: a task MiniMax accepted is paid for even if cancelled.
+      await billFinal({ ...job, state: "cancelled" }, deps.ledger);
       const cancelled = await store.update(jobId, (cur) =>
         cur && !isFinal(cur.state)
           ? { ...cur, state: "cancelled", finishedAt: now(), attempts: 0 }
@@ -125,20 +176,24 @@ export function createJobService(deps: JobServiceDeps): JobService {
       return cancelled;
     },
 
-    async retry(jobId, actor) {
+    async retry(jobId, actor, reservation) {
       const job = await find(jobId);
       checkAllowed(job, actor, "retry");
       if (!RETRYABLE_STATES.has(job.state)) {
+        await releaseUnlessOwned(jobId, reservation);
         throw new UserFacingError(
           `Only a failed or expired narration can be retried (this one is ${job.state}).`,
         );
       }
       const t = now();
       const retried = await store.update(jobId, (cur) =>
-        cur && RETRYABLE_STATES.has(cur.state)
+        cur && RETRYABLE_STATES.has(cur.state) && cur.retries === job.retries
           ? {
               ...cur,
               state: "queued",
+              holdId: reservation.holdId,
+              retries: cur.retries + 1,
+              submitKey: undefined,
               // From the start: a new task is created (an uploaded file is reused).
               taskId: undefined,
               resultFileId: undefined,
@@ -152,13 +207,26 @@ export function createJobService(deps: JobServiceDeps): JobService {
             }
           : undefined,
       );
-      if (!retried) throw new UserFacingError("This narration changed meanwhile; it cannot be retried now.");
+      if (!retried) {
+        await releaseUnlessOwned(jobId, reservation);
+        throw new UserFacingError("This narration changed meanwhile; it cannot be retried now.");
+      }
       await showStatus(retried);
       runner.wake(jobId);
       return retried;
     },
 
+    async show(jobId, actor) {
+      const job = await store.get(jobId);
+      const visible =
+        job &&
+        (job.requesterId === actor.userId ||
+          (actor.isModerator === true && actor.guildId !== null && actor.guildId === job.guildId));
+      if (!visible) throw new UserFacingError(`There is no job \`${jobId}\` of yours here.`);
+      return job;
+    },
     get: (jobId) => store.get(jobId),
+    newId: () => store.newId(),
     listForUser: (userId, limit = 10) => store.listByUser(userId, limit),
   };
 }

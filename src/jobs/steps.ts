@@ -2,6 +2,7 @@ import { describeTtsError, TtsError } from "../tts/errors.ts";
 import { synthesizeLong } from "../tts/long-text.ts";
 import type { AsyncTaskStatus, AsyncTtsApi, TtsProvider } from "../tts/types.ts";
 import { UserFacingError } from "../user-facing-error.ts";
+import type { PendingResults } from "./pending-results.ts";
 import {
   type AudioPiece,
   buildResultFiles,
@@ -53,9 +54,24 @@ export interface StepDeps {
    * Results in hand between `downloading` (or a synchronous synthesis) and `posting`. The audio is
    * not stored: after a restart the posting step downloads it again (the URL lives 9 h).
    */
-  pending: Map<string, ProducedResult>;
+  pending: PendingResults;
+  /**
+   * Paid calls that returned but whose new state is not stored yet (the store failed): the next
+   * attempt uses the answer in hand instead of paying again. Lost with the process, on purpose.
+   */
+  paid: Map<string, PaidCall>;
+  /** Jobs whose submit key this process stored: only those may make the paid call. */
+  submitting: Set<string>;
   onQuery: (info: QueryInfo) => void;
+  newKey?: () => string;
 }
+
+type PaidCall = { kind: "task"; taskId: string; fileId?: string; usageCharacters?: number };
+
+/** Told to members when a job was interrupted in the middle of its paid call. */
+export const INTERRUPTED_MESSAGE =
+  "The bot stopped while this narration was being sent to the speech service. It was not sent again, " +
+  "so it is not paid for twice; press Retry to start it over.";
 
 /** A reason to fail that the step itself found, with its message written for people. */
 export class JobFailure extends Error {
@@ -135,8 +151,17 @@ async function submit(
       input: { kind: "file", fileName: input.fileName, uploadedFileId: fileId },
     });
   }
-  const source = input.kind === "text" ? { text: input.text } : { fileId: input.uploadedFileId! };
-  const created = await api.createTask(source, job.settings, { signal });
+  // Recorded (and stored by the runner) before the paid call, so that a job found later with a key
+  // and no task is known to have possibly been paid for.
+  if (job.submitKey === undefined) return markSubmitting(job, deps);
+  let created = deps.paid.get(job.id);
+  if (!created) {
+    if (!deps.submitting.has(job.id)) throw new JobFailure("interrupted", INTERRUPTED_MESSAGE);
+    const source = input.kind === "text" ? { text: input.text } : { fileId: input.uploadedFileId! };
+    const task = await api.createTask(source, job.settings, { signal });
+    created = { kind: "task", ...task };
+    deps.paid.set(job.id, created);
+  }
   const now = deps.now();
   return moveTo(job, "submitted", deps, {
     taskId: created.taskId,
@@ -147,6 +172,13 @@ async function submit(
     polls: 0,
     nextAt: now + deps.timing.firstPollMs,
   });
+}
+
+/** The first half of a paid step: a key stored on the job, and this process's note that it set it. */
+function markSubmitting(job: JobRecord, deps: StepDeps): JobRecord {
+  const submitKey = deps.newKey?.() ?? `${job.id}.${job.retries}.${deps.now()}`;
+  deps.submitting.add(job.id);
+  return { ...job, submitKey, nextAt: deps.now() };
 }
 
 async function poll(
@@ -258,12 +290,25 @@ function textOf(job: JobRecord): string {
 
 /** `downloading`, or `queued` for a provider without an async API (which goes straight to posting). */
 async function download(job: JobRecord, deps: StepDeps, signal: AbortSignal): Promise<JobRecord> {
+  if (!deps.provider.async && job.state === "queued") {
+    // Synthesising is the paid call here: the same two halves as createTask.
+    if (job.submitKey === undefined) return markSubmitting(job, deps);
+    if (!deps.submitting.has(job.id) && !deps.pending.has(job.id)) {
+      throw new JobFailure("interrupted", INTERRUPTED_MESSAGE);
+    }
+    const inHand = deps.pending.get(job.id);
+    if (inHand) return moveTo(job, "posting", deps, { usageCharacters: inHand.usageCharacters });
+  }
   const produced = await produce(job, deps, signal);
   deps.pending.set(job.id, produced);
   return moveTo(job, "posting", deps, { usageCharacters: produced.usageCharacters });
 }
 
 async function post(job: JobRecord, deps: StepDeps, signal: AbortSignal): Promise<JobRecord> {
+  // Without an async API the audio cannot be fetched again, only paid for again: never do that.
+  if (!deps.provider.async && !deps.pending.has(job.id)) {
+    throw new JobFailure("interrupted", INTERRUPTED_MESSAGE);
+  }
   const produced = deps.pending.get(job.id) ?? (await produce(job, deps, signal));
   // Kept until the post succeeds, so a retried post does not download again.
   deps.pending.set(job.id, produced);

@@ -55,6 +55,15 @@ export const JobRecordSchema = z.object({
   usageCharacters: z.number().int().nonnegative().optional(),
   provider: z.string(),
   taskId: z.string().optional(),
+  /**
+   * Stored before the paid call (createTask, or the synthesis of a provider without an async API):
+   * a job that has it but no result may have been paid for, so it is never sent again blindly.
+   */
+  submitKey: z.string().optional(),
+  /** The ledger hold of this attempt's characters (settled or released when the job ends). */
+  holdId: z.string().optional(),
+  /** How many times the job was started again (each attempt has its own hold). */
+  retries: z.number().int().nonnegative().default(0),
   /** The result file MiniMax named in the query (may differ from the create response's). */
   resultFileId: z.string().optional(),
   createdAt: z.number(),

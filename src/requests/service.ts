@@ -48,6 +48,8 @@ export interface SubmitRequest {
 
 export interface RequestActor {
   userId: string;
+  /** The server the action happens in: only that server's requests can be acted on. */
+  guildId: string | null;
   name?: string;
   /** Manage Server, or the guild's `requests.moderatorRoleId`. */
   isModerator?: boolean;
@@ -55,11 +57,13 @@ export interface RequestActor {
 
 export interface RequestService {
   submit(req: SubmitRequest): Promise<NarrationRequestRecord>;
-  upvote(requestId: string, userId: string): Promise<NarrationRequestRecord>;
+  upvote(requestId: string, actor: RequestActor): Promise<NarrationRequestRecord>;
   approve(requestId: string, actor: RequestActor, reason?: string): Promise<NarrationRequestRecord>;
   reject(requestId: string, actor: RequestActor, reason?: string): Promise<NarrationRequestRecord>;
   cancel(requestId: string, actor: RequestActor): Promise<NarrationRequestRecord>;
   get(requestId: string): Promise<NarrationRequestRecord | undefined>;
+  /** The request, if it belongs to the actor's server (the card buttons check this first). */
+  find(requestId: string, actor: RequestActor): Promise<NarrationRequestRecord>;
   /** Open and recent requests of the guild, newest first. */
   list(guildId: string, limit?: number): Promise<NarrationRequestRecord[]>;
   /** Starts the next approved requests of the guild while it has free slots. Never throws. */
@@ -88,10 +92,15 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
   const now = deps.now ?? Date.now;
   const pumps = new Map<string, Promise<void>>();
 
-  /** A serialised change whose `change` may refuse by throwing; a vanished record is an error. */
-  async function change(id: string, fn: (cur: Record_) => Record_): Promise<Record_> {
+  /**
+   * A serialised change whose `change` may refuse by throwing; a vanished record is an error, and so
+   * is a record of another server than the actor's (its id alone grants nothing).
+   */
+  async function change(id: string, actor: RequestActor, fn: (cur: Record_) => Record_): Promise<Record_> {
     const updated = await store.update(id, (cur) => {
-      if (!cur) throw new UserFacingError(`There is no narration request \`${id}\`.`);
+      if (!cur || cur.guildId !== actor.guildId) {
+        throw new UserFacingError(`There is no narration request \`${id}\` in this server.`);
+      }
       return fn(cur);
     });
     if (!updated) throw new UserFacingError("This request changed meanwhile; please try again.");
@@ -185,8 +194,10 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     try {
       if (!claimed.narrationChannelId) throw new UserFacingError("No channel is set for narrations.");
       job = await deps.narration.start({
-        requesterId: claimed.requesterId,
-        guildId: claimed.guildId,
+        kind: "request",
+        // Started deterministically: a crash and a second start find the same job, not a new one.
+        jobId: requestJobId(claimed.id),
+        actor: { userId: claimed.requesterId, guildId: claimed.guildId, roleIds: [], isManager: false },
         channelId: claimed.narrationChannelId,
         title: creditTitle(claimed),
         ...(claimed.input.kind === "text"
@@ -318,8 +329,9 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       return request;
     },
 
-    async upvote(requestId, userId) {
-      const updated = await change(requestId, (cur) => {
+    async upvote(requestId, actor) {
+      const userId = actor.userId;
+      const updated = await change(requestId, actor, (cur) => {
         if (cur.state !== "pending" && cur.state !== "approved") {
           throw new UserFacingError(`This request can no longer be upvoted (it is ${cur.state}).`);
         }
@@ -333,7 +345,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
 
     async approve(requestId, actor, reason) {
       assertModerator(actor, "approve");
-      const updated = await change(requestId, (cur) => {
+      const updated = await change(requestId, actor, (cur) => {
         if (cur.state !== "pending") {
           throw new UserFacingError(`Only a pending request can be approved (this one is ${cur.state}).`);
         }
@@ -354,7 +366,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
 
     async reject(requestId, actor, reason) {
       assertModerator(actor, "reject");
-      const updated = await change(requestId, (cur) => {
+      const updated = await change(requestId, actor, (cur) => {
         if (cur.state !== "pending" && cur.state !== "approved") {
           throw new UserFacingError(`This request can no longer be rejected (it is ${cur.state}).`);
         }
@@ -372,7 +384,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     },
 
     async cancel(requestId, actor) {
-      const updated = await change(requestId, (cur) => {
+      const updated = await change(requestId, actor, (cur) => {
         if (cur.requesterId !== actor.userId) {
           throw new UserFacingError("Only the person who made this request can cancel it.");
         }
@@ -386,6 +398,13 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     },
 
     get: (requestId) => store.get(requestId),
+    async find(requestId, actor) {
+      const request = await store.get(requestId);
+      if (!request || request.guildId !== actor.guildId) {
+        throw new UserFacingError(`There is no narration request \`${requestId}\` in this server.`);
+      }
+      return request;
+    },
     list: (guildId, limit) => store.list(guildId, limit),
     pump,
 
@@ -406,12 +425,17 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
         try {
           for (const r of await store.listOpen(guildId)) {
             if (r.state !== "running" || r.jobId) continue;
-            // Interrupted between "running" and the job's creation: back in the queue.
-            await store.update(r.id, (cur) =>
+            // Interrupted between "running" and storing the job's id: the job may exist (its id is
+            // the request's), and then it is adopted; otherwise the request goes back in the queue.
+            const job = await deps.jobs?.get(requestJobId(r.id));
+            const resumed = await store.update(r.id, (cur) =>
               cur?.state === "running" && !cur.jobId
-                ? { ...cur, state: "approved", startedAt: undefined }
+                ? job
+                  ? { ...cur, jobId: job.id }
+                  : { ...cur, state: "approved", startedAt: undefined }
                 : undefined,
             );
+            if (resumed && job && isFinal(job.state)) await finish(resumed, job);
           }
           await pump(guildId);
         } catch (err) {
@@ -420,6 +444,11 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       }
     },
   };
+}
+
+/** A request's narration job id: fixed, so that starting it twice (after a crash) starts one job. */
+export function requestJobId(requestId: string): string {
+  return `rq${requestId}`;
 }
 
 /** The narration's title: the request's, crediting requester and approver by name. */

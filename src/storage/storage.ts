@@ -17,6 +17,8 @@ export interface Storage {
   keyv<T>(namespace: string): Keyv<T>;
   /** The SQLite handle behind the store, for components that keep their own tables (the audio cache). */
   readonly sqlite?: DatabaseSync;
+  /** The Redis client behind the store, for components that run their own scripts (the budget store). */
+  readonly redis?: RedisClientType;
   /** Idempotent. Keyv instances handed out before stop working. */
   close(): Promise<void>;
 }
@@ -32,7 +34,10 @@ export interface StorageOptions {
   busyTimeoutMs?: number;
   /** Redis: how long start-up keeps trying to reach the server. Default 5 s. */
   connectTimeoutMs?: number;
-  /** Redis: a command (including one queued while reconnecting) fails after this long. Default 5 s. */
+  /**
+   * Redis: a command (including one queued while reconnecting) fails after this long. Default 1.5 s,
+   * so that a command handler waiting on a read learns of an outage well inside Discord's 3 s window.
+   */
   commandTimeoutMs?: number;
 }
 
@@ -41,6 +46,43 @@ export class StorageError extends Error {
     super(message, options);
     this.name = "StorageError";
   }
+}
+
+/** Default Redis command timeout (see `StorageOptions.commandTimeoutMs`). */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1_500;
+
+/**
+ * What node-redis throws when the server is away: a command timing out (also one queued while
+ * reconnecting), the socket dropping, the client closed or offline, or the connection failing.
+ */
+const REDIS_OUTAGE_ERRORS = new Set([
+  "TimeoutError",
+  "ConnectionTimeoutError",
+  "SocketTimeoutError",
+  "SocketClosedUnexpectedlyError",
+  "ClientClosedError",
+  "ClientOfflineError",
+  "DisconnectsClientError",
+  "ReconnectStrategyError",
+  "CommandTimeoutDuringMaintenanceError",
+  "SocketTimeoutDuringMaintenanceError",
+]);
+
+/**
+ * True when `err` (or an error it wraps, through `cause`) means the storage could not be used: a
+ * StorageError, a Redis outage, the Keyv Redis adapter failing to connect, or SQLite refusing
+ * (locked, closed, disk full). Handlers that fail this way get "storage is unavailable" rather than
+ * a generic apology.
+ */
+export function isStorageFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof StorageError || e.name === "StorageError") return true;
+    if (REDIS_OUTAGE_ERRORS.has(e.constructor.name)) return true;
+    if (e.message.startsWith("Redis client is not connected")) return true;
+    const code = (e as Error & { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("ERR_SQLITE")) return true;
+  }
+  return false;
 }
 
 export async function createStorage(url: string, opts: StorageOptions = {}): Promise<Storage> {
@@ -104,8 +146,10 @@ function openSqliteStorage(url: string, opts: StorageOptions): Storage {
 }
 
 /**
- * KeyvRedis with two gaps closed: `clear()` only emitted a failed SCAN/UNLINK (now it rejects like
- * every other call), and a call after close() would quietly reconnect the shared client.
+ * KeyvRedis with three gaps closed: `clear()` only emitted a failed SCAN/UNLINK (now it rejects like
+ * every other call), a call after close() would quietly reconnect the shared client, and a failure
+ * surfaced as whatever node-redis threw (a TimeoutError has no message at all): every call now
+ * rejects with a StorageError naming the operation, with the original error as its `cause`.
  */
 class StrictKeyvRedis extends KeyvRedis<unknown> {
   readonly #closed: () => boolean;
@@ -120,6 +164,47 @@ class StrictKeyvRedis extends KeyvRedis<unknown> {
     return super.getClient();
   }
 
+  override get<U = unknown>(key: string): Promise<U | undefined> {
+    return this.#guard("GET", () => super.get<U>(key));
+  }
+
+  override getMany<U = unknown>(keys: string[]): Promise<Array<U | undefined>> {
+    return this.#guard("MGET", () => super.getMany<U>(keys));
+  }
+
+  override has(key: string): Promise<boolean> {
+    return this.#guard("EXISTS", () => super.has(key));
+  }
+
+  override hasMany(keys: string[]): Promise<boolean[]> {
+    return this.#guard("EXISTS", () => super.hasMany(keys));
+  }
+
+  override set(key: string, value: string, ttl?: number): Promise<void> {
+    return this.#guard("SET", () => super.set(key, value, ttl));
+  }
+
+  override setMany(entries: Parameters<KeyvRedis<unknown>["setMany"]>[0]): Promise<void> {
+    return this.#guard("SET", () => super.setMany(entries));
+  }
+
+  override delete(key: string): Promise<boolean> {
+    return this.#guard("DEL", () => super.delete(key));
+  }
+
+  override deleteMany(keys: string[]): Promise<boolean> {
+    return this.#guard("DEL", () => super.deleteMany(keys));
+  }
+
+  async #guard<R>(operation: string, run: () => Promise<R>): Promise<R> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`Redis ${operation} failed: ${describe(err)}`, { cause: err });
+    }
+  }
+
   override async clear(): Promise<void> {
     let failure: unknown;
     const capture = (err: unknown) => {
@@ -131,7 +216,11 @@ class StrictKeyvRedis extends KeyvRedis<unknown> {
     } finally {
       this.off("error", capture);
     }
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) {
+      throw failure instanceof StorageError
+        ? failure
+        : new StorageError(`Redis clear failed: ${describe(failure)}`, { cause: failure });
+    }
   }
 }
 
@@ -141,7 +230,7 @@ async function openRedisStorage(url: string, opts: StorageOptions): Promise<Stor
   let state: "starting" | "up" | "down" | "closed" = "starting";
   const client: RedisClientType = createClient({
     url,
-    commandOptions: { timeout: opts.commandTimeoutMs ?? 5_000 },
+    commandOptions: { timeout: opts.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS },
     socket: {
       connectTimeout: connectTimeoutMs,
       // At start-up, retry briefly (a container may still be starting) and then give up so the bot
@@ -182,6 +271,7 @@ async function openRedisStorage(url: string, opts: StorageOptions): Promise<Stor
   const closed = () => state === "closed";
   return {
     kind: "redis",
+    redis: client,
     // All namespaces share the one client (and its one connection); only close() ends it.
     keyv: namespaceCache(closed, (namespace) => {
       const store = new StrictKeyvRedis(client, namespace, closed);
@@ -209,7 +299,9 @@ function describe(err: unknown): string {
   }
   if (err instanceof Error) {
     const code = (err as Error & { code?: unknown }).code;
-    return err.message || (typeof code === "string" ? code : err.name);
+    // node-redis's TimeoutError has neither a message nor a name of its own: its class says it all.
+    const name = err.name === "Error" ? err.constructor.name : err.name;
+    return err.message || (typeof code === "string" ? code : name);
   }
   return String(err);
 }

@@ -1,11 +1,11 @@
 import type { Logger } from "../logger.ts";
+import type { Actor, RequestPlanner } from "../speak/planner.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { AudioCache, CachedAudio } from "./audio-cache.ts";
 import { audioCacheKey } from "./cache-key.ts";
 import { type AudioFile, CONTENT_TYPES, chooseMp3Bitrate, splitToFit } from "./fit-attachments.ts";
-import type { UserGuards } from "./guards.ts";
-import { planSpeech, type SpeakOptions, type SpeakPlan, type VoiceDefaults } from "./speak-options.ts";
-import type { SpeechRequest, TtsProvider } from "./types.ts";
+import { planSpeech, type SpeakOptions, type SpeakPlan } from "./speak-options.ts";
+import type { CallOptions, SynthesisResult, TtsProvider } from "./types.ts";
 import type { UserSettingsStore } from "./user-settings.ts";
 
 /**
@@ -27,34 +27,22 @@ export type ToVoiceMessage = (input: {
   channels: number;
 }) => VoiceMessageAudio;
 
-export interface SpeakBudget {
-  /** Throws a UserFacingError when the request would go over a budget. */
-  check(guildId: string, userId: string, chars: number): Promise<void>;
-  record(guildId: string, userId: string, chars: number): Promise<void>;
-}
-
 export interface SpeakServiceDeps {
   provider: TtsProvider;
   cache: AudioCache;
-  guards: UserGuards;
-  users: UserSettingsStore;
-  /** Guild defaults (from server settings). */
-  guildDefaults?: (guildId: string) => Promise<VoiceDefaults | undefined>;
-  /** The guild's own per-member cooldown, when it set one. */
-  guildCooldownMs?: (guildId: string) => Promise<number | undefined>;
-  /** The guild's pronunciation dictionary, sent with every request from it. */
-  guildPronunciation?: (guildId: string) => Promise<string[] | undefined>;
+  /** Decides every request that spends characters: defaults, dictionary, access, cooldown, budget. */
+  planner: Pick<RequestPlanner, "speech">;
+  users: Pick<UserSettingsStore, "rememberVoice">;
   toVoiceMessage: ToVoiceMessage;
-  /** Character budgets: checked before a provider call, recorded after it. Cache hits cost nothing. */
-  budget?: SpeakBudget;
   config: { model: string; voice: string; syncMaxChars: number };
   logger: Logger;
 }
 
 export interface SpeakInput {
-  userId: string;
-  guildId: string | null;
+  actor: Actor;
   options: SpeakOptions;
+  /** When the interaction token expires (ms epoch): work that cannot start before is refused. */
+  deadline?: number;
   /** The interaction's `attachment_size_limit`. */
   attachmentSizeLimit: number;
 }
@@ -78,15 +66,6 @@ export interface SpeakService {
   /** Cheap checks needing no I/O, run before the interaction is acknowledged. */
   precheck(options: SpeakOptions): { kind: "ok" } | { kind: "long"; chars: number; limit: number };
   speak(input: SpeakInput): Promise<SpeakResult>;
-  /**
-   * The request for a clip played in a voice channel, with the same defaults, dictionary, guards and
-   * budget check as `speak`; the caller bills it with `budget.record` once the provider has answered.
-   * `guard: false` skips the per-member cooldown (auto-read: messages are paced by chat itself).
-   */
-  planVoice(input: { userId: string; guildId: string; options: SpeakOptions; guard?: boolean }): Promise<{
-    request: SpeechRequest;
-    chars: number;
-  }>;
 }
 
 export function createSpeakService(deps: SpeakServiceDeps): SpeakService {
@@ -116,42 +95,17 @@ export function createSpeakService(deps: SpeakServiceDeps): SpeakService {
     }
   }
 
-  async function planRequest(input: { userId: string; guildId: string | null; options: SpeakOptions }) {
-    const user = await deps.users.get(input.userId);
-    const guild = input.guildId && deps.guildDefaults ? await deps.guildDefaults(input.guildId) : undefined;
-    const plan = planSpeech({ options: input.options, user: user.defaults, guild, config });
-    const tone =
-      input.guildId && deps.guildPronunciation ? await deps.guildPronunciation(input.guildId) : undefined;
-    if (tone && tone.length > 0) plan.request.pronunciation = tone;
-    return plan;
-  }
-
   return {
     precheck,
-    async planVoice(input) {
-      const { request } = await planRequest(input);
-      const chars = [...request.text].length;
-      if (chars > config.syncMaxChars) {
-        throw new UserFacingError(
-          `That text has ${chars} characters; voice playback takes at most ${config.syncMaxChars}. Use /narrate for long texts.`,
-        );
-      }
-      if (input.guard !== false) {
-        const cooldown = deps.guildCooldownMs ? await deps.guildCooldownMs(input.guildId) : undefined;
-        deps.guards.acquire(input.userId, cooldown)();
-      }
-      if (deps.budget) await deps.budget.check(input.guildId, input.userId, chars);
-      return { request, chars };
-    },
     async speak(input) {
-      const plan = await planRequest(input);
-      const chars = [...plan.request.text].length;
-      if (chars > config.syncMaxChars) return { kind: "long", chars, limit: config.syncMaxChars };
-
-      const cooldown =
-        input.guildId && deps.guildCooldownMs ? await deps.guildCooldownMs(input.guildId) : undefined;
-      const release = deps.guards.acquire(input.userId, cooldown);
+      const planned = await deps.planner.speech({
+        kind: "speak",
+        actor: input.actor,
+        options: input.options,
+      });
+      const { plan, chars } = planned;
       try {
+        if (chars > config.syncMaxChars) return { kind: "long", chars, limit: config.syncMaxChars };
         const request = plan.request;
         if (request.format === "mp3") {
           request.bitrate = chooseMp3Bitrate({
@@ -169,13 +123,16 @@ export function createSpeakService(deps: SpeakServiceDeps): SpeakService {
         let entry = await lookup(key);
         const cached = entry !== undefined;
         if (!entry) {
-          if (input.guildId && deps.budget) await deps.budget.check(input.guildId, input.userId, chars);
-          const result = await provider.synthesize(request);
-          if (input.guildId && deps.budget) {
-            await deps.budget
-              .record(input.guildId, input.userId, result.usageCharacters ?? chars)
-              .catch((err: unknown) => logger.warn({ err }, "could not record character usage"));
+          const reservation = await planned.reserve();
+          let result: SynthesisResult;
+          try {
+            result = await provider.synthesize(request, callOptions(input.deadline));
+          } catch (err) {
+            // A refused or failed synthesis is not billed by the provider.
+            await reservation.release();
+            throw err;
           }
+          await reservation.settle(result.usageCharacters ?? chars);
           if (plan.voiceMessage) {
             const vm = deps.toVoiceMessage({
               pcm: result.audio,
@@ -205,7 +162,7 @@ export function createSpeakService(deps: SpeakServiceDeps): SpeakService {
           }
           await store(key, entry);
         }
-        deps.users.rememberVoice(input.userId, request.voiceId).catch((err: unknown) => {
+        deps.users.rememberVoice(input.actor.userId, request.voiceId).catch((err: unknown) => {
           logger.warn({ err }, "could not remember the voice");
         });
 
@@ -238,10 +195,18 @@ export function createSpeakService(deps: SpeakServiceDeps): SpeakService {
           caption: caption(request.voiceId, entry.durationMs, chars, files.length),
         };
       } finally {
-        release();
+        planned.done();
       }
     },
   };
+}
+
+/** The provider call ends by the interaction's deadline: a late answer could not be posted anyway. */
+function callOptions(deadline: number | undefined): CallOptions {
+  if (deadline === undefined) return {};
+  const left = deadline - Date.now();
+  if (left <= 0) throw new UserFacingError("This request waited too long to start. Please try again.");
+  return { signal: AbortSignal.timeout(left), deadline: performance.now() + left };
 }
 
 export function caption(

@@ -77,13 +77,13 @@ export function createAutoReader(deps: {
             : undefined,
         });
         await deps.playback.play({
-          guildId: message.guildId,
+          kind: "auto-read",
+          // Access is the server's own opt-in (auto_read); the author's budget still applies.
+          actor: { userId: message.authorId, guildId: message.guildId, roleIds: [], isManager: false },
           voiceChannelId: status.voiceChannelId,
           textChannelId: status.textChannelId,
-          userId: message.authorId,
           options: { text: spoken },
           label: previewLabel(`${message.authorName}: ${text || attachments}`),
-          guard: false,
         });
         return true;
       } catch (err) {

@@ -31,6 +31,13 @@ export interface PlayItem {
   source?: SpeechSource;
   /** Called once with how the synthesis ended (billing, error reports). */
   onSettled?: (outcome: SourceOutcome, item: PlayItem) => void;
+  /** The characters held for this clip since it was queued: settled by `onSettled`, released if dropped unheard. */
+  reservation?: ClipReservation;
+}
+
+export interface ClipReservation {
+  settle(actual?: number): Promise<void>;
+  release(): Promise<void>;
 }
 
 export interface NowPlaying {
@@ -113,7 +120,9 @@ export function createGuildPlayer(connection: VoiceConnection, deps: GuildPlayer
   });
 
   function drop(item: PlayItem): void {
-    item.source?.abort();
+    // A clip whose synthesis never started cost nothing: its reservation goes back.
+    if (item.source) item.source.abort();
+    else void item.reservation?.release();
   }
 
   return {

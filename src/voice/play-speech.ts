@@ -1,23 +1,23 @@
+import type { Actor, RequestPlanner } from "../speak/planner.ts";
 import type { SpeakOptions } from "../tts/speak-options.ts";
-import type { SpeakService } from "../tts/speak-service.ts";
 import { voiceRequest } from "./speech-source.ts";
 import type { VoiceService } from "./voice-service.ts";
 
 /**
- * Text → a clip in a guild's voice queue: the member's and the guild's defaults, the guild's
- * pronunciation dictionary, guards and budget (all from the speak service), then the voice queue.
+ * Text → a clip in a guild's voice queue. The request planner decides it (defaults, dictionary,
+ * access, cooldown) and reserves its characters at queue time, so 25 queued clips cannot all pass
+ * the same remaining budget; the clip settles the reservation when its synthesis ends.
  */
 
 export interface PlaySpeechInput {
-  guildId: string;
+  /** `voice` (/speak play), `read-aloud`, or `auto-read` (no cooldown: chat paces itself). */
+  kind?: "voice" | "read-aloud" | "auto-read";
+  actor: Actor & { guildId: string };
   voiceChannelId: string;
   textChannelId: string;
-  userId: string;
   options: SpeakOptions;
   /** Shown in `/queue` instead of the start of the text. */
   label?: string;
-  /** Apply the per-member cooldown (default true; auto-read turns it off). */
-  guard?: boolean;
 }
 
 export interface SpeechPlayback {
@@ -33,25 +33,39 @@ export function previewLabel(text: string, max = LABEL_CHARS): string {
   return chars.length <= max ? line : `${chars.slice(0, max - 1).join("")}…`;
 }
 
-export function createSpeechPlayback(deps: { speak: SpeakService; voice: VoiceService }): SpeechPlayback {
+export function createSpeechPlayback(deps: {
+  planner: Pick<RequestPlanner, "speech">;
+  voice: VoiceService;
+}): SpeechPlayback {
   return {
     async play(input) {
-      const { request, chars } = await deps.speak.planVoice({
-        userId: input.userId,
-        guildId: input.guildId,
+      const planned = await deps.planner.speech({
+        kind: input.kind ?? "voice",
+        actor: input.actor,
         options: input.options,
-        guard: input.guard,
       });
-      const { position, joined } = await deps.voice.enqueue({
-        guildId: input.guildId,
-        voiceChannelId: input.voiceChannelId,
-        textChannelId: input.textChannelId,
-        userId: input.userId,
-        label: input.label ?? previewLabel(request.text),
-        request: voiceRequest(request),
-        chars,
-      });
-      return { position, joined, chars };
+      try {
+        const { request } = planned.plan;
+        const reservation = await planned.reserve();
+        const queued = deps.voice.enqueue({
+          guildId: planned.guildId,
+          voiceChannelId: input.voiceChannelId,
+          textChannelId: input.textChannelId,
+          userId: input.actor.userId,
+          label: input.label ?? previewLabel(request.text),
+          request: voiceRequest(request),
+          chars: planned.chars,
+          reservation,
+        });
+        // Not queued (no session, no connection): nothing will be synthesised for it.
+        const { position, joined } = await queued.catch(async (err: unknown) => {
+          await reservation.release();
+          throw err;
+        });
+        return { position, joined, chars: planned.chars };
+      } finally {
+        planned.done();
+      }
     },
   };
 }

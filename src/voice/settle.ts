@@ -1,6 +1,5 @@
 import type { Logger } from "../logger.ts";
 import { describeTtsError, TtsError } from "../tts/errors.ts";
-import type { SpeakBudget } from "../tts/speak-service.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { PlayItem } from "./guild-player.ts";
 import type { SourceOutcome } from "./speech-source.ts";
@@ -11,7 +10,6 @@ import type { SourceOutcome } from "./speech-source.ts";
  * member who queued it may have long left the interaction.
  */
 export function createSettleHandler(deps: {
-  budget?: Pick<SpeakBudget, "record">;
   post(channelId: string, content: string): Promise<void>;
   logger: Logger;
   /** Counts each clip by outcome. */
@@ -23,11 +21,8 @@ export function createSettleHandler(deps: {
     // A clip that failed or was skipped midway was still charged for by the provider.
     const partial = !outcome.ok && outcome.partial ? item.chars : 0;
     const chars = billed || partial;
-    if (chars > 0 && deps.budget) {
-      deps.budget.record(item.guildId, item.userId, chars).catch((err: unknown) => {
-        deps.logger.warn({ err, guild: item.guildId }, "could not record character usage");
-      });
-    }
+    // The clip's characters were reserved when it was queued; now they become what was billed.
+    if (item.reservation) void (chars > 0 ? item.reservation.settle(chars) : item.reservation.release());
     if (outcome.ok || outcome.aborted) return;
     const err = outcome.error;
     deps.logger[err instanceof TtsError || err instanceof UserFacingError ? "warn" : "error"](

@@ -11,7 +11,13 @@ import type { Logger } from "../logger.ts";
 import type { SpeechRequest } from "../tts/types.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import { createDaveWatch, type DaveWatch } from "./dave-watch.ts";
-import { createGuildPlayer, type GuildPlayer, type NowPlaying, type PlayItem } from "./guild-player.ts";
+import {
+  type ClipReservation,
+  createGuildPlayer,
+  type GuildPlayer,
+  type NowPlaying,
+  type PlayItem,
+} from "./guild-player.ts";
 import type { QueueLimits } from "./queue.ts";
 import type { SourceOutcome, SpeechSource } from "./speech-source.ts";
 
@@ -70,6 +76,8 @@ export interface EnqueueInput {
   label: string;
   request: SpeechRequest;
   chars: number;
+  /** Characters held for the clip (see the request planner); released if it never plays. */
+  reservation?: ClipReservation;
 }
 
 export interface VoiceService {
@@ -323,6 +331,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
         label: input.label,
         request: input.request,
         chars: input.chars,
+        reservation: input.reservation,
         queuedAt: Date.now(),
         onSettled: (outcome, settled) =>
           deps.onSettled?.(outcome, {
@@ -332,7 +341,14 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
           }),
       };
       // Queued before the connection is ready: synthesis and joining overlap.
-      const position = session.player.enqueue(item);
+      let position: number;
+      try {
+        position = session.player.enqueue(item);
+      } catch (err) {
+        // Refused (the queue is full): nothing will be synthesised.
+        await input.reservation?.release();
+        throw err;
+      }
       if (joined) await awaitReady(session);
       return { position, joined };
     },

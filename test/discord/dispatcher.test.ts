@@ -20,8 +20,15 @@ import {
 } from "../../src/discord/dispatcher.ts";
 import { syncCommands } from "../../src/discord/register-commands.ts";
 import { createRegistry } from "../../src/discord/registry.ts";
-import { GENERIC_ERROR_MESSAGE, RESTARTING_MESSAGE, UNAVAILABLE_MESSAGE } from "../../src/discord/reply.ts";
+import {
+  FORM_TOO_LATE_MESSAGE,
+  GENERIC_ERROR_MESSAGE,
+  RESTARTING_MESSAGE,
+  STORAGE_UNAVAILABLE_MESSAGE,
+  UNAVAILABLE_MESSAGE,
+} from "../../src/discord/reply.ts";
 import { createLogger } from "../../src/logger.ts";
+import { StorageError } from "../../src/storage/storage.ts";
 import { describeTtsError, RetryableError } from "../../src/tts/errors.ts";
 import { type ClientAndFake, type FakeMessage, startClientAndFake } from "../fakes/discord/index.ts";
 
@@ -93,6 +100,14 @@ const panel: CommandModule<TestCtx> = {
         .setCustomId(customId("panel", "ask", 7))
         .setLabel("Ask")
         .setStyle(ButtonStyle.Secondary),
+      new ButtonBuilder()
+        .setCustomId(customId("panel", "slowupdate"))
+        .setLabel("Slow update")
+        .setStyle(ButtonStyle.Secondary),
+      new ButtonBuilder()
+        .setCustomId(customId("panel", "slowreply"))
+        .setLabel("Slow reply")
+        .setStyle(ButtonStyle.Secondary),
     );
     const select = new ActionRowBuilder<StringSelectMenuBuilder>().addComponents(
       new StringSelectMenuBuilder()
@@ -104,6 +119,16 @@ const panel: CommandModule<TestCtx> = {
   async component(interaction, ctx) {
     const { action, args } = parseCustomId(interaction.customId);
     ctx.calls.push(`component:${action}`);
+    if (action === "slowupdate") {
+      await sleep(STALL_MS);
+      await interaction.update({ content: "updated after a while" });
+      return;
+    }
+    if (action === "slowreply") {
+      await sleep(STALL_MS);
+      await interaction.reply({ content: "private note", flags: MessageFlags.Ephemeral });
+      return;
+    }
     if (action === "ask") {
       const input = new TextInputBuilder()
         .setCustomId("note")
@@ -135,13 +160,66 @@ const slow: CommandModule<TestCtx> = {
   },
 };
 
+/** Longer than the tests' `deferAfterMs` (150 ms), far below Discord's 3 s (the fake enforces it). */
+const STALL_MS = 500;
+
+/** node-redis's command timeout: a class of that name with no message. */
+class TimeoutError extends Error {}
+
+/** Handlers slower than the acknowledgement deadline, as when a storage read hangs. */
+const stall: CommandModule<TestCtx> = {
+  data: new SlashCommandBuilder()
+    .setName("stall")
+    .setDescription("Slow handlers")
+    .addSubcommand((s) => s.setName("reply").setDescription("Replies late"))
+    .addSubcommand((s) => s.setName("public").setDescription("Defers publicly late, then edits"))
+    .addSubcommand((s) => s.setName("storage").setDescription("A storage error after a while"))
+    .addSubcommand((s) => s.setName("storage-now").setDescription("A storage error at once"))
+    .addSubcommand((s) => s.setName("redis-timeout").setDescription("node-redis times out"))
+    .addSubcommand((s) => s.setName("silent").setDescription("Returns late without answering"))
+    .addSubcommand((s) => s.setName("form").setDescription("Opens a form late")),
+  async execute(interaction) {
+    if (!interaction.isChatInputCommand()) return;
+    const sub = interaction.options.getSubcommand();
+    if (sub === "storage-now") throw new StorageError("Redis GET failed: TimeoutError");
+    await sleep(STALL_MS);
+    switch (sub) {
+      case "reply":
+        await interaction.reply({ content: "late answer", flags: MessageFlags.Ephemeral });
+        return;
+      case "public":
+        await interaction.deferReply();
+        await interaction.editReply({ content: "edited after a public defer" });
+        return;
+      case "storage":
+        throw new StorageError("Redis GET failed: TimeoutError", { cause: new TimeoutError() });
+      case "redis-timeout":
+        throw new TimeoutError();
+      case "form":
+        await interaction.showModal(
+          new ModalBuilder()
+            .setCustomId(customId("stall", "form"))
+            .setTitle("Form")
+            .addComponents(
+              new ActionRowBuilder<TextInputBuilder>().addComponents(
+                new TextInputBuilder().setCustomId("x").setLabel("X").setStyle(TextInputStyle.Short),
+              ),
+            ),
+        );
+        return;
+      default:
+        return;
+    }
+  },
+};
+
 /** Registered with Discord but gone from the code: what users hit after a deployment removed it. */
 const ghost = new SlashCommandBuilder().setName("ghost").setDescription("Removed command").toJSON();
 
 type LogLine = Record<string, unknown> & { level: number; msg: string };
 
 describe("dispatcher with the real discord.js client and the fake Discord", () => {
-  const registry = createRegistry([echo, fail, panel, slow]);
+  const registry = createRegistry([echo, fail, panel, slow, stall]);
   let env: ClientAndFake;
   let lines: LogLine[];
   let ctx: TestCtx;
@@ -186,7 +264,7 @@ describe("dispatcher with the real discord.js client and the fake Discord", () =
       state: { get: async () => undefined, set: async () => undefined },
       logger: createLogger({ level: "silent" }),
     });
-    expect(result).toMatchObject({ changed: true, count: 5 });
+    expect(result).toMatchObject({ changed: true, count: 6 });
   });
   afterAll(async () => {
     await env?.close();
@@ -205,7 +283,7 @@ describe("dispatcher with the real discord.js client and the fake Discord", () =
 
   it("registered the definitions with the fake through syncCommands", () => {
     const names = env.fake.registeredCommands(env.fake.fixtures.guild.id).map((c) => c.name);
-    expect(names.sort()).toEqual(["echo", "fail", "ghost", "panel", "slow"]);
+    expect(names.sort()).toEqual(["echo", "fail", "ghost", "panel", "slow", "stall"]);
   });
 
   it("routes a slash command to execute, passes ctx, and its reply arrives", async () => {
@@ -423,6 +501,118 @@ describe("dispatcher with the real discord.js client and the fake Discord", () =
       expect(isEphemeral(reply)).toBe(true);
       await settled();
       expect(lineFor(handle.id)).toMatchObject({ command: "vanished", outcome: "rejected" });
+    });
+  });
+
+  describe("the 3-second window", () => {
+    beforeEach(() => {
+      useDispatcher({ deferAfterMs: 150 });
+    });
+
+    it("defers a slow command privately, and its later reply() edits the placeholder", async () => {
+      const handle = env.fake.dispatchCommand({ name: "stall reply" });
+      const ack = await handle.waitForAck();
+      expect(ack.type).toBe(5);
+      expect(ack.ackMs).toBeLessThan(STALL_MS);
+      const reply = await handle.waitForResponse();
+      expect(reply.content).toBe("late answer");
+      expect(reply.id).toBe(handle.original()?.id);
+      expect(isEphemeral(reply)).toBe(true);
+      expect(handle.followUps()).toEqual([]);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({ outcome: "ok", autoDeferred: true });
+    });
+
+    it("treats a late deferReply as done and lets its editReply land in the placeholder", async () => {
+      const handle = env.fake.dispatchCommand({ name: "stall public" });
+      expect((await handle.waitForAck()).type).toBe(5);
+      const reply = await handle.waitForResponse();
+      expect(reply.content).toBe("edited after a public defer");
+      expect(handle.callbacks).toHaveLength(1);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({ outcome: "ok", autoDeferred: true });
+    });
+
+    it("does not defer a handler that answers in time", async () => {
+      const handle = env.fake.dispatchCommand({ name: "echo", options: { text: "quick" } });
+      expect((await handle.waitForAck()).type).toBe(4);
+      await sleep(250);
+      expect(handle.callbacks).toHaveLength(1);
+      await settled();
+      expect(lineFor(handle.id).autoDeferred).toBeUndefined();
+    });
+
+    it("says storage is unavailable, in the deferred placeholder, and logs the error", async () => {
+      const handle = env.fake.dispatchCommand({ name: "stall storage" });
+      expect((await handle.waitForAck()).type).toBe(5);
+      const reply = await handle.waitForResponse();
+      expect(reply.content).toBe(STORAGE_UNAVAILABLE_MESSAGE);
+      expect(isEphemeral(reply)).toBe(true);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({
+        level: 50,
+        outcome: "storage_error",
+        autoDeferred: true,
+        err: { type: "StorageError", message: expect.stringContaining("Redis GET failed") },
+      });
+    });
+
+    it("says storage is unavailable at once for a fast storage failure", async () => {
+      const handle = env.fake.dispatchCommand({ name: "stall storage-now" });
+      const ack = await handle.waitForAck();
+      expect(ack.type).toBe(4);
+      expect((await handle.waitForResponse()).content).toBe(STORAGE_UNAVAILABLE_MESSAGE);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({ outcome: "storage_error" });
+    });
+
+    it("recognises a bare node-redis TimeoutError as a storage failure", async () => {
+      const handle = env.fake.dispatchCommand({ name: "stall redis-timeout" });
+      expect((await handle.waitForResponse()).content).toBe(STORAGE_UNAVAILABLE_MESSAGE);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({ outcome: "storage_error" });
+    });
+
+    it("does not leave the member watching 'thinking…' when a deferred handler returns silently", async () => {
+      const handle = env.fake.dispatchCommand({ name: "stall silent" });
+      expect((await handle.waitForAck()).type).toBe(5);
+      expect((await handle.waitForResponse()).content).toBe(GENERIC_ERROR_MESSAGE);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({
+        outcome: "error",
+        reason: "handler returned without answering",
+      });
+    });
+
+    it("asks to try again when a form would open after the deferral", async () => {
+      const handle = env.fake.dispatchCommand({ name: "stall form" });
+      expect((await handle.waitForResponse()).content).toBe(FORM_TOO_LATE_MESSAGE);
+      expect(handle.callbacks.map((c) => c.type)).toEqual([5]);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({ outcome: "user_error" });
+    });
+
+    it("defers a slow button with deferUpdate, so its update() still edits the button's message", async () => {
+      const message = await env.fake.dispatchCommand({ name: "panel" }).waitForResponse();
+      const handle = env.fake.dispatchComponent({ customId: "panel:slowupdate", message });
+      expect((await handle.waitForAck()).type).toBe(6);
+      const edited = await handle.waitForResponse((m) => m.content === "updated after a while");
+      expect(edited.id).toBe(message.id);
+      expect(handle.followUps()).toEqual([]);
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({ kind: "component", outcome: "ok", autoDeferred: true });
+    });
+
+    it("turns a slow button's reply() into a private follow-up, leaving the message alone", async () => {
+      const message = await env.fake.dispatchCommand({ name: "panel" }).waitForResponse();
+      const handle = env.fake.dispatchComponent({ customId: "panel:slowreply", message });
+      expect((await handle.waitForAck()).type).toBe(6);
+      const note = await handle.waitForResponse((m) => m.content === "private note");
+      expect(note.id).not.toBe(message.id);
+      expect(isEphemeral(note)).toBe(true);
+      expect(env.fake.message(message.id)?.content).toBe("panel");
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({ outcome: "ok", autoDeferred: true });
     });
   });
 

@@ -1,0 +1,293 @@
+import { randomUUID } from "node:crypto";
+import { assertMayRequest } from "../guilds/access.ts";
+import { effectiveDefaults, type GuildSettings, type GuildSettingsStore } from "../guilds/settings.ts";
+import type { UsageLedger } from "../guilds/usage.ts";
+import { prepareFileInput, prepareTextInput } from "../jobs/input.ts";
+import type { JobInput } from "../jobs/types.ts";
+import type { UserGuards } from "../tts/guards.ts";
+import { planSpeech, resolveSettings, type SpeakOptions, type SpeakPlan } from "../tts/speak-options.ts";
+import type { SpeechSettingsInput } from "../tts/types.ts";
+import type { UserSettingsStore } from "../tts/user-settings.ts";
+import { UserFacingError } from "../user-facing-error.ts";
+
+/**
+ * The request planner: the one place a request that spends characters is decided. Whatever the way
+ * in (`/speak`, a long `/speak`, `/narrate`, an approved `/request`, Retry, a voice clip, Read aloud,
+ * auto-read), it resolves the member's and the server's defaults and the pronunciation dictionary,
+ * checks access (servers only, the /speak switch and role, the per-request limit, cooldowns, open
+ * narrations) and reserves the characters atomically in the budget ledger. Callers get back a
+ * `Reservation` that they settle to what the provider billed, or release when nothing was billed.
+ *
+ * Because the steps live here once, a new way in cannot forget the budget: it has nothing else to call.
+ */
+
+export type SpendKind =
+  | "speak"
+  | "voice"
+  | "read-aloud"
+  | "auto-read"
+  | "narrate"
+  | "long-speak"
+  | "request"
+  | "retry";
+
+/** Who is asking, as Discord told us at the moment of the action. */
+export interface Actor {
+  userId: string;
+  /** The server the action happens in; null in DMs (refused: budgets are per server). */
+  guildId: string | null;
+  roleIds: readonly string[];
+  /** Manage Server there: exempt from the /speak switch and role. */
+  isManager: boolean;
+}
+
+/** Characters held in the ledger for one request. Both calls are idempotent and never throw. */
+export interface Reservation {
+  readonly holdId: string;
+  readonly guildId: string;
+  readonly userId: string;
+  readonly chars: number;
+  /** Bills `actual` characters (the provider's `usage_characters`, or the reserved amount). */
+  settle(actual?: number): Promise<void>;
+  /** Nothing was billed: the characters go back. */
+  release(): Promise<void>;
+}
+
+export interface SpeechPlanned {
+  plan: SpeakPlan;
+  chars: number;
+  guildId: string;
+  /** Frees the member's cooldown slot (the request is over). Idempotent. */
+  done(): void;
+  /** Reserves the characters; call only when the provider will be asked (a cache hit costs nothing). */
+  reserve(): Promise<Reservation>;
+}
+
+export interface NarrationPlanned {
+  settings: SpeechSettingsInput;
+  input: JobInput;
+  chars: number;
+  reservation: Reservation;
+}
+
+export interface NarrationSource {
+  text?: string;
+  file?: { bytes: Buffer; name: string };
+}
+
+/** What the planner needs to know about a member's narrations. */
+export type OpenJobsLookup = (
+  guildId: string,
+  userId: string,
+) => Promise<{ open: number; lastCreatedAt: number | undefined }>;
+
+export interface PlannerDeps {
+  users: Pick<UserSettingsStore, "get">;
+  guildSettings: Pick<GuildSettingsStore, "get">;
+  guildPronunciation: (guildId: string) => Promise<string[] | undefined>;
+  ledger: Pick<UsageLedger, "reserve" | "settle" | "release">;
+  /** The per-member cooldown of synchronous requests (in memory: about the next few seconds). */
+  guards: UserGuards;
+  openJobs: OpenJobsLookup;
+  config: { model: string; voice: string; syncMaxChars: number };
+  logger: { warn(obj: object, msg?: string): void };
+  now?: () => number;
+}
+
+export interface RequestPlanner {
+  speech(input: {
+    kind: "speak" | "voice" | "read-aloud" | "auto-read";
+    actor: Actor;
+    options: SpeakOptions;
+  }): Promise<SpeechPlanned>;
+  narration(input: {
+    kind: "narrate" | "long-speak" | "request";
+    actor: Actor;
+    options: Omit<SpeakOptions, "text">;
+    source: NarrationSource;
+    /** The job the characters are for (its id is the hold's). */
+    jobId: string;
+  }): Promise<NarrationPlanned>;
+  /** A failed job started again: same settings, a new hold (`attempt` makes it unique). */
+  retry(input: {
+    actor: Actor;
+    job: { id: string; guildId: string | null; requesterId: string; chars: number };
+    attempt: number;
+  }): Promise<Reservation>;
+}
+
+export const GUILD_ONLY_MESSAGE =
+  "Speech works in servers only, where the server's budgets apply. Use this command in a server.";
+
+/** The hold id of a job's characters; retries get their own. */
+export function jobHoldId(jobId: string, attempt = 0): string {
+  return attempt === 0 ? `job:${jobId}` : `job:${jobId}:r${attempt}`;
+}
+
+export function createRequestPlanner(deps: PlannerDeps): RequestPlanner {
+  const now = deps.now ?? Date.now;
+  /** One narration decision at a time per member, so two at once cannot both pass the caps. */
+  const narrationLocks = new Map<string, Promise<unknown>>();
+
+  function guildOf(actor: Actor): string {
+    if (!actor.guildId) throw new UserFacingError(GUILD_ONLY_MESSAGE);
+    return actor.guildId;
+  }
+
+  function reservation(hold: { id: string; guildId: string; userId: string; chars: number }): Reservation {
+    let finished = false;
+    const finish = async (what: "settle" | "release", run: () => Promise<unknown>) => {
+      if (finished) return;
+      finished = true;
+      try {
+        await run();
+      } catch (err) {
+        // The hold stays counted at its reserved amount; start-up reconciliation settles it.
+        deps.logger.warn({ err, hold: hold.id }, `could not ${what} a character reservation`);
+      }
+    };
+    return {
+      holdId: hold.id,
+      guildId: hold.guildId,
+      userId: hold.userId,
+      chars: hold.chars,
+      settle: (actual) =>
+        finish("settle", () => deps.ledger.settle(hold.id, Math.max(0, Math.round(actual ?? hold.chars)))),
+      release: () => finish("release", () => deps.ledger.release(hold.id)),
+    };
+  }
+
+  async function reserve(
+    settings: GuildSettings,
+    holdId: string,
+    guildId: string,
+    userId: string,
+    chars: number,
+  ): Promise<Reservation> {
+    const hold = await deps.ledger.reserve({ holdId, guildId, userId, chars, limits: settings.limits });
+    return reservation({ id: hold.id, guildId, userId, chars: hold.chars });
+  }
+
+  /** The /speak switch and role apply to everything spoken on a member's behalf, long or short. */
+  function access(settings: GuildSettings, actor: Actor, kind: SpendKind, chars: number): void {
+    const command = kind === "narrate" || kind === "request" || kind === "retry" ? "narrate" : "speak";
+    assertMayRequest(settings, { roleIds: actor.roleIds, isManager: actor.isManager }, { command, chars });
+  }
+
+  async function checkOpenJobs(settings: GuildSettings, guildId: string, userId: string, kind: SpendKind) {
+    const { open, lastCreatedAt } = await deps.openJobs(guildId, userId);
+    const max = settings.limits.maxOpenJobsPerMember;
+    if (open >= max) {
+      throw new UserFacingError(
+        `You already have ${open} unfinished narration${open === 1 ? "" : "s"} here (the limit is ${max}). ` +
+          "Wait for one to finish, or cancel one with /jobs cancel.",
+      );
+    }
+    if (kind === "retry") return;
+    const cooldownMs = settings.limits.narrateCooldownSeconds * 1000;
+    if (lastCreatedAt !== undefined && cooldownMs > 0) {
+      const readyAt = lastCreatedAt + cooldownMs;
+      if (readyAt > now()) {
+        const seconds = Math.max(1, Math.ceil((readyAt - now()) / 1000));
+        throw new UserFacingError(
+          `Please wait ${seconds} s before starting another narration (<t:${Math.ceil(readyAt / 1000)}:R>).`,
+        );
+      }
+    }
+  }
+
+  /** Runs `fn` after the member's previous narration decision. */
+  function serially<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = narrationLocks.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const settled = run.catch(() => undefined);
+    narrationLocks.set(key, settled);
+    void settled.then(() => {
+      if (narrationLocks.get(key) === settled) narrationLocks.delete(key);
+    });
+    return run;
+  }
+
+  return {
+    async speech({ kind, actor, options }) {
+      const guildId = guildOf(actor);
+      const [user, settings, tone] = await Promise.all([
+        deps.users.get(actor.userId),
+        deps.guildSettings.get(guildId),
+        deps.guildPronunciation(guildId),
+      ]);
+      const plan = planSpeech({
+        options,
+        user: user.defaults,
+        guild: effectiveDefaults(settings),
+        config: deps.config,
+      });
+      if (tone && tone.length > 0) plan.request.pronunciation = tone;
+      const chars = [...plan.request.text].length;
+      if (kind !== "auto-read") access(settings, actor, kind, chars);
+      if (chars > deps.config.syncMaxChars && kind !== "speak") {
+        throw new UserFacingError(
+          `That text has ${chars} characters; voice playback takes at most ${deps.config.syncMaxChars}. Use /narrate for long texts.`,
+        );
+      }
+      // Auto-read is paced by the chat itself; every other request takes a cooldown slot.
+      const cooldown = settings.limits.userCooldownSeconds;
+      const done =
+        kind === "auto-read"
+          ? () => {}
+          : deps.guards.acquire(actor.userId, cooldown === undefined ? undefined : cooldown * 1000);
+      let reserved = false;
+      return {
+        plan,
+        chars,
+        guildId,
+        done,
+        async reserve() {
+          if (reserved) throw new Error("a speech plan is reserved once");
+          reserved = true;
+          return reserve(settings, `${kind}:${randomUUID()}`, guildId, actor.userId, chars);
+        },
+      };
+    },
+
+    async narration({ kind, actor, options, source, jobId }) {
+      const guildId = guildOf(actor);
+      return serially(`${guildId}:${actor.userId}`, async () => {
+        const [user, settings, tone] = await Promise.all([
+          deps.users.get(actor.userId),
+          deps.guildSettings.get(guildId),
+          deps.guildPronunciation(guildId),
+        ]);
+        const resolved = resolveSettings({
+          options,
+          user: user.defaults,
+          guild: effectiveDefaults(settings),
+          config: deps.config,
+        });
+        if (tone && tone.length > 0) resolved.pronunciation = tone;
+        let prepared: { input: JobInput; chars: number };
+        if (source.file) prepared = prepareFileInput(source.file.bytes, source.file.name);
+        else if (source.text !== undefined) prepared = prepareTextInput(source.text);
+        else throw new UserFacingError("Give a text or attach a .txt or .zip file to narrate.");
+        access(settings, actor, kind, prepared.chars);
+        // A moderator-approved request waits in the server's fair queue instead.
+        if (kind !== "request") await checkOpenJobs(settings, guildId, actor.userId, kind);
+        const held = await reserve(settings, jobHoldId(jobId), guildId, actor.userId, prepared.chars);
+        return { settings: resolved, input: prepared.input, chars: prepared.chars, reservation: held };
+      });
+    },
+
+    async retry({ actor, job, attempt }) {
+      const guildId = guildOf(actor);
+      if (guildId !== job.guildId) {
+        throw new UserFacingError("Retry this narration in the server where it was started.");
+      }
+      // The narration is the requester's, so its characters are too, whoever pressed Retry.
+      return serially(`${guildId}:${job.requesterId}`, async () => {
+        const settings = await deps.guildSettings.get(guildId);
+        await checkOpenJobs(settings, guildId, job.requesterId, "retry");
+        return reserve(settings, jobHoldId(job.id, attempt), guildId, job.requesterId, job.chars);
+      });
+    },
+  };
+}
