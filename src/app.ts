@@ -6,6 +6,7 @@ import { createDiscordClient } from "./discord/client.ts";
 import type { BotContext } from "./discord/context.ts";
 import { createDispatcher, type Dispatcher } from "./discord/dispatcher.ts";
 import { createDraftStore } from "./discord/drafts.ts";
+import { watchGateway } from "./discord/gateway-health.ts";
 import { createDiscordJobPublisher } from "./discord/job-publisher.ts";
 import { syncCommands } from "./discord/register-commands.ts";
 import { loadCommands } from "./discord/registry.ts";
@@ -22,6 +23,7 @@ import { createJobService } from "./jobs/service.ts";
 import { createJobStore } from "./jobs/store.ts";
 import { isFinal } from "./jobs/types.ts";
 import type { Logger } from "./logger.ts";
+import { createHealthCheck, createStorageProbe } from "./metrics/health.ts";
 import { createMetrics } from "./metrics/registry.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics/server.ts";
 import { createRequestService, type RequestService } from "./requests/service.ts";
@@ -247,6 +249,8 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
 
   client.on(Events.Error, (err) => logger.error({ err }, "discord client error"));
   client.on(Events.Warn, (message) => logger.warn({ message }, "discord client warning"));
+  // Gateway state for /healthz; logs each loss and comeback of the connection once.
+  const gateway = watchGateway(client, logger);
 
   return {
     client,
@@ -255,12 +259,20 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       const d = dispatcher;
       client.on(Events.InteractionCreate, (interaction) => void d.handle(interaction));
       if (config.metricsPort !== undefined) {
+        const meta = storage?.keyv("meta");
         metricsServer = await startMetricsServer({
           port: config.metricsPort,
+          host: config.metricsHost,
           registry: metrics.registry,
-          health: () => ({ ok: client.isReady(), discord: client.isReady() ? "ready" : "connecting" }),
+          health: createHealthCheck({
+            discord: gateway.state,
+            storage: meta ? createStorageProbe(meta) : async () => "down",
+          }),
         });
-        logger.info({ port: metricsServer.port }, "metrics and health on /metrics and /healthz");
+        logger.info(
+          { host: metricsServer.host, port: metricsServer.port },
+          "metrics and health on /metrics and /healthz",
+        );
       }
       await client.login(config.discord.token);
     },
@@ -271,6 +283,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       }
       await runner?.stop();
       voice?.destroyAll();
+      gateway.close();
       await client.destroy();
       await metricsServer?.close();
       await tts.close();

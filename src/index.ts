@@ -3,8 +3,13 @@ import { createLogger } from "./logger.ts";
 
 /**
  * Entry point: validate configuration first (and fail fast, without a stack trace, when it is wrong),
- * then build the app and log in. Signals shut it down gracefully.
+ * then build the app and log in. Signals shut it down gracefully; a crash (an uncaught exception or
+ * an unhandled rejection) is logged and shuts it down too, then exits with code 1.
  */
+
+/** How long a shutdown after a crash may take before the process exits anyway. */
+const CRASH_SHUTDOWN_TIMEOUT_MS = 15_000;
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadConfig({ requireDiscordToken: true }));
   const logger = createLogger({
@@ -17,13 +22,14 @@ async function main(): Promise<void> {
   const app = createApp(config, logger);
 
   let stopping = false;
+  let crashed = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
     app
       .stop()
-      .then(() => process.exit(0))
+      .then(() => process.exit(crashed ? 1 : 0))
       .catch((err: unknown) => {
         logger.error({ err }, "error during shutdown");
         process.exit(1);
@@ -32,13 +38,44 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
 
+  // After a crash the process state is unknown: stop what can be stopped (in-flight interactions
+  // still get their answers, storage is closed), but never wait for ever, and exit 1 whatever happens.
+  const crash = (origin: string, err: unknown) => {
+    logger.fatal({ err, origin }, `${origin}; shutting down`);
+    if (crashed) return;
+    crashed = true;
+    setTimeout(() => {
+      logger.fatal({ timeoutMs: CRASH_SHUTDOWN_TIMEOUT_MS }, "shutdown after a crash took too long; exiting");
+      process.exit(1);
+    }, CRASH_SHUTDOWN_TIMEOUT_MS);
+    // A signal's shutdown already under way finishes on its own, and then exits 1 as well.
+    if (stopping) return;
+    stopping = true;
+    app
+      .stop()
+      .catch((stopErr: unknown) => logger.error({ err: stopErr }, "error during shutdown"))
+      .finally(() => process.exit(1));
+  };
+  process.on("uncaughtException", (err) => crash("uncaught exception", err));
+  process.on("unhandledRejection", (reason) => crash("unhandled promise rejection", reason));
+
   try {
     await app.start();
   } catch (err) {
-    logger.fatal({ err }, "could not start the bot");
+    if (isStorageError(err)) {
+      // Storage that cannot be opened is a setup problem, like a bad variable: one line, no stack.
+      process.stderr.write(`${err.message}\n`);
+    } else {
+      logger.fatal({ err }, "could not start the bot");
+    }
     await app.stop().catch(() => undefined);
     process.exit(1);
   }
+}
+
+/** By name, so this file need not import the storage module (and its Redis client) up front. */
+function isStorageError(err: unknown): err is Error {
+  return err instanceof Error && err.name === "StorageError";
 }
 
 main().catch((err: unknown) => {

@@ -118,12 +118,14 @@ end
 return out
 `;
 
+/** In the order RESERVE checks them, which is the contract's. */
+const BUDGETS = ["userDay", "guildDay", "guildMonth"] as const satisfies readonly BudgetName[];
 const Flat = z.array(z.string());
 const Count = z.coerce.number().int().nonnegative();
 const ReserveReply = z.union([
   z.tuple([z.literal("ok")]),
   z.tuple([z.literal("held"), Flat]),
-  z.tuple([z.literal("over"), z.enum(["userDay", "guildDay", "guildMonth"]), Count, Count]),
+  z.tuple([z.literal("over"), z.enum(BUDGETS), Count, Count]),
 ]);
 
 /** `[field, value, field, value, …]` (an HGETALL reply over RESP2) → an object. */
@@ -141,7 +143,8 @@ export function createRedisBudgetStore(
 ): BudgetStore {
   const prefix = opts.prefix ?? "budget:";
   // The hash tag keeps a guild's periods in one slot; SETTLE builds these names too.
-  const periodKey = (guild: string, kind: "d" | "m", period: string) => `${prefix}{${guild}}:${kind}:${period}`;
+  const periodKey = (guild: string, kind: "d" | "m", period: string) =>
+    `${prefix}{${guild}}:${kind}:${period}`;
   const holdPrefix = `${prefix}hold:`;
   const holdsIndex = `${prefix}holds`;
   const run = (script: string, keys: string[], args: string[]) =>
@@ -158,18 +161,31 @@ export function createRedisBudgetStore(
   }
 
   return {
-    async reserve(input) {
+    async reserve(input): Promise<ReserveResult> {
       const holdId = checkId("holdId", input.holdId);
       const guildId = checkId("guildId", input.guildId);
       const userId = checkId("userId", input.userId);
       const chars = checkChars("chars", input.chars);
       const limits = checkLimits(input.limits);
       const at = checkTime("at", input.at);
-      const hold: Hold = { id: holdId, guildId, userId, chars, day: dayKey(at), month: monthKey(at), createdAt: at };
+      const hold: Hold = {
+        id: holdId,
+        guildId,
+        userId,
+        chars,
+        day: dayKey(at),
+        month: monthKey(at),
+        createdAt: at,
+      };
       const reply = ReserveReply.parse(
         await run(
           RESERVE,
-          [periodKey(guildId, "d", hold.day), periodKey(guildId, "m", hold.month), holdPrefix + holdId, holdsIndex],
+          [
+            periodKey(guildId, "d", hold.day),
+            periodKey(guildId, "m", hold.month),
+            holdPrefix + holdId,
+            holdsIndex,
+          ],
           [
             userId,
             String(chars),
@@ -193,7 +209,7 @@ export function createRedisBudgetStore(
           return { ok: true, hold: StoredHoldSchema.parse(fields(reply[1])) };
         case "over": {
           const [, budget, limit, used] = reply;
-          return { ok: false, budget: budget satisfies BudgetName, limit, used } satisfies ReserveResult;
+          return { ok: false, budget, limit, used };
         }
       }
     },
@@ -226,7 +242,8 @@ export function createRedisBudgetStore(
 
     async top(guildId, period, at, n) {
       if (n <= 0) return [];
-      const key = period === "day" ? periodKey(guildId, "d", dayKey(at)) : periodKey(guildId, "m", monthKey(at));
+      const key =
+        period === "day" ? periodKey(guildId, "d", dayKey(at)) : periodKey(guildId, "m", monthKey(at));
       const counts = fields(Flat.parse(await run(HGETALL, [key], [])));
       return Object.entries(counts)
         .filter(([userId]) => userId !== TOTAL)

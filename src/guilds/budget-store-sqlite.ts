@@ -168,7 +168,15 @@ export function createSqliteBudgetStore(
         maybePrune(at);
         const existing = readHold(holdId);
         if (existing) return { ok: true, hold: existing };
-        const hold: Hold = { id: holdId, guildId, userId, chars, day: dayKey(at), month: monthKey(at), createdAt: at };
+        const hold: Hold = {
+          id: holdId,
+          guildId,
+          userId,
+          chars,
+          day: dayKey(at),
+          month: monthKey(at),
+          createdAt: at,
+        };
         const refusal = firstOver(limits, counters(guildId, userId, hold.day, hold.month), chars);
         if (refusal) return refusal;
         adjust(guildId, userId, hold.day, hold.month, chars);
@@ -200,8 +208,9 @@ export function createSqliteBudgetStore(
     async top(guildId, period, at, n) {
       if (n <= 0) return [];
       const key = period === "day" ? dayPeriod(dayKey(at)) : monthPeriod(monthKey(at));
+      // LIMIT -1 is SQLite's "no limit".
       return sql.top
-        .all(guildId, key, Math.floor(n))
+        .all(guildId, key, Number.isFinite(n) ? Math.floor(n) : -1)
         .map((row) => ({ userId: String(row.userId), chars: Number(row.chars) }));
     },
 

@@ -69,7 +69,12 @@ export interface BudgetStore {
   record(input: { guildId: string; userId: string; chars: number; at: number }): Promise<void>;
   usage(guildId: string, userId: string, at: number): Promise<Usage>;
   /** Heaviest members of the guild in the period holding `at`, most first (ties by id). */
-  top(guildId: string, period: "day" | "month", at: number, n: number): Promise<{ userId: string; chars: number }[]>;
+  top(
+    guildId: string,
+    period: "day" | "month",
+    at: number,
+    n: number,
+  ): Promise<{ userId: string; chars: number }[]>;
   /** Holds taken before `before` (ms epoch), oldest first: what reconciliation looks at. */
   holds(before: number): Promise<Hold[]>;
 }

@@ -124,6 +124,8 @@ export interface GuildSettingsStoreOptions {
   logger?: { warn(obj: object, msg?: string): void };
   /** How long a read is reused (default 5 s; 0 reads the store every time). */
   cacheTtlMs?: number;
+  /** Guilds kept in that cache at most; the least recently used go first. Default 5,000. */
+  cacheMaxGuilds?: number;
   now?: () => number;
 }
 
@@ -152,17 +154,32 @@ export function createGuildSettingsStore(
   // One /speak reads the settings several times (access, defaults, cooldown, budget); a few seconds
   // of memory spares those reads. Changes made here clear it at once; other processes sharing Redis
   // see them within the TTL.
+  // Bounded (an LRU over the Map's insertion order) so that a bot in many guilds does not keep one
+  // entry per guild it ever saw.
   const cacheTtlMs = opts.cacheTtlMs ?? 5000;
+  const cacheMax = Math.max(1, opts.cacheMaxGuilds ?? 5000);
   const now = opts.now ?? Date.now;
   const cache = new Map<string, { value: GuildSettings; at: number }>();
   const remember = (guildId: string, value: GuildSettings) => {
-    if (cacheTtlMs > 0) cache.set(guildId, { value, at: now() });
+    if (cacheTtlMs <= 0) return value;
+    cache.delete(guildId);
+    cache.set(guildId, { value, at: now() });
+    for (const oldest of cache.keys()) {
+      if (cache.size <= cacheMax) break;
+      cache.delete(oldest);
+    }
     return value;
   };
   return {
     async get(guildId) {
       const hit = cache.get(guildId);
-      if (hit && now() - hit.at < cacheTtlMs) return hit.value;
+      if (hit && now() - hit.at < cacheTtlMs) {
+        // Most recently used moves to the end.
+        cache.delete(guildId);
+        cache.set(guildId, hit);
+        return hit.value;
+      }
+      if (hit) cache.delete(guildId);
       return remember(guildId, GuildSettingsSchema.parse(await load(guildId)));
     },
     async update(guildId, patch) {

@@ -84,7 +84,13 @@ export class BudgetExceededError extends UserFacingError {
   /** When the budget's period rolls over (ms epoch). */
   readonly resetsAt: number;
 
-  constructor(details: { budget: BudgetName; needed: number; limit: number; used: number; resetsAt: number }) {
+  constructor(details: {
+    budget: BudgetName;
+    needed: number;
+    limit: number;
+    used: number;
+    resetsAt: number;
+  }) {
     const remaining = Math.max(0, details.limit - details.used);
     const name = BUDGET_LABELS[details.budget];
     const need = `That needs ${fmt(details.needed)} character${details.needed === 1 ? "" : "s"}`;

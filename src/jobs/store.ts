@@ -1,18 +1,23 @@
 import { randomBytes } from "node:crypto";
-import { createSerialQueue, readIdList, readRecord } from "../storage/record-kit.ts";
-import { isFinal, type JobRecord, JobRecordSchema } from "./types.ts";
+import { createSerialQueue, dropInput, pruneIdList, readIdList, readRecord } from "../storage/record-kit.ts";
+import { isFinal, type JobRecord, JobRecordSchema, type JobState } from "./types.ts";
 
 /**
  * Job records in one Keyv namespace, with two index keys kept beside them: the ids of all non-final
  * jobs (what a restarted runner resumes) and each user's recent job ids. The bot is one process, so
  * the indexes are plain read-modify-write values; every write goes through one queue so two steps
  * finishing together cannot lose each other's index change.
+ *
+ * Bounded growth: a job in a final state is stored with a time to live (`recordTtlMs`), so the store
+ * forgets it; a user's index is capped (`perUserIndex`), expires with the records, and is pruned of
+ * ids whose records are gone when it is read.
  */
 
 /** The part of Keyv the store uses (a Map-backed fake in tests). */
 export interface JobKeyValue {
   get(key: string): Promise<unknown>;
-  set(key: string, value: unknown): Promise<unknown>;
+  /** `ttl` in milliseconds: the store forgets the key after it (Keyv's third argument). */
+  set(key: string, value: unknown, ttl?: number): Promise<unknown>;
 }
 
 export interface JobStoreLogger {
@@ -45,7 +50,18 @@ export interface JobStoreOptions {
   now?: () => number;
   /** Job ids remembered per user (older ones drop out of the list, not out of the store). Default 50. */
   perUserIndex?: number;
+  /**
+   * How long a job is kept once it reached a final state (ms); a user's index lives as long after
+   * its last change. Undefined keeps them for ever (tests, tools).
+   */
+  recordTtlMs?: number;
 }
+
+/**
+ * Done and cancelled jobs need their input no more, so the text (or file) is dropped as they are
+ * stored. Failed and expired jobs keep it until their TTL: "Retry" starts them again from it.
+ */
+const DROPS_INPUT: ReadonlySet<JobState> = new Set<JobState>(["done", "cancelled"]);
 
 const ACTIVE_KEY = "index:active";
 const jobKey = (id: string) => `job:${id}`;
@@ -54,6 +70,7 @@ const userKey = (userId: string) => `index:user:${userId}`;
 export function createJobStore(kv: JobKeyValue, opts: JobStoreOptions = {}): JobStore {
   const now = opts.now ?? Date.now;
   const perUser = opts.perUserIndex ?? 50;
+  const ttl = opts.recordTtlMs !== undefined && opts.recordTtlMs > 0 ? opts.recordTtlMs : undefined;
   const serialised = createSerialQueue();
   const readIds = (key: string) => readIdList(kv, key);
   const read = (id: string): Promise<JobRecord | undefined> =>
@@ -62,22 +79,29 @@ export function createJobStore(kv: JobKeyValue, opts: JobStoreOptions = {}): Job
     );
 
   async function write(record: JobRecord): Promise<JobRecord> {
-    const stored = JobRecordSchema.parse({ ...record, updatedAt: now() });
+    const parsed = JobRecordSchema.parse({ ...record, updatedAt: now() });
+    const final = isFinal(parsed.state);
+    const stored = DROPS_INPUT.has(parsed.state) ? { ...parsed, input: dropInput(parsed.input, parsed.chars) } : parsed;
     const active = await readIds(ACTIVE_KEY);
     const listed = active.includes(stored.id);
     // Ordered so that a crash between the two writes leaves a stale index entry (pruned on read),
     // never an active job missing from the index (which a restart would lose).
-    if (!isFinal(stored.state) && !listed) await kv.set(ACTIVE_KEY, [...active, stored.id]);
-    await kv.set(jobKey(stored.id), stored);
-    if (isFinal(stored.state) && listed) {
+    if (!final && !listed) await kv.set(ACTIVE_KEY, [...active, stored.id]);
+    // A final record expires; one going back to work (Retry) is stored without a TTL again.
+    await kv.set(jobKey(stored.id), stored, final ? ttl : undefined);
+    if (final && listed) {
       await kv.set(
         ACTIVE_KEY,
         active.filter((id) => id !== stored.id),
       );
     }
     const mine = await readIds(userKey(stored.requesterId));
-    if (!mine.includes(stored.id))
-      await kv.set(userKey(stored.requesterId), [...mine, stored.id].slice(-perUser));
+    // Rewritten when the job is new to it, and when a job ends: that restarts the index's own TTL,
+    // so it outlives the records it lists.
+    if (!mine.includes(stored.id) || (final && ttl !== undefined)) {
+      const ids = mine.includes(stored.id) ? mine : [...mine, stored.id];
+      await kv.set(userKey(stored.requesterId), ids.slice(-perUser), ttl);
+    }
     return stored;
   }
 
@@ -120,6 +144,18 @@ export function createJobStore(kv: JobKeyValue, opts: JobStoreOptions = {}): Job
     async listByUser(userId, limit = 10) {
       const ids = (await readIds(userKey(userId))).reverse();
       const records = await readMany(ids);
+      if (records.length !== ids.length) {
+        // Some expired (or were unreadable): drop them from the index, under the queue so a job
+        // added meanwhile stays.
+        const present = new Set(records.map((r) => r.id));
+        const gone = ids.filter((id) => !present.has(id));
+        await serialised(() =>
+          pruneIdList(kv, userKey(userId), gone, async (id) => (await read(id)) === undefined, {
+            max: perUser,
+            ttl,
+          }),
+        );
+      }
       return records.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
     },
     newId: () => randomBytes(9).toString("base64url"),

@@ -39,6 +39,22 @@ export const JobInputSchema = z.discriminatedUnion("kind", [
 ]);
 export type JobInput = z.infer<typeof JobInputSchema>;
 
+/**
+ * What a finished record keeps of its input once the text or file was dropped (the stores do it
+ * when a job is done or cancelled, or a request ends): enough to describe it, nothing to run again.
+ */
+export const DroppedInputSchema = z.object({
+  kind: z.literal("dropped"),
+  /** Characters the input had. */
+  chars: z.number().int().nonnegative(),
+  /** The file's name, when it was a file. */
+  fileName: z.string().optional(),
+});
+export type DroppedInput = z.infer<typeof DroppedInputSchema>;
+
+/** A stored job's input: what to narrate, or the marker left once it was dropped. */
+export const JobRecordInputSchema = z.discriminatedUnion("kind", [...JobInputSchema.options, DroppedInputSchema]);
+
 export const JobRecordSchema = z.object({
   id: z.string(),
   state: JobStateSchema,
@@ -48,7 +64,7 @@ export const JobRecordSchema = z.object({
   /** Where the status message and the result go. */
   channelId: z.string(),
   statusMessageId: z.string().optional(),
-  input: JobInputSchema,
+  input: JobRecordInputSchema,
   settings: SpeechSettingsSchema,
   /** Characters of the text (billing is the provider's `usage_characters` when it reports it). */
   chars: z.number().int().nonnegative(),

@@ -9,16 +9,24 @@ export interface HealthReport {
 
 export interface MetricsServerOptions {
   port: number;
-  /** Default: every interface, so a scraper outside the container can reach it. */
+  /**
+   * The address to listen on. Default 127.0.0.1: metrics and health stay on the machine unless the
+   * operator opens them up (METRICS_HOST=0.0.0.0 for a scraper outside the container).
+   */
   host?: string;
   registry: Registry;
-  health: () => HealthReport;
+  /** A failing (rejecting) check reads as unhealthy. */
+  health: () => HealthReport | Promise<HealthReport>;
 }
 
 export interface MetricsServer {
+  /** The address bound. */
+  host: string;
   port: number;
   close(): Promise<void>;
 }
+
+export const DEFAULT_METRICS_HOST = "127.0.0.1";
 
 /** `GET /metrics` (Prometheus text format) and `GET /healthz` (200 when healthy, 503 otherwise). */
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
@@ -36,20 +44,29 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
       return;
     }
     if (path === "/healthz") {
-      const report = opts.health();
-      res
-        .writeHead(report.ok ? 200 : 503, { "content-type": "application/json" })
-        .end(JSON.stringify({ status: report.ok ? "ok" : "unavailable", ...report }));
+      Promise.resolve()
+        .then(() => opts.health())
+        .catch((): HealthReport => ({ ok: false, error: "health check failed" }))
+        .then((report) => {
+          res
+            .writeHead(report.ok ? 200 : 503, {
+              "content-type": "application/json",
+              "cache-control": "no-store",
+            })
+            .end(JSON.stringify({ status: report.ok ? "ok" : "unavailable", ...report }));
+        });
       return;
     }
     res.writeHead(404, { "content-type": "text/plain" }).end("not found");
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port, opts.host ?? "0.0.0.0", () => resolve());
+    server.listen(opts.port, opts.host ?? DEFAULT_METRICS_HOST, () => resolve());
   });
+  const address = server.address() as AddressInfo;
   return {
-    port: (server.address() as AddressInfo).port,
+    host: address.address,
+    port: address.port,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,20 +1,22 @@
-import type { Agent, Dispatcher, FormData } from "undici";
+import { Agent, type Dispatcher, type FormData } from "undici";
 import type { z } from "zod";
 import { UpstreamError } from "../tts/errors.ts";
 import {
   type BoundedReadOptions,
   collectBounded,
-  createAgents,
   header,
   readBounded,
   readErrorText,
 } from "../util/http-body.ts";
+import { type DownloadPolicy, type LookupAll, SafeDownloader } from "../util/safe-download.ts";
 import { errorFromBaseResp, errorFromDownload, errorFromHttp, errorFromNetwork } from "./errors.ts";
 import { EnvelopeSchema, parseMiniMaxJson } from "./schemas.ts";
 
 /**
- * The undici layer under MiniMaxClient: one keep-alive Agent, bearer auth on API routes only, bounded
- * bodies, and the three-step answer check every JSON route needs (HTTP status, then shape, then
+ * The undici layer under MiniMaxClient: one keep-alive Agent for the API (bearer auth), a separate
+ * SafeDownloader for the signed links MiniMax hands out (no auth, allowlist and address checks on
+ * every hop, see util/safe-download.ts), a size bound on every body chosen per route by the caller,
+ * and the three-step answer check every JSON route needs (HTTP status, then shape, then
  * `base_resp.status_code === 0`, since MiniMax reports business errors inside HTTP 200).
  */
 
@@ -52,9 +54,18 @@ export interface MiniMaxHttpOptions {
   /** Sockets per origin. Default 64: concurrent /speak requests must not queue behind a few sockets. */
   connections?: number;
   timeouts?: HttpTimeouts;
-  /** Largest body read from any answer or download. */
-  maxDownloadBytes: number;
+  /** Where signed download links may point. The API base host is always allowed by name. */
+  downloads: DownloadPolicy & { lookup?: LookupAll };
   logger?: MiniMaxLogger;
+}
+
+/** Per call: the caller's signal and the route's body bound. */
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Largest body accepted; the transfer is aborted past it. */
+  maxBytes: number;
+  /** The error for a body over `maxBytes`. Default: an UpstreamError naming the limit. */
+  tooLarge?: (maxBytes: number) => Error;
 }
 
 export interface JsonResult<T> {
@@ -76,8 +87,6 @@ interface RequestInit {
   body?: string | FormData;
   contentType?: string;
   accept?: string;
-  /** A pre-signed download URL: no API key, redirects followed, object-storage error mapping. */
-  signed?: boolean;
 }
 
 /** `baseUrl` + `path` (keeping any path prefix of the base) + query + `GroupId` when configured. */
@@ -93,12 +102,11 @@ export function buildApiUrl(baseUrl: string, path: string, query: Query = {}, gr
 
 export class MiniMaxHttp {
   readonly #agent: Agent;
-  /** The same pool, following redirects: only for pre-signed downloads, never for API routes. */
-  readonly #downloader: Dispatcher;
+  /** Signed links: a pool of its own, with the download policy enforced at connect time. */
+  readonly #downloads: SafeDownloader;
   readonly #apiKey: string;
   readonly #baseUrl: string;
   readonly #groupId: string | undefined;
-  readonly #maxBytes: number;
   readonly #log: MiniMaxLogger | undefined;
 
   constructor(opts: MiniMaxHttpOptions) {
@@ -107,16 +115,28 @@ export class MiniMaxHttp {
       throw new TypeError(`MiniMax base URL must be http(s), got ${base.protocol}`);
     }
     if (!opts.apiKey) throw new TypeError("MiniMax API key is empty");
-    const { agent, downloader } = createAgents({
+    const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    // No redirect interceptor: API routes never redirect, and downloads follow theirs by hand.
+    this.#agent = new Agent({
       connections: opts.connections ?? 64,
-      timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
+      connectTimeout: timeouts.connectMs,
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.bodyMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
     });
-    this.#agent = agent;
-    this.#downloader = downloader;
+    this.#downloads = new SafeDownloader({
+      policy: opts.downloads,
+      extraHosts: [base.hostname],
+      provider: "minimax",
+      label: "MiniMax",
+      connections: opts.connections ?? 64,
+      timeouts,
+      lookup: opts.downloads.lookup,
+      logger: opts.logger,
+    });
     this.#apiKey = opts.apiKey;
     this.#baseUrl = opts.baseUrl;
     this.#groupId = opts.groupId;
-    this.#maxBytes = opts.maxDownloadBytes;
     this.#log = opts.logger;
   }
 
@@ -128,19 +148,19 @@ export class MiniMaxHttp {
     path: string,
     body: unknown,
     schema: S,
-    signal?: AbortSignal,
+    opts: RequestOptions,
   ): Promise<JsonResult<z.output<S>>> {
     const init = { method: "POST", body: JSON.stringify(body), contentType: "application/json" } as const;
-    return this.#json(this.url(path), init, schema, signal);
+    return this.#json(this.url(path), init, schema, opts);
   }
 
   getJson<S extends z.ZodType>(
     path: string,
     query: Query,
     schema: S,
-    signal?: AbortSignal,
+    opts: RequestOptions,
   ): Promise<JsonResult<z.output<S>>> {
-    return this.#json(this.url(path, query), { method: "GET" }, schema, signal);
+    return this.#json(this.url(path, query), { method: "GET" }, schema, opts);
   }
 
   /** Multipart POST; undici sets the multipart content type with its boundary. */
@@ -148,89 +168,101 @@ export class MiniMaxHttp {
     path: string,
     form: FormData,
     schema: S,
-    signal?: AbortSignal,
+    opts: RequestOptions,
   ): Promise<JsonResult<z.output<S>>> {
-    return this.#json(this.url(path), { method: "POST", body: form }, schema, signal);
+    return this.#json(this.url(path), { method: "POST", body: form }, schema, opts);
   }
 
   /** POST a JSON body and hand back the open response (used for SSE). */
-  async openPost(path: string, body: unknown, accept: string, signal?: AbortSignal): Promise<OpenResponse> {
+  async openPost(path: string, body: unknown, accept: string, opts: RequestOptions): Promise<OpenResponse> {
     const init = {
       method: "POST",
       body: JSON.stringify(body),
       contentType: "application/json",
       accept,
     } as const;
-    const { res, traceId } = await this.#open(this.url(path), init, signal);
-    return {
-      contentType: header(res.headers, "content-type") ?? "",
-      traceId,
-      body: this.#bounded(res, signal),
-    };
+    const { res, traceId } = await this.#open(this.url(path), init, opts.signal);
+    return this.#opened(res, traceId, opts);
+  }
+
+  /** GET an authenticated API route that answers raw bytes, and hand back the open response. */
+  async openGet(path: string, query: Query, opts: RequestOptions): Promise<OpenResponse> {
+    const { res, traceId } = await this.#open(this.url(path, query), { method: "GET" }, opts.signal);
+    return this.#opened(res, traceId, opts);
   }
 
   /** GET an authenticated API route that answers raw bytes (`/v1/files/retrieve_content`). */
   async getBytes(
     path: string,
     query: Query,
-    signal?: AbortSignal,
+    opts: RequestOptions,
   ): Promise<{ bytes: Buffer; contentType: string; traceId: string | undefined }> {
-    const { res, traceId } = await this.#open(this.url(path, query), { method: "GET" }, signal);
-    const bytes = await this.#collect(res, signal);
+    const { res, traceId } = await this.#open(this.url(path, query), { method: "GET" }, opts.signal);
+    const bytes = await collectBounded(res, this.#limits(opts));
     return { bytes, contentType: header(res.headers, "content-type") ?? "", traceId };
   }
 
   /**
-   * GET a pre-signed URL (object storage, or the fake). It needs no auth, so the API key is never sent
-   * to a host other than the API's.
+   * GET a pre-signed URL (object storage, or the fake) and hand back the open response. It needs no
+   * auth, so the API key is never sent to a host other than the API's; the URL, every redirect hop
+   * and every address it resolves to are checked against the download policy (a refusal is an
+   * UntrustedDownloadError, and the refused host gets no request).
    */
-  async download(rawUrl: string, signal?: AbortSignal): Promise<Buffer> {
-    let url: URL;
+  async openDownload(rawUrl: string, opts: RequestOptions): Promise<OpenResponse> {
+    const { signal } = opts;
+    let opened: Awaited<ReturnType<SafeDownloader["open"]>>;
     try {
-      url = new URL(rawUrl);
-    } catch (cause) {
-      throw new UpstreamError("MiniMax returned a download URL that is not a URL", {
-        provider: "minimax",
-        cause,
-      });
+      opened = await this.#downloads.open(rawUrl, { signal });
+    } catch (err) {
+      throw convert(err, signal);
     }
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw new UpstreamError(`MiniMax returned a ${url.protocol} download URL`, { provider: "minimax" });
+    const { res } = opened;
+    if (res.statusCode !== 200) {
+      throw errorFromDownload(res.statusCode, await readErrorText(res, signal));
     }
-    const { res } = await this.#open(url, { method: "GET", signed: true }, signal);
-    return this.#collect(res, signal);
+    return this.#opened(res, undefined, opts);
   }
 
-  close(): Promise<void> {
-    return this.#agent.close();
+  /** The whole body of a pre-signed URL (see openDownload), at most `opts.maxBytes`. */
+  async download(rawUrl: string, opts: RequestOptions): Promise<Buffer> {
+    const { body } = await this.openDownload(rawUrl, opts);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#agent.close(), this.#downloads.close()]);
   }
 
   async #json<S extends z.ZodType>(
     url: URL,
     init: RequestInit,
     schema: S,
-    signal: AbortSignal | undefined,
+    opts: RequestOptions,
   ): Promise<JsonResult<z.output<S>>> {
-    const { res, traceId } = await this.#open(url, init, signal);
-    const text = (await this.#collect(res, signal)).toString("utf8");
+    const { res, traceId } = await this.#open(url, init, opts.signal);
+    const text = (await collectBounded(res, this.#limits(opts))).toString("utf8");
     return parseAnswer(text, schema, url.pathname, traceId);
   }
 
-  /** Sends the request; anything but HTTP 200 becomes the matching TtsError. */
+  /** Sends an API request; anything but HTTP 200 becomes the matching TtsError. */
   async #open(
     url: URL,
     init: RequestInit,
     signal: AbortSignal | undefined,
   ): Promise<{ res: Dispatcher.ResponseData; traceId: string | undefined }> {
-    const headers: Record<string, string> = { accept: init.accept ?? "application/json" };
-    if (!init.signed) headers.authorization = `Bearer ${this.#apiKey}`;
+    const headers: Record<string, string> = {
+      accept: init.accept ?? "application/json",
+      authorization: `Bearer ${this.#apiKey}`,
+    };
     if (init.contentType) headers["content-type"] = init.contentType;
     const started = performance.now();
-    // Log the route only: the query may hold the GroupId and download URLs carry signatures.
-    const where = init.signed ? `${url.host}${url.pathname}` : url.pathname;
+    // Log the route only: the query may hold the GroupId.
+    const where = url.pathname;
     let res: Dispatcher.ResponseData;
     try {
-      res = await (init.signed ? this.#downloader : this.#agent).request({
+      res = await this.#agent.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: init.method,
@@ -250,26 +282,24 @@ export class MiniMaxHttp {
     );
     if (res.statusCode !== 200) {
       const text = await readErrorText(res, signal);
-      throw init.signed
-        ? errorFromDownload(res.statusCode, text)
-        : errorFromHttp(res.statusCode, text, traceId);
+      throw errorFromHttp(res.statusCode, text, traceId);
     }
     return { res, traceId };
   }
 
-  /** Bounded reading of an answer body, with socket errors converted. */
-  #bounded(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
-    return readBounded(res, this.#limits(signal));
-  }
-
-  #collect(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<Buffer> {
-    return collectBounded(res, this.#limits(signal));
-  }
-
-  #limits(signal: AbortSignal | undefined): BoundedReadOptions {
+  #opened(res: Dispatcher.ResponseData, traceId: string | undefined, opts: RequestOptions): OpenResponse {
     return {
-      maxBytes: this.#maxBytes,
-      tooLarge: () => tooLarge(this.#maxBytes),
+      contentType: header(res.headers, "content-type") ?? "",
+      traceId,
+      body: readBounded(res, this.#limits(opts)),
+    };
+  }
+
+  #limits(opts: RequestOptions): BoundedReadOptions {
+    const { maxBytes, signal } = opts;
+    return {
+      maxBytes,
+      tooLarge: () => (opts.tooLarge ?? tooLarge)(maxBytes),
       convert: (err: unknown) => convert(err, signal),
     };
   }

@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { posix } from "node:path";
 import tar, { type Header } from "tar-stream";
+import { checkAudioBytes, expectedAudioFor } from "../audio/sniff.ts";
 import { UpstreamError } from "../tts/errors.ts";
 import type { AsyncResult, AsyncResultPart, SubtitleSegment } from "../tts/types.ts";
 import { ExtraFileSchema, SubtitleListSchema } from "./schemas.ts";
@@ -9,7 +10,10 @@ import { ExtraFileSchema, SubtitleListSchema } from "./schemas.ts";
  * Unpacks the tar MiniMax returns for an async task (spec §2.3): `content-<id>.<fmt>` with its
  * `.titles` (subtitle JSON) and `.extra` (JSON object); zip inputs add a folder per input file and
  * `title-<id>` / `extra-<id>` trios. The archive comes from the network, so every limit is checked
- * from the header before a body byte is read, and nothing outside them is ever buffered.
+ * from the header before a body byte is read, and nothing outside them is ever buffered: given the
+ * download as a stream, it is read as it arrives and refused as soon as a limit is crossed. Every
+ * audio member must carry its format's magic bytes (see audio/sniff.ts): a result is never an HTML
+ * page or a zip with an audio extension.
  */
 
 export interface ArchiveLimits {
@@ -44,8 +48,18 @@ type Role = "audio" | "titles" | "extra";
 const BLOCK = 512;
 const padded = (size: number) => Math.ceil(size / BLOCK) * BLOCK;
 
-function fail(message: string, cause?: unknown): UpstreamError {
-  return new UpstreamError(`MiniMax result archive rejected: ${message}`, { provider: "minimax", cause });
+/**
+ * The archive itself is unacceptable (hostile, corrupt, too large, not audio). Fetching it again from
+ * elsewhere would not help, unlike a failed download.
+ */
+export class ArchiveRejectedError extends UpstreamError {
+  constructor(message: string, cause?: unknown) {
+    super(`MiniMax result archive rejected: ${message}`, { provider: "minimax", cause });
+  }
+}
+
+function fail(message: string, cause?: unknown): ArchiveRejectedError {
+  return new ArchiveRejectedError(message, cause);
 }
 
 /** Refuses names that could escape an extraction directory, even though nothing is written to disk. */
@@ -129,6 +143,10 @@ export async function readResultArchive(
     }
     if (group[role === "titles" ? "subtitles" : role] !== undefined) throw fail(`duplicate entry ${base}`);
     if (role === "audio") {
+      const format = base.slice(base.lastIndexOf(".") + 1).toLowerCase();
+      const expected = expectedAudioFor(format);
+      const sniffed = expected ? checkAudioBytes(body, expected) : undefined;
+      if (sniffed && !sniffed.ok) throw fail(`${base} is not ${format} audio (it looks like ${sniffed.kind})`);
       group.audio = body;
       group.name = base;
       group.format = base.slice(base.lastIndexOf(".") + 1).toLowerCase();

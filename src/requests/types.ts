@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DroppedInputSchema } from "../jobs/types.ts";
 import { SpeakOptionsSchema } from "../tts/speak-options.ts";
 
 /**
@@ -39,6 +40,12 @@ export const RequestInputSchema = z.discriminatedUnion("kind", [
 ]);
 export type RequestInput = z.infer<typeof RequestInputSchema>;
 
+/** A stored request's input: what to narrate, or the marker left once the request ended. */
+export const RequestRecordInputSchema = z.discriminatedUnion("kind", [
+  ...RequestInputSchema.options,
+  DroppedInputSchema,
+]);
+
 export const RequestOptionsSchema = SpeakOptionsSchema.omit({ text: true });
 
 export const NarrationRequestRecordSchema = z.object({
@@ -48,7 +55,7 @@ export const NarrationRequestRecordSchema = z.object({
   /** Display name at submission, for the credit in the narration's title. */
   requesterName: z.string().optional(),
   title: z.string().min(1).max(100),
-  input: RequestInputSchema,
+  input: RequestRecordInputSchema,
   chars: z.number().int().nonnegative(),
   options: RequestOptionsSchema,
   uploadLimit: z.number().int().positive().optional(),

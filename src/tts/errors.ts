@@ -96,6 +96,43 @@ export class UpstreamError extends TtsError {
 }
 
 /**
+ * A call that did not finish within its overall deadline (retries and backoff included). Retryable:
+ * the provider may simply have been slow this time.
+ */
+export class DeadlineExceededError extends RetryableError {}
+
+/**
+ * The bot's own rate limiter could not start the request before its deadline, so nothing was sent
+ * (and nothing billed). `retryAfterMs` is when a start would be possible again, as predicted.
+ */
+export class ProviderBusyError extends RetryableError {
+  readonly retryAfterMs: number;
+  constructor(message: string, details: ProviderErrorDetails & { retryAfterMs: number }) {
+    super(message, { ...details, rateLimited: true });
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+/** What members are told about an UntrustedDownloadError. */
+export const UNTRUSTED_DOWNLOAD_MESSAGE = "The speech service returned a download link the bot does not trust.";
+
+/**
+ * The provider answered with a download link the bot refuses to follow: not https, a host outside
+ * the allowlist, or a name or redirect leading to a loopback/private address. `host` is for logs
+ * (never the query string: it carries signatures); the message is fit for members.
+ */
+export class UntrustedDownloadError extends UpstreamError {
+  readonly host: string;
+  /** Why, for logs: e.g. "host not allowed", "resolves to a private address". */
+  readonly reason: string;
+  constructor(details: ProviderErrorDetails & { host: string; reason: string }) {
+    super(UNTRUSTED_DOWNLOAD_MESSAGE, details);
+    this.host = details.host;
+    this.reason = details.reason;
+  }
+}
+
+/**
  * Thrown before any request when the chosen model (or provider) cannot honour an option, e.g.
  * `emotion: whisper` on speech-2.8-hd. It is an invalid-input error with a message meant for users.
  */
@@ -111,6 +148,10 @@ export class UnsupportedOptionError extends InvalidInputError {
 export function describeTtsError(err: TtsError): string {
   switch (err.kind) {
     case "retryable":
+      if (err instanceof ProviderBusyError) {
+        const seconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+        return `The speech service is busy; try again in about ${seconds} s. Nothing was billed.`;
+      }
       return err.rateLimited
         ? "The speech service is busy (rate limit). Please try again in a minute."
         : "The speech service had a temporary problem. Please try again shortly.";
@@ -130,6 +171,7 @@ export function describeTtsError(err: TtsError): string {
     case "expired":
       return "The result is no longer available from the speech service (it expired).";
     case "upstream":
+      if (err instanceof UntrustedDownloadError) return UNTRUSTED_DOWNLOAD_MESSAGE;
       return "The speech service failed to produce audio.";
   }
 }

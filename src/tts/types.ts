@@ -74,6 +74,12 @@ export interface StreamSummary {
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /**
+   * Latest time (`performance.now()` ms) the call may finish by; the client's own per-call deadline
+   * applies too, whichever is earlier. A request that its rate limiter could not start by then is
+   * refused at once (ProviderBusyError) instead of queueing.
+   */
+  deadline?: number;
 }
 
 /** A voice as the provider lists it. */

@@ -12,11 +12,36 @@ export interface RateLimiterOptions {
   sleep?: Sleep;
 }
 
+export interface AcquireOptions {
+  /**
+   * Latest start that is still useful, on the limiter's clock (`performance.now()` ms by default).
+   * When the predicted start is later, `acquire` rejects at once with WouldMissDeadlineError; a
+   * waiter whose deadline passes while it waits is rejected the same way, without using a slot.
+   */
+  deadline?: number;
+}
+
+/**
+ * The limiter could not grant a start before the caller's deadline: the window is full and the queue
+ * ahead would not drain in time. Nothing was started; `retryAfterMs` is how long until a start
+ * (behind the current queue) is predicted to be possible.
+ */
+export class WouldMissDeadlineError extends Error {
+  readonly retryAfterMs: number;
+  constructor(retryAfterMs: number) {
+    const ms = Math.max(0, Math.ceil(retryAfterMs));
+    super(`rate limit: the next start is ${ms} ms away, after the request's deadline`);
+    this.name = "WouldMissDeadlineError";
+    this.retryAfterMs = ms;
+  }
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (reason: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  deadline: number | undefined;
 }
 
 /**
@@ -53,11 +78,28 @@ export class RateLimiter {
     return this.#queue.length;
   }
 
-  /** Resolves when a start is allowed (the slot is then used); rejects with the signal's reason on abort. */
-  acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * When a waiter enqueued now would be granted, assuming everyone ahead of it stays: the window's
+   * recent grants and the queue ahead, served in order, `limit` per `intervalMs`.
+   */
+  predictStart(): number {
+    return this.#predict(this.#queue.length, this.#now());
+  }
+
+  /**
+   * Resolves when a start is allowed (the slot is then used); rejects with the signal's reason on
+   * abort, and with WouldMissDeadlineError when `opts.deadline` cannot be met (see AcquireOptions).
+   */
+  acquire(signal?: AbortSignal, opts: AcquireOptions = {}): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
+    const { deadline } = opts;
+    if (deadline !== undefined) {
+      const now = this.#now();
+      const start = this.#predict(this.#queue.length, now);
+      if (start > deadline) return Promise.reject(new WouldMissDeadlineError(start - now));
+    }
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined };
+      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined, deadline };
       if (signal) {
         waiter.onAbort = () => {
           const i = this.#queue.indexOf(waiter);
@@ -71,6 +113,36 @@ export class RateLimiter {
     });
   }
 
+  /** The grant time of the waiter `ahead` places back in the queue (0 = the head), from `now`. */
+  #predict(ahead: number, now: number): number {
+    const grants = this.#starts.filter((t) => now - t < this.intervalMs);
+    let at = now;
+    for (let i = 0; i <= ahead; i++) {
+      const n = grants.length;
+      at = n >= this.limit ? Math.max(now, grants[n - this.limit]! + this.intervalMs) : now;
+      grants.push(at);
+    }
+    return at;
+  }
+
+  #leave(waiter: Waiter): void {
+    if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
+  }
+
+  /** Rejects (and removes) every waiter whose deadline has passed. */
+  #expire(now: number): void {
+    for (let i = 0; i < this.#queue.length; ) {
+      const waiter = this.#queue[i]!;
+      if (waiter.deadline !== undefined && now > waiter.deadline) {
+        this.#queue.splice(i, 1);
+        this.#leave(waiter);
+        waiter.reject(new WouldMissDeadlineError(this.#predict(i, now) - now));
+        continue;
+      }
+      i++;
+    }
+  }
+
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
@@ -78,14 +150,19 @@ export class RateLimiter {
       while (this.#queue.length > 0) {
         const now = this.#now();
         while (this.#starts.length > 0 && now - this.#starts[0]! >= this.intervalMs) this.#starts.shift();
+        this.#expire(now);
+        if (this.#queue.length === 0) break;
         if (this.#starts.length < this.limit) {
           const waiter = this.#queue.shift()!;
-          if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
+          this.#leave(waiter);
           this.#starts.push(now);
           waiter.resolve();
           continue;
         }
-        await this.#sleep(Math.max(1, this.#starts[0]! + this.intervalMs - now));
+        // Wake for the next free slot, or sooner when a waiter's deadline passes before it.
+        let wake = this.#starts[0]! + this.intervalMs;
+        for (const w of this.#queue) if (w.deadline !== undefined && w.deadline < wake) wake = w.deadline;
+        await this.#sleep(Math.max(1, wake - now));
       }
     } finally {
       this.#pumping = false;

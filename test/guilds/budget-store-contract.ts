@@ -43,7 +43,15 @@ export function describeBudgetStoreContract(name: string, fresh: () => Promise<B
       chars: number,
       limits: Parameters<BudgetStore["reserve"]>[0]["limits"] = {},
       who: { guildId?: string; userId?: string; at?: number } = {},
-    ) => store.reserve({ holdId, guildId: who.guildId ?? G, userId: who.userId ?? A, chars, limits, at: who.at ?? T });
+    ) =>
+      store.reserve({
+        holdId,
+        guildId: who.guildId ?? G,
+        userId: who.userId ?? A,
+        chars,
+        limits,
+        at: who.at ?? T,
+      });
 
     it("counts a hold in the member's and the guild's day and month, and records it", async () => {
       const { store } = await setup();
@@ -59,9 +67,18 @@ export function describeBudgetStoreContract(name: string, fresh: () => Promise<B
       });
       await reserve(store, "h2", 30, {}, { userId: B });
       await reserve(store, "h3", 1_000, {}, { guildId: G2 });
-      expect(await store.usage(G, A, T)).toEqual({ user: { day: 120, month: 120 }, guild: { day: 150, month: 150 } });
-      expect(await store.usage(G, B, T)).toEqual({ user: { day: 30, month: 30 }, guild: { day: 150, month: 150 } });
-      expect(await store.usage(G, C, T)).toEqual({ user: { day: 0, month: 0 }, guild: { day: 150, month: 150 } });
+      expect(await store.usage(G, A, T)).toEqual({
+        user: { day: 120, month: 120 },
+        guild: { day: 150, month: 150 },
+      });
+      expect(await store.usage(G, B, T)).toEqual({
+        user: { day: 30, month: 30 },
+        guild: { day: 150, month: 150 },
+      });
+      expect(await store.usage(G, C, T)).toEqual({
+        user: { day: 0, month: 0 },
+        guild: { day: 150, month: 150 },
+      });
       expect(await store.usage("999999999999999999", A, T)).toEqual({
         user: { day: 0, month: 0 },
         guild: { day: 0, month: 0 },
@@ -97,7 +114,12 @@ export function describeBudgetStoreContract(name: string, fresh: () => Promise<B
       held(await reserve(store, "g", 100, { guildMonthlyChars: 1_000 }, { userId: C }));
       // A refused reservation counted nothing and left no hold.
       expect((await store.usage(G, C, T)).user).toEqual({ day: 100, month: 500 });
-      expect((await store.holds(Number.POSITIVE_INFINITY)).map((h) => h.id).sort()).toEqual(["a", "c", "e", "g"]);
+      expect((await store.holds(Number.POSITIVE_INFINITY)).map((h) => h.id).sort()).toEqual([
+        "a",
+        "c",
+        "e",
+        "g",
+      ]);
     });
 
     it("names the first budget exceeded in the order userDay, guildDay, guildMonth", async () => {
@@ -109,7 +131,9 @@ export function describeBudgetStoreContract(name: string, fresh: () => Promise<B
         ok: false,
         budget: "guildDay",
       });
-      expect(await reserve(store, "x", 1, { ...all, userDailyChars: 101, guildDailyChars: 101 })).toMatchObject({
+      expect(
+        await reserve(store, "x", 1, { ...all, userDailyChars: 101, guildDailyChars: 101 }),
+      ).toMatchObject({
         ok: false,
         budget: "guildMonth",
       });
@@ -137,7 +161,10 @@ export function describeBudgetStoreContract(name: string, fresh: () => Promise<B
       expect(await store.settle("down", 320)).toBe(false);
       expect(await store.settle("up", 999)).toBe(false);
       expect(await store.release("up")).toBe(false);
-      expect(await store.usage(G, A, T)).toEqual({ user: { day: 320, month: 320 }, guild: { day: 500, month: 500 } });
+      expect(await store.usage(G, A, T)).toEqual({
+        user: { day: 320, month: 320 },
+        guild: { day: 500, month: 500 },
+      });
       expect((await store.usage(G, B, T)).user).toEqual({ day: 180, month: 180 });
       expect(await store.holds(Number.POSITIVE_INFINITY)).toEqual([]);
       expect(await store.settle("never-held", 10)).toBe(false);
@@ -151,7 +178,10 @@ export function describeBudgetStoreContract(name: string, fresh: () => Promise<B
       expect(await reserve(store, "s", 1, { userDailyChars: 1_000 })).toMatchObject({ ok: false });
       expect(await store.release("r")).toBe(true);
       expect(await store.release("r")).toBe(false);
-      expect(await store.usage(G, A, T)).toEqual({ user: { day: 50, month: 50 }, guild: { day: 50, month: 50 } });
+      expect(await store.usage(G, A, T)).toEqual({
+        user: { day: 50, month: 50 },
+        guild: { day: 50, month: 50 },
+      });
       held(await reserve(store, "s", 950, { userDailyChars: 1_000 }));
     });
 
@@ -179,7 +209,10 @@ export function describeBudgetStoreContract(name: string, fresh: () => Promise<B
         user: { day: 250, month: 250 },
         guild: { day: 250, month: 250 },
       });
-      expect(await store.usage(G, A, after)).toEqual({ user: { day: 10, month: 10 }, guild: { day: 10, month: 10 } });
+      expect(await store.usage(G, A, after)).toEqual({
+        user: { day: 10, month: 10 },
+        guild: { day: 10, month: 10 },
+      });
 
       const day1 = at("2026-12-06T22:00:00Z");
       const day2 = at("2026-12-07T09:00:00Z");
@@ -194,7 +227,10 @@ export function describeBudgetStoreContract(name: string, fresh: () => Promise<B
       await store.record({ guildId: G, userId: A, chars: 40, at: T });
       await store.record({ guildId: G, userId: A, chars: 0, at: T });
       await store.record({ guildId: G, userId: B, chars: 2, at: T });
-      expect(await store.usage(G, A, T)).toEqual({ user: { day: 40, month: 40 }, guild: { day: 42, month: 42 } });
+      expect(await store.usage(G, A, T)).toEqual({
+        user: { day: 40, month: 40 },
+        guild: { day: 42, month: 42 },
+      });
       expect(await store.holds(Number.POSITIVE_INFINITY)).toEqual([]);
       expect(await store.top(G, "day", T, 10)).toEqual([
         { userId: A, chars: 40 },
@@ -211,7 +247,10 @@ export function describeBudgetStoreContract(name: string, fresh: () => Promise<B
       held(await reserve(store, "ok", 10));
       await expect(store.settle("ok", -5)).rejects.toThrow(RangeError);
       await expect(reserve(store, "", 10)).rejects.toThrow(RangeError);
-      expect(await store.usage(G, A, T)).toEqual({ user: { day: 10, month: 10 }, guild: { day: 10, month: 10 } });
+      expect(await store.usage(G, A, T)).toEqual({
+        user: { day: 10, month: 10 },
+        guild: { day: 10, month: 10 },
+      });
     });
 
     it("lists the heaviest members of the day or month, most first, ties by id, without released ones", async () => {
@@ -263,7 +302,13 @@ export function describeBudgetStoreContract(name: string, fresh: () => Promise<B
       const { store } = await setup();
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          reserve(store, `race-${i}`, 100, { guildDailyChars: 1_000 }, { userId: `7${String(i).padStart(17, "0")}` }),
+          reserve(
+            store,
+            `race-${i}`,
+            100,
+            { guildDailyChars: 1_000 },
+            { userId: `7${String(i).padStart(17, "0")}` },
+          ),
         ),
       );
       expect(results.filter((r) => r.ok)).toHaveLength(10);

@@ -49,7 +49,9 @@ describe("sqlite budget store", () => {
     const store = createSqliteBudgetStore(db);
     return (async () => {
       await store.record({ guildId: G, userId: A, chars: 7, at: at("2026-12-06T12:00:00Z") });
-      expect(db.prepare("SELECT guild, period, user, chars FROM budget_usage ORDER BY period, user").all()).toEqual([
+      expect(
+        db.prepare("SELECT guild, period, user, chars FROM budget_usage ORDER BY period, user").all(),
+      ).toEqual([
         { guild: G, period: "d:2026-12-06", user: "", chars: 7 },
         { guild: G, period: "d:2026-12-06", user: A, chars: 7 },
         { guild: G, period: "m:2026-12", user: "", chars: 7 },
@@ -70,7 +72,14 @@ describe("sqlite budget store", () => {
     await store.record({ guildId: G, userId: A, chars: 1, at: at("2026-02-19T23:55:00Z") });
     expect(periods(db)).toContain("d:2026-01-10");
     // Now it is, but the last prune was less than an hour ago.
-    await store.reserve({ holdId: "h", guildId: G, userId: A, chars: 1, limits: {}, at: at("2026-02-20T00:10:00Z") });
+    await store.reserve({
+      holdId: "h",
+      guildId: G,
+      userId: A,
+      chars: 1,
+      limits: {},
+      at: at("2026-02-20T00:10:00Z"),
+    });
     await store.record({ guildId: G, userId: A, chars: 1, at: at("2026-02-20T00:50:00Z") });
     expect(periods(db)).toContain("d:2026-01-10");
     await store.record({ guildId: G, userId: A, chars: 1, at: at("2026-02-20T00:56:00Z") });
@@ -98,7 +107,8 @@ describe("sqlite budget store", () => {
     const T = at("2026-12-06T12:00:00Z");
     const job = { path, attempts: 150, chars: 10, limit: 1_000, guildId: G, at: T, start };
     const workers = [1, 2, 3].map(
-      (worker) => new Worker(new URL("./budget-race-worker.ts", import.meta.url), { workerData: { ...job, worker } }),
+      (worker) =>
+        new Worker(new URL("./budget-race-worker.ts", import.meta.url), { workerData: { ...job, worker } }),
     );
     const results = workers.map(
       (w) =>

@@ -102,3 +102,44 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * The job side of the budget ledger in memory: holds are taken by `reservation()`, and every settle
+ * and release is recorded, so tests can see what a job was billed (and that it was billed once).
+ */
+export class MemoryLedger {
+  readonly holds = new Map<string, number>();
+  readonly settled = new Map<string, number>();
+  readonly released = new Set<string>();
+  failNext = 0;
+
+  reservation(holdId: string, chars = 100) {
+    this.holds.set(holdId, chars);
+    return { holdId, release: async () => void (await this.release(holdId)) };
+  }
+
+  async settle(holdId: string, chars: number): Promise<boolean> {
+    this.#maybeFail();
+    if (!this.holds.delete(holdId)) return false;
+    this.settled.set(holdId, chars);
+    return true;
+  }
+
+  async release(holdId: string): Promise<boolean> {
+    this.#maybeFail();
+    if (!this.holds.delete(holdId)) return false;
+    this.released.add(holdId);
+    return true;
+  }
+
+  async holdsBefore(): Promise<{ id: string; chars: number; createdAt: number }[]> {
+    return [...this.holds].map(([id, chars]) => ({ id, chars, createdAt: 0 }));
+  }
+
+  #maybeFail(): void {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error("ledger unavailable");
+    }
+  }
+}

@@ -8,7 +8,7 @@ import { createMiniMaxProvider } from "../../src/minimax/provider.ts";
 import { parseTitles, toSrt } from "../../src/tts/subtitles.ts";
 import { RateLimiter } from "../../src/util/rate-limiter.ts";
 import { type FakeMiniMax, startFakeMiniMax } from "../fakes/index.ts";
-import { FAST, MemoryKv, MemoryPublisher, memoryLogger, SETTINGS, waitFor } from "./helpers.ts";
+import { FAST, MemoryKv, MemoryLedger, MemoryPublisher, memoryLogger, SETTINGS, waitFor } from "./helpers.ts";
 
 /** The job runner end to end: real MiniMax client and provider, fake MiniMax over loopback HTTP. */
 
@@ -35,6 +35,7 @@ interface SetupOptions {
   publisher?: MemoryPublisher;
   options?: JobRunnerOptions;
   now?: () => number;
+  ledger?: MemoryLedger;
 }
 
 /** One "process": client, provider, store, runner and service over a shared store and publisher. */
@@ -55,27 +56,33 @@ function setup(over: SetupOptions = {}) {
   const kv = over.kv ?? new MemoryKv();
   const store = createJobStore(kv, { logger });
   const publisher = over.publisher ?? new MemoryPublisher();
+  const ledger = over.ledger ?? new MemoryLedger();
   const runner = createJobRunner({
     store,
     publisher,
     provider,
+    ledger,
     logger,
     now: over.now,
     options: { ...FAST, ...over.options },
   });
-  const service = createJobService({ store, publisher, provider, runner, logger, now: over.now });
+  const service = createJobService({ store, publisher, provider, runner, ledger, logger, now: over.now });
   cleanups.push(async () => {
     await runner.stop();
     await client.close();
   });
-  return { client, provider, logger, kv, store, publisher, runner, service };
+  return { client, provider, logger, kv, store, publisher, runner, service, ledger };
 }
+
+let holds = 0;
 
 function create(
   service: ReturnType<typeof setup>["service"],
   input: JobInput = { kind: "text", text: TEXT },
+  ledger = new MemoryLedger(),
 ) {
   return service.create({
+    reservation: ledger.reservation(`job:test${++holds}`, TEXT.length),
     requesterId: "u1",
     guildId: "g1",
     channelId: "c1",
@@ -351,15 +358,19 @@ describe("job runner against the fake MiniMax", () => {
   it("cancelling a queued job means nothing is ever sent to MiniMax", async () => {
     const { service, runner, store, publisher } = setup();
     const job = await create(service);
-    await expect(service.cancel(job.id, { userId: "someone-else" })).rejects.toThrow(/Only the person/);
-    const cancelled = await service.cancel(job.id, { userId: "u1" });
+    await expect(service.cancel(job.id, { userId: "someone-else", guildId: "g1" })).rejects.toThrow(
+      /Only the person/,
+    );
+    const cancelled = await service.cancel(job.id, { userId: "u1", guildId: "g1" });
     expect(cancelled).toMatchObject({ state: "cancelled", finishedAt: expect.any(Number) });
     await runner.start();
     await new Promise((r) => setTimeout(r, 150));
     expect(calls(CREATE)).toBe(0);
     expect((await store.get(job.id))!.state).toBe("cancelled");
     expect(publisher.statesOf(job.id)).toEqual(["cancelled"]);
-    await expect(service.cancel(job.id, { userId: "u1" })).rejects.toThrow(/already ended \(cancelled\)/);
+    await expect(service.cancel(job.id, { userId: "u1", guildId: "g1" })).rejects.toThrow(
+      /already ended \(cancelled\)/,
+    );
   });
 
   it("cancelling while processing stops polling and posts nothing", async () => {
@@ -367,7 +378,7 @@ describe("job runner against the fake MiniMax", () => {
     await runner.start();
     const job = await create(service);
     await until(store, job.id, (j) => j.state === "processing", "processing");
-    await service.cancel(job.id, { userId: "mod", isModerator: true });
+    await service.cancel(job.id, { userId: "mod", guildId: "g1", isModerator: true });
     const queries = calls(QUERY);
     await new Promise((r) => setTimeout(r, 400));
     expect((await store.get(job.id))!.state).toBe("cancelled");
@@ -385,9 +396,15 @@ describe("job runner against the fake MiniMax", () => {
     const job = await create(service);
     const failed = await finished(store, job.id);
     expect(failed.state).toBe("failed");
-    await expect(service.retry(job.id, { userId: "someone-else" })).rejects.toThrow(/Only the person/);
+    await expect(
+      service.retry(job.id, { userId: "someone-else", guildId: "g1" }, new MemoryLedger().reservation("r1")),
+    ).rejects.toThrow(/Only the person/);
 
-    const retried = await service.retry(job.id, { userId: "u1" });
+    const retried = await service.retry(
+      job.id,
+      { userId: "u1", guildId: "g1" },
+      new MemoryLedger().reservation("r2"),
+    );
     expect(retried).toMatchObject({ state: "queued", attempts: 0, polls: 0 });
     expect(retried.taskId).toBeUndefined();
     expect(retried.lastError).toBeUndefined();
@@ -395,6 +412,117 @@ describe("job runner against the fake MiniMax", () => {
     expect(done.taskId).not.toBe(failed.taskId);
     expect(calls(CREATE)).toBe(2);
     expect(publisher.postCalls).toEqual([job.id]);
-    await expect(service.retry(job.id, { userId: "u1" })).rejects.toThrow(/Only a failed or expired/);
+    await expect(
+      service.retry(job.id, { userId: "u1", guildId: "g1" }, new MemoryLedger().reservation("r3")),
+    ).rejects.toThrow(/Only a failed or expired/);
+  });
+});
+
+/** A store whose next N writes of a record matching `when` fail, as a dropped Redis connection would. */
+class FlakyKv extends MemoryKv {
+  failures = 0;
+  when: (value: unknown) => boolean = () => true;
+  override async set(key: string, value: unknown): Promise<boolean> {
+    if (this.failures > 0 && key.startsWith("job:") && this.when(value)) {
+      this.failures--;
+      throw new Error("store unavailable");
+    }
+    return super.set(key, value);
+  }
+}
+
+describe("paid work happens once, and is billed once", () => {
+  it("the store failing right after createTask: the task in hand is stored later, never created again", async () => {
+    const kv = new FlakyKv();
+    kv.failures = 2;
+    kv.when = (v) => typeof (v as JobRecord).taskId === "string";
+    const ledger = new MemoryLedger();
+    const { service, runner, store, logger } = setup({ kv, ledger });
+    await runner.start();
+    const job = await create(service, undefined, ledger);
+    const done = await finished(store, job.id);
+    expect(done.state).toBe("done");
+    expect(calls(CREATE)).toBe(1);
+    expect(logger.lines.some((l) => l.msg?.includes("could not be stored"))).toBe(true);
+    expect(ledger.settled.get(job.holdId!)).toBe(TEXT.length);
+  });
+
+  it("a job killed between its submit mark and createTask is not sent again on restart, and is billed", async () => {
+    const kv = new MemoryKv();
+    const ledger = new MemoryLedger();
+    const first = setup({ kv, ledger });
+    const job = await create(first.service, undefined, ledger);
+    // What a process killed during createTask leaves behind: the mark, no task id.
+    await first.store.update(job.id, (cur) => cur && { ...cur, submitKey: "k1" });
+    const second = setup({ kv, ledger });
+    await second.runner.start();
+    const failed = await finished(second.store, job.id);
+    expect(failed.state).toBe("failed");
+    expect(failed.lastError?.message).toMatch(/not paid for twice/);
+    expect(calls(CREATE)).toBe(0);
+    // It may have reached MiniMax, so it counts: once.
+    expect(ledger.settled.get(job.holdId!)).toBe(TEXT.length);
+  });
+
+  it("a job killed before its submit mark is sent normally on restart", async () => {
+    const kv = new MemoryKv();
+    const first = setup({ kv });
+    const job = await create(first.service);
+    const second = setup({ kv });
+    await second.runner.start();
+    expect((await finished(second.store, job.id)).state).toBe("done");
+    expect(calls(CREATE)).toBe(1);
+  });
+
+  it("a job cancelled before it was sent is not billed; one cancelled while processing is", async () => {
+    const ledger = new MemoryLedger();
+    const { service, runner, store } = setup({ ledger });
+    const queued = await create(service, undefined, ledger);
+    await service.cancel(queued.id, { userId: "u1", guildId: "g1" });
+    expect(ledger.released.has(queued.holdId!)).toBe(true);
+
+    await runner.start();
+    const running = await create(service, undefined, ledger);
+    await until(store, running.id, (j) => j.state === "processing", "processing");
+    await service.cancel(running.id, { userId: "u1", guildId: "g1" });
+    expect(ledger.settled.get(running.holdId!)).toBe(TEXT.length);
+  });
+
+  it("a task MiniMax failed is still billed (it was charged)", async () => {
+    const ledger = new MemoryLedger();
+    const { service, runner, store } = setup({ ledger });
+    mm.inject({ kind: "taskFailed" });
+    await runner.start();
+    const job = await create(service, undefined, ledger);
+    expect((await finished(store, job.id)).state).toBe("failed");
+    expect(ledger.settled.get(job.holdId!)).toBe(TEXT.length);
+  });
+
+  it("the ledger failing at the end delays the final state; the job is billed once and posted once", async () => {
+    const ledger = new MemoryLedger();
+    const { service, runner, store, publisher } = setup({ ledger });
+    await runner.start();
+    const job = await create(service, undefined, ledger);
+    await until(store, job.id, (j) => j.state === "posting" || j.state === "downloading", "downloading");
+    ledger.failNext = 1;
+    const done = await finished(store, job.id);
+    expect(done.state).toBe("done");
+    expect(ledger.settled.get(job.holdId!)).toBe(TEXT.length);
+    expect(publisher.postCalls.length).toBeGreaterThanOrEqual(1);
+    expect(publisher.posted.size).toBe(1);
+  });
+
+  it("a moderator of another server can neither cancel, show nor retry a job", async () => {
+    const { service } = setup();
+    const job = await create(service);
+    const outsider = { userId: "mod-b", guildId: "g2", isModerator: true };
+    await expect(service.cancel(job.id, outsider)).rejects.toThrow(/no narration job/);
+    await expect(service.show(job.id, outsider)).rejects.toThrow(/no job/);
+    await expect(service.retry(job.id, outsider, new MemoryLedger().reservation("x"))).rejects.toThrow(
+      /no narration job/,
+    );
+    const inside = { userId: "mod-a", guildId: "g1", isModerator: true };
+    expect((await service.show(job.id, inside)).id).toBe(job.id);
+    expect((await service.cancel(job.id, inside)).state).toBe("cancelled");
   });
 });

@@ -5,7 +5,7 @@ import { createJobStore } from "../../src/jobs/store.ts";
 import type { JobRecord } from "../../src/jobs/types.ts";
 import { ContentRefusedError, RetryableError } from "../../src/tts/errors.ts";
 import type { SpeechRequest, SpeechSettings, SynthesisResult, TtsProvider } from "../../src/tts/types.ts";
-import { FAST, MemoryKv, MemoryPublisher, memoryLogger, waitFor } from "./helpers.ts";
+import { FAST, MemoryKv, MemoryLedger, MemoryPublisher, memoryLogger, waitFor } from "./helpers.ts";
 
 /** A provider without an async API (like the AI/ML API): jobs go through chunked sync synthesis. */
 
@@ -51,11 +51,13 @@ function setup(provider: TtsProvider, settings: SpeechSettings = PCM) {
   const logger = memoryLogger();
   const store = createJobStore(new MemoryKv(), { logger });
   const publisher = new MemoryPublisher();
-  const runner = createJobRunner({ store, publisher, provider, logger, options: FAST });
+  const ledger = new MemoryLedger();
+  const runner = createJobRunner({ store, publisher, provider, ledger, logger, options: FAST });
   runners.push(runner);
-  const service = createJobService({ store, publisher, provider, runner, logger });
+  const service = createJobService({ store, publisher, provider, runner, ledger, logger });
   const create = (text: string) =>
     service.create({
+      reservation: ledger.reservation(`job:${text.length}`, text.length),
       requesterId: "u9",
       guildId: null,
       channelId: "dm",
@@ -69,7 +71,7 @@ function setup(provider: TtsProvider, settings: SpeechSettings = PCM) {
       const j = await store.get(id);
       return j && ["done", "failed", "expired", "cancelled"].includes(j.state) ? j : undefined;
     }, "a final state");
-  return { store, publisher, runner, service, create, final };
+  return { store, publisher, runner, service, create, final, ledger };
 }
 
 const TEXT =
@@ -135,11 +137,22 @@ describe("job runner with a provider without async", () => {
 describe("job service", () => {
   it("refuses a zip up front when the provider cannot take files", async () => {
     const { provider } = fakeProvider();
-    const { service, store } = setup(provider);
+    const { service, store, ledger } = setup(provider);
     const zip = { kind: "file" as const, fileName: "book.zip", contentBase64: "UEsDBA==" };
-    const req = { requesterId: "u9", guildId: null, channelId: "dm", input: zip, settings: PCM, chars: 10 };
+    const reservation = ledger.reservation("job:zip", 10);
+    const req = {
+      reservation,
+      requesterId: "u9",
+      guildId: null,
+      channelId: "dm",
+      input: zip,
+      settings: PCM,
+      chars: 10,
+    };
     await expect(service.create(req)).rejects.toThrow(/Only \.txt files/);
     expect(await store.listActive()).toEqual([]);
+    // Refused before anything was paid: the characters go back.
+    expect(ledger.released.has("job:zip")).toBe(true);
   });
 
   it("still runs the job when the status message cannot be posted", async () => {

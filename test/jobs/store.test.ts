@@ -17,6 +17,7 @@ function record(id: string, over: Partial<JobRecord> = {}): JobRecord {
     createdAt: 1000,
     updatedAt: 1000,
     attempts: 0,
+    retries: 0,
     polls: 0,
     nextAt: 0,
     ...over,

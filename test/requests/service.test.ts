@@ -10,7 +10,7 @@ import { UserFacingError } from "../../src/user-facing-error.ts";
 const GUILD = "100000000000000001";
 const REQUESTS = "200000000000000001";
 const NARRATION = "200000000000000002";
-const MOD = { userId: "mod", name: "Moderator Mia", isModerator: true };
+const MOD = { userId: "mod", guildId: GUILD, name: "Moderator Mia", isModerator: true };
 
 function mapKv() {
   const m = new Map<string, unknown>();
@@ -46,8 +46,8 @@ function setup(
         id: `job${jobs.size + 1}`,
         state: "queued",
         title: req.title,
-        requesterId: req.requesterId,
-        guildId: req.guildId,
+        requesterId: req.actor.userId,
+        guildId: req.actor.guildId,
         channelId: req.channelId,
         createdAt: now(),
         updatedAt: now(),
@@ -152,8 +152,9 @@ describe("request service", () => {
     expect(approved.reason).toBe("good one");
     expect(approved.jobId).toBe("job1");
     expect(t.started[0]!.req).toMatchObject({
-      requesterId: "alice",
-      guildId: GUILD,
+      kind: "request",
+      jobId: `rq${r.id}`,
+      actor: { userId: "alice", guildId: GUILD },
       channelId: NARRATION,
       text: "Once upon a time, The Fox.",
       title: "The Fox (requested by Name alice, approved by Moderator Mia)",
@@ -195,7 +196,7 @@ describe("request service", () => {
   it("reject with a reason (moderators only)", async () => {
     const t = setup();
     const r = await t.submit("alice");
-    await expect(t.service.reject(r.id, { userId: "bob" }, "nope")).rejects.toThrow(/moderator/);
+    await expect(t.service.reject(r.id, { userId: "bob", guildId: GUILD }, "nope")).rejects.toThrow(/moderator/);
     const rejected = await t.service.reject(r.id, MOD, "Off topic");
     expect(rejected).toMatchObject({ state: "rejected", reason: "Off topic", rejecterId: "mod" });
     expect(t.notices).toContainEqual([r.id, "rejected"]);
@@ -206,7 +207,7 @@ describe("request service", () => {
   it("approve is for moderators", async () => {
     const t = setup();
     const r = await t.submit("alice");
-    await expect(t.service.approve(r.id, { userId: "alice", isModerator: false })).rejects.toThrow(
+    await expect(t.service.approve(r.id, { userId: "alice", guildId: GUILD, isModerator: false })).rejects.toThrow(
       UserFacingError,
     );
   });
@@ -214,24 +215,24 @@ describe("request service", () => {
   it("cancel: the requester only, while pending or approved", async () => {
     const t = setup({ limits: { maxConcurrentJobs: 1 } });
     const r = await t.submit("alice");
-    await expect(t.service.cancel(r.id, { userId: "bob", isModerator: true })).rejects.toThrow(
+    await expect(t.service.cancel(r.id, { userId: "bob", guildId: GUILD, isModerator: true })).rejects.toThrow(
       /person who made/,
     );
-    expect((await t.service.cancel(r.id, { userId: "alice" })).state).toBe("cancelled");
-    await expect(t.service.cancel(r.id, { userId: "alice" })).rejects.toThrow(/no longer/);
+    expect((await t.service.cancel(r.id, { userId: "alice", guildId: GUILD })).state).toBe("cancelled");
+    await expect(t.service.cancel(r.id, { userId: "alice", guildId: GUILD })).rejects.toThrow(/no longer/);
 
     const running = await t.submit("alice", "Second");
     await t.service.approve(running.id, MOD);
-    await expect(t.service.cancel(running.id, { userId: "alice" })).rejects.toThrow(/running/);
+    await expect(t.service.cancel(running.id, { userId: "alice", guildId: GUILD })).rejects.toThrow(/running/);
   });
 
   it("upvotes once each, not by the requester", async () => {
     const t = setup();
     const r = await t.submit("alice");
-    await expect(t.service.upvote(r.id, "alice")).rejects.toThrow(/own/);
-    expect((await t.service.upvote(r.id, "bob")).upvoters).toEqual(["bob"]);
-    await expect(t.service.upvote(r.id, "bob")).rejects.toThrow(/already/);
-    expect((await t.service.upvote(r.id, "carol")).upvoters).toEqual(["bob", "carol"]);
+    await expect(t.service.upvote(r.id, { userId: "alice", guildId: GUILD })).rejects.toThrow(/own/);
+    expect((await t.service.upvote(r.id, { userId: "bob", guildId: GUILD })).upvoters).toEqual(["bob"]);
+    await expect(t.service.upvote(r.id, { userId: "bob", guildId: GUILD })).rejects.toThrow(/already/);
+    expect((await t.service.upvote(r.id, { userId: "carol", guildId: GUILD })).upvoters).toEqual(["bob", "carol"]);
     expect(t.updates.at(-1)?.upvoters).toHaveLength(2);
   });
 
@@ -243,7 +244,7 @@ describe("request service", () => {
     const b1 = await t.submit("bob", "b1");
     const c1 = await t.submit("carol", "c1");
     const c2 = await t.submit("carol", "c2");
-    await t.service.upvote(c2.id, "bob");
+    await t.service.upvote(c2.id, { userId: "bob", guildId: GUILD });
     // All approved while a1 holds the only slot.
     for (const r of [a1, a2, a3, b1, c1, c2]) await t.service.approve(r.id, MOD);
     const order = [t.started.at(-1)!.req.title];
