@@ -1,9 +1,13 @@
-import type { Dispatcher } from "undici";
-import { UpstreamError } from "../tts/errors.ts";
+import { Agent, type Dispatcher } from "undici";
+import { checkAudioBytes } from "../audio/sniff.ts";
+import { DEFAULT_DOWNLOAD_HOSTS } from "../config.ts";
+import { ProviderBusyError, UpstreamError } from "../tts/errors.ts";
 import type { CallOptions } from "../tts/types.ts";
-import { collectBounded, createAgents, header, readErrorText } from "../util/http-body.ts";
+import { acquireBefore, type CallDeadline, startDeadline } from "../util/deadline.ts";
+import { collectBounded, header, readErrorText } from "../util/http-body.ts";
 import { RateLimiter } from "../util/rate-limiter.ts";
-import { withRetry } from "../util/retry.ts";
+import { abortableSleep, isRetryableError, withRetry } from "../util/retry.ts";
+import { type LookupAll, SafeDownloader } from "../util/safe-download.ts";
 import {
   errorFromAimlDownload,
   errorFromAimlNetwork,
@@ -48,6 +52,15 @@ export interface AimlApiClientOptions {
   connections?: number;
   /** Largest audio accepted, inline or downloaded; the transfer is aborted past it. Default 50 MiB. */
   maxDownloadBytes?: number;
+  /** Largest JSON answer (its audio may be inline hex). Default 32 MiB. */
+  maxJsonBytes?: number;
+  /**
+   * Where the audio URLs the gateway returns may point. Default: DEFAULT_DOWNLOAD_HOSTS, https only,
+   * public addresses only. The API base host is always allowed by name.
+   */
+  downloads?: { allowedHosts?: readonly string[]; allowLoopback?: boolean; lookup?: LookupAll };
+  /** Overall deadline of one `tts` call (request, retries, backoff, download). Default 120 s. */
+  deadlineMs?: number;
   logger?: AimlLogger;
 }
 
@@ -74,6 +87,9 @@ export const AIML_DEFAULTS = {
   retryMaxMs: 30_000,
   connections: 64,
   maxDownloadBytes: 50 * 1024 * 1024,
+  maxJsonBytes: 32 * 1024 * 1024,
+  /** As long as one attempt may wait for its headers: the gateway answers when the clip is done. */
+  deadlineMs: 120_000,
   timeouts: { connectMs: 10_000, headersMs: 120_000, bodyMs: 60_000, keepAliveMs: 10_000 },
 } as const;
 
@@ -115,11 +131,11 @@ function audioFromJsonField(value: string | { url: string }, requestId: string |
   if (/^https?:\/\//i.test(raw)) {
     try {
       return { kind: "url", url: new URL(raw) };
-    } catch (cause) {
+    } catch {
+      // No cause: URL's TypeError carries the input (signature included) into any log of it.
       throw new UpstreamError("AI/ML API returned an audio URL that does not parse", {
         provider: "aimlapi",
         traceId: requestId,
-        cause,
       });
     }
   }
@@ -135,32 +151,50 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
   if (!opts.apiKey) throw new TypeError("AI/ML API key is empty");
   const endpoint = ttsUrl(opts.baseUrl ?? AIML_DEFAULTS.baseUrl);
   const maxBytes = opts.maxDownloadBytes ?? AIML_DEFAULTS.maxDownloadBytes;
+  const maxJsonBytes = opts.maxJsonBytes ?? AIML_DEFAULTS.maxJsonBytes;
+  const deadlineMs = opts.deadlineMs ?? AIML_DEFAULTS.deadlineMs;
   const retry = {
     retries: opts.retries ?? AIML_DEFAULTS.retries,
     baseMs: opts.retryBaseMs ?? AIML_DEFAULTS.retryBaseMs,
     maxMs: opts.retryMaxMs ?? AIML_DEFAULTS.retryMaxMs,
   };
   const log = opts.logger;
-  // Signed CDN links may redirect; the API route itself never should, so only downloads follow them.
-  const { agent, downloader } = createAgents({
-    connections: opts.connections ?? AIML_DEFAULTS.connections,
-    timeouts: { ...AIML_DEFAULTS.timeouts, ...opts.timeouts },
+  const timeouts = { ...AIML_DEFAULTS.timeouts, ...opts.timeouts };
+  const connections = opts.connections ?? AIML_DEFAULTS.connections;
+  // The API route never redirects; the signed CDN links may, and the downloader follows them by
+  // hand, checking every hop and every address against the download policy.
+  const agent = new Agent({
+    connections,
+    connectTimeout: timeouts.connectMs,
+    headersTimeout: timeouts.headersMs,
+    bodyTimeout: timeouts.bodyMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+  });
+  const downloader = new SafeDownloader({
+    policy: {
+      allowedHosts: opts.downloads?.allowedHosts ?? DEFAULT_DOWNLOAD_HOSTS,
+      allowLoopback: opts.downloads?.allowLoopback ?? false,
+    },
+    extraHosts: [endpoint.hostname],
+    provider: "aimlapi",
+    label: "AI/ML API",
+    connections,
+    timeouts,
+    lookup: opts.downloads?.lookup,
+    logger: log,
   });
   const limiter =
     opts.rateLimiter ??
     new RateLimiter({ limit: opts.requestsPerMinute ?? AIML_DEFAULTS.requestsPerMinute, intervalMs: 60_000 });
 
   async function send(
-    dispatcher: Dispatcher,
     url: URL,
     init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string },
     signal: AbortSignal | undefined,
   ): Promise<Dispatcher.ResponseData> {
     const started = performance.now();
-    // The host is logged for downloads only, never their query (it carries the signature).
-    const where = url.origin === endpoint.origin ? url.pathname : `${url.host}${url.pathname}`;
     try {
-      const res = await dispatcher.request({
+      const res = await agent.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: init.method,
@@ -171,7 +205,7 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
       log?.debug(
         {
           method: init.method,
-          path: where,
+          path: url.pathname,
           status: res.statusCode,
           ms: Math.round(performance.now() - started),
         },
@@ -179,27 +213,32 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
       );
       return res;
     } catch (err) {
-      log?.debug({ method: init.method, path: where, err: String(err) }, "aimlapi http failed");
+      log?.debug({ method: init.method, path: url.pathname, err: String(err) }, "aimlapi http failed");
       throw convert(err, signal);
     }
   }
 
-  /** The whole body, refusing (and aborting the transfer) past `maxBytes`. */
-  function collect(res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<Buffer> {
+  /** The whole body, refusing (and aborting the transfer) past `limit`. */
+  function collect(
+    res: Dispatcher.ResponseData,
+    signal: AbortSignal | undefined,
+    limit: number,
+    what: string,
+  ): Promise<Buffer> {
     return collectBounded(res, {
-      maxBytes,
+      maxBytes: limit,
       tooLarge: () =>
-        new UpstreamError(`AI/ML API audio is larger than the ${maxBytes}-byte limit`, {
+        new UpstreamError(`AI/ML API ${what} is larger than the ${limit}-byte limit`, {
           provider: "aimlapi",
         }),
       convert: (err) => convert(err, signal),
     });
   }
 
-  async function postOnce(body: string, signal: AbortSignal | undefined): Promise<Answer> {
-    await limiter.acquire(signal);
+  async function postOnce(body: string, dl: CallDeadline): Promise<Answer> {
+    const { signal } = dl;
+    await acquireBefore(limiter, dl, { provider: "aimlapi", label: "AI/ML API" });
     const res = await send(
-      agent,
       endpoint,
       {
         method: "POST",
@@ -218,11 +257,11 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
     }
     const type = mediaType(res.headers);
     if (type.startsWith("audio/") || type === "application/octet-stream") {
-      const audio = await collect(res, signal);
+      const audio = await collect(res, signal, maxBytes, "audio");
       return { audio: { kind: "bytes", audio }, requestId, creditsUsed: undefined, usdSpent: undefined };
     }
     if (type === "application/json" || type.endsWith("+json")) {
-      const text = (await collect(res, signal)).toString("utf8");
+      const text = (await collect(res, signal, maxJsonBytes, "answer")).toString("utf8");
       return parseJsonAnswer(text, res.statusCode, requestId);
     }
     const sample = (await readErrorText(res, signal)).trim().slice(0, 200);
@@ -236,55 +275,86 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
 
   async function downloadOnce(url: URL, signal: AbortSignal | undefined): Promise<Buffer> {
     // No Authorization: the link is pre-signed, and the key must not reach a CDN host.
-    const res = await send(downloader, url, { method: "GET", headers: { accept: "*/*" } }, signal);
+    let res: Dispatcher.ResponseData;
+    try {
+      ({ res } = await downloader.open(url, { signal }));
+    } catch (err) {
+      throw convert(err, signal);
+    }
     if (res.statusCode !== 200) throw errorFromAimlDownload(res.statusCode, await readErrorText(res, signal));
-    return collect(res, signal);
+    return collect(res, signal, maxBytes, "audio");
   }
 
-  const onRetry = (what: string) => (info: { attempt: number; delayMs: number; error: unknown }) =>
-    log?.warn(
-      {
-        attempt: info.attempt,
-        delayMs: info.delayMs,
-        err: info.error instanceof Error ? info.error.message : info.error,
+  function retrying<T>(what: string, dl: CallDeadline, fn: () => Promise<T>): Promise<T> {
+    let last: unknown;
+    return withRetry(fn, {
+      ...retry,
+      signal: dl.signal,
+      // The limiter's refusal means "not before the deadline": trying again sooner cannot help.
+      isRetryable: (err) => !(err instanceof ProviderBusyError) && isRetryableError(err),
+      onRetry: (info) => {
+        last = info.error;
+        log?.warn(
+          {
+            attempt: info.attempt,
+            delayMs: info.delayMs,
+            err: info.error instanceof Error ? info.error.message : info.error,
+          },
+          `aimlapi ${what} failed, retrying`,
+        );
       },
-      `aimlapi ${what} failed, retrying`,
-    );
+      // A backoff that would end past the deadline is not waited out: the last failure says more.
+      sleep: async (ms, signal) => {
+        if (ms >= dl.remaining()) throw last;
+        await abortableSleep(ms, signal);
+      },
+    });
+  }
 
   return {
     async tts(body, callOpts = {}) {
-      const { signal } = callOpts;
-      const json = JSON.stringify(body);
-      const answer = await withRetry(() => postOnce(json, signal), {
-        ...retry,
-        signal,
-        onRetry: onRetry("tts"),
-      });
-      // A failed download is retried on its own: posting again would pay for the clip twice.
-      const audio =
-        answer.audio.kind === "bytes"
-          ? answer.audio.audio
-          : await withRetry(() => downloadOnce((answer.audio as { url: URL }).url, signal), {
-              ...retry,
-              signal,
-              onRetry: onRetry("download"),
-            });
-      if (audio.length === 0) {
-        throw new UpstreamError("AI/ML API returned empty audio", {
-          provider: "aimlapi",
-          traceId: answer.requestId,
-        });
+      const dl = startDeadline(deadlineMs, callOpts, { provider: "aimlapi", label: "AI/ML API", op: "tts" });
+      try {
+        dl.signal.throwIfAborted();
+        const json = JSON.stringify(body);
+        const answer = await retrying("tts", dl, () => postOnce(json, dl));
+        // A failed download is retried on its own: posting again would pay for the clip twice.
+        const audio =
+          answer.audio.kind === "bytes"
+            ? answer.audio.audio
+            : await retrying("download", dl, () =>
+                downloadOnce((answer.audio as { url: URL }).url, dl.signal),
+              );
+        if (audio.length === 0) {
+          throw new UpstreamError("AI/ML API returned empty audio", {
+            provider: "aimlapi",
+            traceId: answer.requestId,
+          });
+        }
+        // Checked before anything wraps it (pcm becomes WAV) or posts it.
+        const format = body.audio_setting.format ?? "mp3";
+        const sniffed = checkAudioBytes(audio, format);
+        if (!sniffed.ok) {
+          throw new UpstreamError(`AI/ML API returned ${sniffed.kind} where ${format} audio was expected`, {
+            provider: "aimlapi",
+            traceId: answer.requestId,
+          });
+        }
+        return {
+          audio,
+          delivery: answer.audio.kind === "bytes" ? "inline" : "url",
+          requestId: answer.requestId,
+          creditsUsed: answer.creditsUsed,
+          usdSpent: answer.usdSpent,
+        };
+      } catch (err) {
+        throw dl.outcome(err);
+      } finally {
+        dl.dispose();
       }
-      return {
-        audio,
-        delivery: answer.audio.kind === "bytes" ? "inline" : "url",
-        requestId: answer.requestId,
-        creditsUsed: answer.creditsUsed,
-        usdSpent: answer.usdSpent,
-      };
     },
-    close() {
-      return agent.close();
+    async close() {
+      await Promise.all([agent.close(), downloader.close()]);
     },
   };
 }

@@ -62,7 +62,9 @@ function firstSignificant(bytes: Uint8Array): number | undefined {
 
 /** An MPEG audio frame header start: 11 sync bits, then a layer that is not "reserved". */
 function isFrameSync(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === 0xff && (bytes[1]! & 0xe0) === 0xe0 && ((bytes[1]! >> 1) & 3) !== 0;
+  return (
+    bytes.length >= 2 && bytes[0] === 0xff && (bytes[1]! & 0xe0) === 0xe0 && ((bytes[1]! >> 1) & 3) !== 0
+  );
 }
 
 /** Classifies the head of `bytes`. Pure; looks at no more than the first 512 bytes. */

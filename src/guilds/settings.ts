@@ -48,10 +48,13 @@ export const GuildSettingsSchema = z.object({
       guildMonthlyChars: whole(1).optional(),
       userCooldownSeconds: whole(0, 3600).optional(),
       maxConcurrentJobs: whole(1, 50).default(2),
-      /** Seconds a member waits between narrations they start themselves (/narrate, long /speak). */
-      narrateCooldownSeconds: whole(0, 86_400).default(5),
+      /**
+       * Seconds a member waits between narrations they start themselves (/narrate, long /speak). Off by
+       * default: the open-narrations cap below already bounds one member; servers that want pacing set it.
+       */
+      narrateCooldownSeconds: whole(0, 86_400).default(0),
       /** Narrations one member may have unfinished at once in this server. */
-      maxOpenJobsPerMember: whole(1, 50).default(5),
+      maxOpenJobsPerMember: whole(1, 50).default(10),
     })
     .prefault({}),
   requests: z

@@ -68,6 +68,9 @@ export interface StepDeps {
 
 type PaidCall = { kind: "task"; taskId: string; fileId?: string; usageCharacters?: number };
 
+/** A finished job's text is not kept; starting it again needs the text again. */
+const DROPPED_MESSAGE = "The text of this narration is no longer kept; please start a new one.";
+
 /** Told to members when a job was interrupted in the middle of its paid call. */
 export const INTERRUPTED_MESSAGE =
   "The bot stopped while this narration was being sent to the speech service. It was not sent again, " +
@@ -140,6 +143,7 @@ async function submit(
   signal: AbortSignal,
 ): Promise<JobRecord> {
   const { input } = job;
+  if (input.kind === "dropped") throw new JobFailure("invalid", DROPPED_MESSAGE);
   if (input.kind === "file" && !input.uploadedFileId) {
     if (!input.contentBase64)
       throw new JobFailure("invalid", "The file to narrate is missing; please start again.");
@@ -279,6 +283,7 @@ async function produce(job: JobRecord, deps: StepDeps, signal: AbortSignal): Pro
 function textOf(job: JobRecord): string {
   const { input } = job;
   if (input.kind === "text") return input.text;
+  if (input.kind === "dropped") throw new JobFailure("invalid", DROPPED_MESSAGE);
   if (input.contentBase64 && input.fileName.toLowerCase().endsWith(".txt")) {
     return Buffer.from(input.contentBase64, "base64").toString("utf8");
   }

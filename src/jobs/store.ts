@@ -81,7 +81,9 @@ export function createJobStore(kv: JobKeyValue, opts: JobStoreOptions = {}): Job
   async function write(record: JobRecord): Promise<JobRecord> {
     const parsed = JobRecordSchema.parse({ ...record, updatedAt: now() });
     const final = isFinal(parsed.state);
-    const stored = DROPS_INPUT.has(parsed.state) ? { ...parsed, input: dropInput(parsed.input, parsed.chars) } : parsed;
+    const stored = DROPS_INPUT.has(parsed.state)
+      ? { ...parsed, input: dropInput(parsed.input, parsed.chars) }
+      : parsed;
     const active = await readIds(ACTIVE_KEY);
     const listed = active.includes(stored.id);
     // Ordered so that a crash between the two writes leaves a stale index entry (pruned on read),
@@ -96,9 +98,9 @@ export function createJobStore(kv: JobKeyValue, opts: JobStoreOptions = {}): Job
       );
     }
     const mine = await readIds(userKey(stored.requesterId));
-    // Rewritten when the job is new to it, and when a job ends: that restarts the index's own TTL,
-    // so it outlives the records it lists.
-    if (!mine.includes(stored.id) || (final && ttl !== undefined)) {
+    // With a TTL, rewritten on every write of one of its jobs: the index's own TTL restarts, so it
+    // outlives the final records it lists and never expires under a job still at work.
+    if (!mine.includes(stored.id) || ttl !== undefined) {
       const ids = mine.includes(stored.id) ? mine : [...mine, stored.id];
       await kv.set(userKey(stored.requesterId), ids.slice(-perUser), ttl);
     }
@@ -126,18 +128,12 @@ export function createJobStore(kv: JobKeyValue, opts: JobStoreOptions = {}): Job
         const keep = new Set(active.map((r) => r.id));
         const suspects = ids.filter((id) => !keep.has(id));
         // Re-checked under the queue: a job retried or created meanwhile must stay listed.
-        await serialised(async () => {
-          const stale = new Set<string>();
-          for (const id of suspects) {
+        await serialised(() =>
+          pruneIdList(kv, ACTIVE_KEY, suspects, async (id) => {
             const record = await read(id);
-            if (!record || isFinal(record.state)) stale.add(id);
-          }
-          const current = await readIds(ACTIVE_KEY);
-          await kv.set(
-            ACTIVE_KEY,
-            current.filter((id) => !stale.has(id)),
-          );
-        });
+            return !record || isFinal(record.state);
+          }),
+        );
       }
       return active.sort((a, b) => a.createdAt - b.createdAt);
     },

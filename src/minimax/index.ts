@@ -1,8 +1,13 @@
 export {
+  type ClientDownloadOptions,
   type ClientRetryOptions,
+  DEFAULT_BODY_LIMITS,
   DEFAULT_CLIENT_OPTIONS,
+  DEFAULT_DEADLINES,
+  type MiniMaxBodyLimits,
   MiniMaxClient,
   type MiniMaxClientOptions,
+  type MiniMaxDeadlines,
   type MiniMaxFile,
   type SyncSynthesis,
   type UploadPurpose,
@@ -17,4 +22,9 @@ export {
   type MiniMaxProviderDefaults,
 } from "./provider.ts";
 export { toAsyncBody, toSyncBody } from "./request-body.ts";
-export { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, readResultArchive } from "./result-archive.ts";
+export {
+  type ArchiveLimits,
+  ArchiveRejectedError,
+  DEFAULT_ARCHIVE_LIMITS,
+  readResultArchive,
+} from "./result-archive.ts";

@@ -146,7 +146,8 @@ export async function readResultArchive(
       const format = base.slice(base.lastIndexOf(".") + 1).toLowerCase();
       const expected = expectedAudioFor(format);
       const sniffed = expected ? checkAudioBytes(body, expected) : undefined;
-      if (sniffed && !sniffed.ok) throw fail(`${base} is not ${format} audio (it looks like ${sniffed.kind})`);
+      if (sniffed && !sniffed.ok)
+        throw fail(`${base} is not ${format} audio (it looks like ${sniffed.kind})`);
       group.audio = body;
       group.name = base;
       group.format = base.slice(base.lastIndexOf(".") + 1).toLowerCase();

@@ -193,6 +193,8 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     let job: JobRecord;
     try {
       if (!claimed.narrationChannelId) throw new UserFacingError("No channel is set for narrations.");
+      const input = claimed.input;
+      if (input.kind === "dropped") throw new UserFacingError("The request's text is no longer kept.");
       job = await deps.narration.start({
         kind: "request",
         // Started deterministically: a crash and a second start find the same job, not a new one.
@@ -200,14 +202,9 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
         actor: { userId: claimed.requesterId, guildId: claimed.guildId, roleIds: [], isManager: false },
         channelId: claimed.narrationChannelId,
         title: creditTitle(claimed),
-        ...(claimed.input.kind === "text"
-          ? { text: claimed.input.text }
-          : {
-              file: {
-                bytes: Buffer.from(claimed.input.contentBase64, "base64"),
-                name: claimed.input.fileName,
-              },
-            }),
+        ...(input.kind === "text"
+          ? { text: input.text }
+          : { file: { bytes: Buffer.from(input.contentBase64, "base64"), name: input.fileName } }),
         options: claimed.options,
         uploadLimit: claimed.uploadLimit,
       });

@@ -9,6 +9,11 @@ export interface KeyValueReader {
   get(key: string): Promise<unknown>;
 }
 
+export interface KeyValueStore extends KeyValueReader {
+  /** `ttl` in milliseconds (Keyv's third argument); undefined keeps the value for ever. */
+  set(key: string, value: unknown, ttl?: number): Promise<unknown>;
+}
+
 /** Runs each function after every one queued before it; a failed one does not block the rest. */
 export function createSerialQueue(): <T>(fn: () => Promise<T>) => Promise<T> {
   let queue: Promise<unknown> = Promise.resolve();
@@ -42,4 +47,40 @@ export async function readRecord<S extends z.ZodType>(
     return undefined;
   }
   return parsed.data;
+}
+
+/**
+ * Re-checks `suspects` (ids a reader found without a record) and removes the gone ones from the id
+ * list at `key`, keeping at most the last `max`. Call it inside the store's write queue, so an id
+ * added meanwhile is not lost. Writes only when something changed; returns the ids kept.
+ */
+export async function pruneIdList(
+  kv: KeyValueStore,
+  key: string,
+  suspects: readonly string[],
+  isGone: (id: string) => Promise<boolean>,
+  opts: { max?: number; ttl?: number } = {},
+): Promise<string[]> {
+  const gone = new Set<string>();
+  for (const id of suspects) if (await isGone(id)) gone.add(id);
+  const current = await readIdList(kv, key);
+  let kept = current.filter((id) => !gone.has(id));
+  if (opts.max !== undefined) kept = kept.slice(-opts.max);
+  if (kept.length !== current.length) await kv.set(key, kept, opts.ttl);
+  return kept;
+}
+
+/** What a finished record keeps of its input (see `DroppedInputSchema` in src/jobs/types.ts). */
+export interface DroppedInputMarker {
+  kind: "dropped";
+  chars: number;
+  fileName?: string;
+}
+
+/** The input of a finished record without its text or bytes: its size, and a file's name. */
+export function dropInput(input: { kind: string; fileName?: string }, chars: number): DroppedInputMarker {
+  if (input.kind === "dropped") return input as DroppedInputMarker;
+  return input.fileName === undefined
+    ? { kind: "dropped", chars }
+    : { kind: "dropped", chars, fileName: input.fileName };
 }

@@ -26,6 +26,10 @@ export function createProvider(config: Config, logger: Logger, tuning: ProviderT
       retries: tuning.retry?.retries,
       retryBaseMs: tuning.retry?.baseMs,
       retryMaxMs: tuning.retry?.maxMs,
+      downloads: {
+        allowedHosts: config.downloads.allowedHosts,
+        allowLoopback: config.downloads.allowLoopback,
+      },
       logger: log,
     });
     return { provider: createAimlApiProvider(client), close: () => client.close() };
@@ -37,6 +41,11 @@ export function createProvider(config: Config, logger: Logger, tuning: ProviderT
     synthesisRpm: config.tts.rateLimitRpm,
     queryQps: config.tts.asyncPollQps,
     retry: tuning.retry,
+    downloads: {
+      allowedHosts: config.downloads.allowedHosts,
+      allowLoopback: config.downloads.allowLoopback,
+    },
+    maxResultBytes: config.downloads.maxResultBytes,
     logger: log,
   });
   return { provider: createMiniMaxProvider(client), close: () => client.close() };

@@ -114,7 +114,8 @@ export class ProviderBusyError extends RetryableError {
 }
 
 /** What members are told about an UntrustedDownloadError. */
-export const UNTRUSTED_DOWNLOAD_MESSAGE = "The speech service returned a download link the bot does not trust.";
+export const UNTRUSTED_DOWNLOAD_MESSAGE =
+  "The speech service returned a download link the bot does not trust.";
 
 /**
  * The provider answered with a download link the bot refuses to follow: not https, a host outside

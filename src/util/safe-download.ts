@@ -37,11 +37,7 @@ export type LookupAll = (
 type ConnectLookup = (
   hostname: string,
   options: { family?: number | string; hints?: number; all?: boolean },
-  callback: (
-    err: NodeJS.ErrnoException | null,
-    address: string | LookupAddress[],
-    family?: number,
-  ) => void,
+  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
 ) => void;
 
 const systemLookup: LookupAll = (hostname, options, callback) =>
@@ -247,25 +243,29 @@ export class AddressRefusedError extends Error {
 export function guardedLookup(policy: DownloadPolicy, resolve: LookupAll = systemLookup): ConnectLookup {
   return (hostname, options, callback) => {
     const family = options.family === "IPv4" ? 4 : options.family === "IPv6" ? 6 : options.family;
-    resolve(hostname, { family: typeof family === "number" ? family : undefined, hints: options.hints }, (err, addresses) => {
-      if (err) {
-        callback(err, options.all ? [] : "");
-        return;
-      }
-      const list = addresses ?? [];
-      const bad = list.find((a) => !addressAllowed(a.address, policy));
-      if (list.length === 0 || bad) {
-        const refused = new AddressRefusedError(
-          hostname,
-          bad?.address ?? "",
-          bad ? (classifyAddress(bad.address) ?? "reserved") : "none",
-        );
-        callback(refused, options.all ? [] : "");
-        return;
-      }
-      if (options.all) callback(null, list);
-      else callback(null, list[0]!.address, list[0]!.family);
-    });
+    resolve(
+      hostname,
+      { family: typeof family === "number" ? family : undefined, hints: options.hints },
+      (err, addresses) => {
+        if (err) {
+          callback(err, options.all ? [] : "");
+          return;
+        }
+        const list = addresses ?? [];
+        const bad = list.find((a) => !addressAllowed(a.address, policy));
+        if (list.length === 0 || bad) {
+          const refused = new AddressRefusedError(
+            hostname,
+            bad?.address ?? "",
+            bad ? (classifyAddress(bad.address) ?? "reserved") : "none",
+          );
+          callback(refused, options.all ? [] : "");
+          return;
+        }
+        if (options.all) callback(null, list);
+        else callback(null, list[0]!.address, list[0]!.family);
+      },
+    );
   };
 }
 
@@ -309,10 +309,7 @@ const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]
 function findRefusal(err: unknown, depth = 0): AddressRefusedError | undefined {
   if (depth > 4 || typeof err !== "object" || err === null) return undefined;
   if (err instanceof AddressRefusedError) return err;
-  const nested = [
-    (err as { cause?: unknown }).cause,
-    ...(err instanceof AggregateError ? err.errors : []),
-  ];
+  const nested = [(err as { cause?: unknown }).cause, ...(err instanceof AggregateError ? err.errors : [])];
   for (const e of nested) {
     const found = findRefusal(e, depth + 1);
     if (found) return found;
@@ -417,10 +414,10 @@ export class SafeDownloader {
       if (location === undefined) return { res, url };
       discard(res);
       if (hop >= this.#maxRedirects) {
-        throw new UpstreamError(
-          `${this.#label} download redirected more than ${this.#maxRedirects} times`,
-          { provider: this.#provider, httpStatus: res.statusCode },
-        );
+        throw new UpstreamError(`${this.#label} download redirected more than ${this.#maxRedirects} times`, {
+          provider: this.#provider,
+          httpStatus: res.statusCode,
+        });
       }
       let next: URL;
       try {

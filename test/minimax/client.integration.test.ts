@@ -33,6 +33,8 @@ function client(over: Partial<MiniMaxClientOptions> = {}): MiniMaxClient {
   const c = new MiniMaxClient({
     apiKey: KEY,
     baseUrl: mm.url,
+    // The fake's signed URLs are http://127.0.0.1: allowed for tests only.
+    downloads: { allowLoopback: true },
     retry: { retries: 3, baseMs: 5, maxMs: 40 },
     limiters: {
       synthesis: new RateLimiter({ limit: 1000, intervalMs: 1000 }),
@@ -110,8 +112,10 @@ describe("MiniMaxClient against the fake MiniMax", () => {
       expect(download.headers.authorization).toBeUndefined();
     });
 
-    it("bounds downloads by maxDownloadBytes", async () => {
-      const err = await caught(client({ maxDownloadBytes: 4000 }).synthesize(REQ, { outputFormat: "url" }));
+    it("bounds url-output downloads by bodyLimits.audioDownload", async () => {
+      const err = await caught(
+        client({ bodyLimits: { audioDownload: 4000 } }).synthesize(REQ, { outputFormat: "url" }),
+      );
       expect(err).toBeInstanceOf(UpstreamError);
       expect(err.message).toMatch(/larger than the 4000-byte limit/);
       expect(mm.requests.filter((r) => r.path.startsWith("/oss/"))).toHaveLength(1);
@@ -435,6 +439,7 @@ describe("client-side rate limits against the fake's", () => {
       new MiniMaxClient({
         apiKey: KEY,
         baseUrl: limited.url,
+        downloads: { allowLoopback: true },
         retry: { retries: 0 },
         limiters: { synthesis },
       });
@@ -458,7 +463,12 @@ describe("client-side rate limits against the fake's", () => {
 
   it("the default query limiter stays under the fake's default 10 QPS", async () => {
     limited = await startFakeMiniMax({ apiKey: KEY, rpm: 1000 });
-    const c = new MiniMaxClient({ apiKey: KEY, baseUrl: limited.url, retry: { retries: 0 } });
+    const c = new MiniMaxClient({
+      apiKey: KEY,
+      baseUrl: limited.url,
+      downloads: { allowLoopback: true },
+      retry: { retries: 0 },
+    });
     clients.push(c);
     const { taskId } = await c.createAsyncTask({ text: LONG_TEXT }, SETTINGS);
     const started = performance.now();

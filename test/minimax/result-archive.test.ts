@@ -77,27 +77,28 @@ describe("readResultArchive", () => {
   it("keeps folder order and groups zip-input trios per folder", async () => {
     const entries: TarEntry[] = [
       { name: "1", type: "directory" },
-      ...trio("1/", "title-7", Buffer.from("t1")),
-      ...trio("1/", "content-7", Buffer.from("c1")),
+      ...trio("1/", "title-7", Buffer.from("ID3t1")),
+      ...trio("1/", "content-7", Buffer.from("ID3c1")),
       { name: "2", type: "directory" },
       // Same basenames in another folder must not merge with folder 1.
-      ...trio("2/", "content-7", Buffer.from("c2")),
-      ...trio("2/", "extra-8", Buffer.from("e2")),
+      ...trio("2/", "content-7", Buffer.from("ID3c2")),
+      ...trio("2/", "extra-8", Buffer.from("ID3e2")),
     ];
     const { parts } = await readResultArchive(buildTar(entries));
     expect(parts.map((p) => [p.name, p.audio.toString()])).toEqual([
-      ["title-7.mp3", "t1"],
-      ["content-7.mp3", "c1"],
-      ["content-7.mp3", "c2"],
-      ["extra-8.mp3", "e2"],
+      ["title-7.mp3", "ID3t1"],
+      ["content-7.mp3", "ID3c1"],
+      ["content-7.mp3", "ID3c2"],
+      ["extra-8.mp3", "ID3e2"],
     ]);
     expect(parts.every((p) => p.subtitles && p.extra)).toBe(true);
   });
 
   it("takes the format from the extension and tolerates missing sidecars", async () => {
-    const { parts } = await readResultArchive(buildTar([{ name: "out/content-9.flac", content: AUDIO }]));
+    const flac = Buffer.concat([Buffer.from("fLaC"), AUDIO]);
+    const { parts } = await readResultArchive(buildTar([{ name: "out/content-9.flac", content: flac }]));
     expect(parts).toEqual([
-      { name: "content-9.flac", audio: AUDIO, format: "flac", subtitles: undefined, extra: undefined },
+      { name: "content-9.flac", audio: flac, format: "flac", subtitles: undefined, extra: undefined },
     ]);
   });
 

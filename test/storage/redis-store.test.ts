@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createStorage, StorageError } from "../../src/storage/storage.ts";
+import { createStorageProbe } from "../../src/metrics/health.ts";
+import { createStorage, isStorageFailure, StorageError } from "../../src/storage/storage.ts";
 import { type RedisServer, startRedisServer } from "./redis-server.ts";
 import { describeStorageContract } from "./store-contract.ts";
 
@@ -84,6 +85,66 @@ describe("createStorage (redis)", () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe("a Redis outage mid-run", () => {
+  it("fails a read within ~2 s by default, as a StorageError the dispatcher recognises", async () => {
+    const redis = await startRedisServer();
+    const s = await createStorage(redis.url);
+    try {
+      const kv = s.keyv<string>("outage");
+      await kv.set("a", "1");
+      await redis.stop();
+      const t = Date.now();
+      const err = await kv.get("a").catch((e: unknown) => e);
+      expect(Date.now() - t).toBeLessThan(2_000);
+      expect(err).toBeInstanceOf(StorageError);
+      expect(String(err)).toMatch(/Redis GET failed/);
+      expect(isStorageFailure(err)).toBe(true);
+      const write = await kv.set("b", "2").catch((e: unknown) => e);
+      expect(write).toBeInstanceOf(StorageError);
+    } finally {
+      await s.close();
+      await redis.stop();
+    }
+  });
+
+  it("reads as storage down in the health probe while Redis is stopped, and ok once it is back", async () => {
+    const first = await startRedisServer();
+    const s = await createStorage(first.url);
+    try {
+      const probe = createStorageProbe(s.keyv("meta"), { cacheMs: 0 });
+      expect(await probe()).toBe("ok");
+      await first.stop();
+      const t = Date.now();
+      expect(await probe()).toBe("down");
+      expect(Date.now() - t).toBeLessThan(1_500);
+      const second = await startRedisServer({ port: first.port });
+      try {
+        await vi.waitFor(async () => expect(await probe()).toBe("ok"), { timeout: 10_000, interval: 200 });
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("isStorageFailure", () => {
+  it("knows storage errors, node-redis outage errors (through causes) and SQLite errors, and nothing else", () => {
+    class TimeoutError extends Error {}
+    class ClientClosedError extends Error {}
+    expect(isStorageFailure(new StorageError("x"))).toBe(true);
+    expect(isStorageFailure(new TimeoutError())).toBe(true);
+    expect(isStorageFailure(new Error("wrapped", { cause: new ClientClosedError("closed") }))).toBe(true);
+    expect(isStorageFailure(Object.assign(new Error("database is locked"), { code: "ERR_SQLITE_ERROR" }))).toBe(
+      true,
+    );
+    expect(isStorageFailure(new Error("boom"))).toBe(false);
+    expect(isStorageFailure("StorageError")).toBe(false);
+    expect(isStorageFailure(undefined)).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-import { type CommonFault, FaultQueue } from "../common/faults.ts";
+import { type CommonFault, FaultQueue, type FaultTarget } from "../common/faults.ts";
 import {
   bufferReply,
   jsonReply,
@@ -21,7 +21,14 @@ import { type AimlTtsRequest, validateAimlBody } from "./validation.ts";
  */
 
 export type AimlResponseMode = "json-object" | "json-string" | "binary";
-export type AimlFault = CommonFault;
+export type AimlFault =
+  | CommonFault
+  /** The next audio URL handed out points at `base` (another server, a private address…) instead. */
+  | ({ kind: "downloadUrl"; base: string } & FaultTarget)
+  /** Answer with a redirect to `location` (default 302) instead of the real answer. */
+  | ({ kind: "redirect"; location: string; status?: number } & FaultTarget)
+  /** The next clip (inline or behind its URL) is these bytes instead of the rendered audio. */
+  | ({ kind: "audioBody"; body: Buffer } & FaultTarget);
 
 export interface FakeAimlApiOptions {
   host?: string;
@@ -153,13 +160,19 @@ export async function startFakeAimlApi(options: FakeAimlApiOptions = {}): Promis
     if (voices.some((v) => !knownVoices.has(v))) {
       return errorReply(500, "Something wrong with the server. Please try again later.", record.path);
     }
-    const rendered = renderSpeech(body.text, toSynthesisParams(body), opts);
+    const real = renderSpeech(body.text, toSynthesisParams(body), opts);
+    const swapped = faults.take(record.path, ["audioBody"]);
+    const rendered = swapped ? { ...real, audio: swapped.body } : real;
     const creditsUsed = [...body.text].length * CREDITS_PER_CHAR;
     if (credits !== undefined) credits -= creditsUsed;
     if (opts.responseMode === "binary") return bufferReply(200, "audio/wav", rendered.audio);
     const objectKey = `audio/tts-${requestId()}.${rendered.format}`;
     storage.put(objectKey, { contentType: CONTENT_TYPES[rendered.format]!, open: () => rendered.audio });
-    const url = storage.sign(baseUrl, objectKey, opts.urlTtlMs);
+    const url = storage.sign(
+      faults.take(record.path, ["downloadUrl"])?.base ?? baseUrl,
+      objectKey,
+      opts.urlTtlMs,
+    );
     const meta = { usage: { credits_used: creditsUsed, usd_spent: creditsUsed * USD_PER_CREDIT } };
     return jsonReply(200, { audio: opts.responseMode === "json-string" ? url : { url }, meta });
   }
@@ -172,9 +185,14 @@ export async function startFakeAimlApi(options: FakeAimlApiOptions = {}): Promis
     }
     const latency = faults.take(path, ["latency"]);
     if (latency) await sleep(latency.ms);
-    const fault = faults.take(path, ["http", "timeout"]);
+    const fault = faults.take(path, ["http", "timeout", "redirect"]);
     let reply: Reply;
     if (fault?.kind === "timeout") return { kind: "hang" };
+    if (fault?.kind === "redirect") {
+      return bufferReply(fault.status ?? 302, "text/plain", `Redirecting to ${fault.location}`, {
+        Location: fault.location,
+      });
+    }
     if (fault?.kind === "http")
       reply = errorReply(fault.status, FAILURE_MESSAGES[fault.status] ?? "Error", path);
     else reply = isStorage ? storage.handle(record.method, path, record.query) : synthesize(record);

@@ -85,5 +85,14 @@ export type MiniMaxFault =
   | ({ kind: "tar"; variant: MaliciousTarVariant } & MaliciousTarOptions & FaultTarget)
   | ({ kind: "taskFailed" } & FaultTarget)
   | ({ kind: "taskExpired" } & FaultTarget)
+  /**
+   * The next signed URL handed out on `route` (`/v1/t2a_v2` for url output, `/v1/files/retrieve` for
+   * results) points at `base` (e.g. another server, a private address) instead of the fake itself.
+   */
+  | ({ kind: "downloadUrl"; base: string } & FaultTarget)
+  /** Answer with a redirect to `location` (default 302) instead of the real answer. */
+  | ({ kind: "redirect"; location: string; status?: number } & FaultTarget)
+  /** The next t2a_v2 answer (hex, url or stream) carries these bytes as its audio. */
+  | ({ kind: "audioBody"; body: Buffer } & FaultTarget)
   /** Immediate: every download URL issued so far answers 403 "Request has expired". */
   | { kind: "expireDownloads" };

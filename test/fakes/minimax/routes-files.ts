@@ -82,7 +82,11 @@ export const retrieveFile: RouteHandler = ({ state, record, trace }) => {
         created_at: Math.floor(task.created_at / 1000),
         filename: `${task.result_file_id}.tar`,
         purpose: "t2a_async",
-        download_url: state.storage.sign(state.baseUrl, key, state.opts.downloadUrlTtlMs),
+        download_url: state.storage.sign(
+          state.faults.take(record.path, ["downloadUrl"])?.base ?? state.baseUrl,
+          key,
+          state.opts.downloadUrlTtlMs,
+        ),
       },
     },
     trace,

@@ -18,10 +18,11 @@ const CONTENT_TYPES: Record<string, string> = {
 /** The async file-input limit (API reference: "< 100,000 characters"; the guide's 1M is not trusted). */
 export const ASYNC_FILE_MAX_CHARS = 100_000; // exclusive
 
-function publish(ctx: RouteContext, key: string, contentType: string, body: Buffer): string {
+function publish(ctx: RouteContext, key: string, contentType: string, body: Buffer, audio = false): string {
   const { state } = ctx;
   state.storage.put(key, { contentType, open: () => body });
-  return state.storage.sign(state.baseUrl, key, state.opts.urlTtlMs);
+  const moved = audio ? state.faults.take(ctx.record.path, ["downloadUrl"]) : undefined;
+  return state.storage.sign(moved?.base ?? state.baseUrl, key, state.opts.urlTtlMs);
 }
 
 export const t2aV2: RouteHandler = (ctx) => {
@@ -30,7 +31,9 @@ export const t2aV2: RouteHandler = (ctx) => {
   const validated = validateSync(record.json ?? record.body.toString("utf8"), (id) => state.voiceIds.has(id));
   if (!validated.ok) return errorReply(validated.error, trace);
   const params = validated.params;
-  const rendered = renderSpeech(params.text!, params, state.opts);
+  const real = renderSpeech(params.text!, params, state.opts);
+  const swapped = state.faults.take(record.path, ["audioBody"]);
+  const rendered = swapped ? { ...real, audio: swapped.body } : real;
   const subtitleFile = params.subtitles
     ? publish(ctx, `subtitles/${trace}.json`, "application/json", Buffer.from(JSON.stringify(rendered.cues)))
     : undefined;
@@ -61,7 +64,13 @@ export const t2aV2: RouteHandler = (ctx) => {
 
   const audio =
     params.outputFormat === "url"
-      ? publish(ctx, `audio/tts-${trace}.${params.format}`, CONTENT_TYPES[params.format]!, rendered.audio)
+      ? publish(
+          ctx,
+          `audio/tts-${trace}.${params.format}`,
+          CONTENT_TYPES[params.format]!,
+          rendered.audio,
+          true,
+        )
       : rendered.audio.toString("hex");
   const data: Record<string, unknown> = { audio, status: 2, ced: "" };
   if (subtitleFile) data.subtitle_file = subtitleFile;

@@ -68,9 +68,17 @@ async function preFaults(
 ): Promise<Reply | undefined> {
   const latency = state.faults.take(path, ["latency"]);
   if (latency) await sleep(latency.ms);
-  const fault = state.faults.take(path, apiRoute ? ["http", "timeout", "baseResp"] : ["http", "timeout"]);
+  const fault = state.faults.take(
+    path,
+    apiRoute ? ["http", "timeout", "baseResp", "redirect"] : ["http", "timeout", "redirect"],
+  );
   if (!fault) return undefined;
   if (fault.kind === "timeout") return { kind: "hang" };
+  if (fault.kind === "redirect") {
+    return bufferReply(fault.status ?? 302, "text/plain", `Redirecting to ${fault.location}`, {
+      Location: fault.location,
+    });
+  }
   if (fault.kind === "http") return httpFailure(fault.status);
   return errorReply(baseRespError(fault.code, fault.msg), trace);
 }
