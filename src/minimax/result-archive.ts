@@ -143,11 +143,6 @@ export async function readResultArchive(
     }
     if (group[role === "titles" ? "subtitles" : role] !== undefined) throw fail(`duplicate entry ${base}`);
     if (role === "audio") {
-      const format = base.slice(base.lastIndexOf(".") + 1).toLowerCase();
-      const expected = expectedAudioFor(format);
-      const sniffed = expected ? checkAudioBytes(body, expected) : undefined;
-      if (sniffed && !sniffed.ok)
-        throw fail(`${base} is not ${format} audio (it looks like ${sniffed.kind})`);
       group.audio = body;
       group.name = base;
       group.format = base.slice(base.lastIndexOf(".") + 1).toLowerCase();
@@ -238,6 +233,13 @@ export async function readResultArchive(
   const parts: AsyncResultPart[] = [];
   for (const group of groups.values()) {
     if (!group.audio || !group.name || !group.format) continue;
+    // After the structural checks (which run while streaming), so a hostile archive is refused for
+    // what it is first.
+    const expected = expectedAudioFor(group.format);
+    const sniffed = expected ? checkAudioBytes(group.audio, expected) : undefined;
+    if (sniffed && !sniffed.ok) {
+      throw fail(`${group.name} is not ${group.format} audio (it looks like ${sniffed.kind})`);
+    }
     parts.push({
       name: group.name,
       audio: group.audio,

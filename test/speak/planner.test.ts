@@ -1,7 +1,11 @@
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import { createSqliteBudgetStore } from "../../src/guilds/budget-store-sqlite.ts";
-import { createGuildSettingsStore, type GuildSettingsPatch } from "../../src/guilds/settings.ts";
+import {
+  createGuildSettingsStore,
+  type GuildSettingsPatch,
+  GuildSettingsSchema,
+} from "../../src/guilds/settings.ts";
 import { BudgetExceededError, createUsageLedger } from "../../src/guilds/usage.ts";
 import {
   type Actor,
@@ -438,16 +442,18 @@ describe("request planner: open narrations and the narration cooldown", () => {
     await expect(ask(planner, kind, member(), "Hello there")).resolves.toBeDefined();
   });
 
-  it("uses the default cap of 5", async () => {
-    const { planner, jobs } = await setup();
-    jobs.set(`${G}:${U}`, { open: 5, lastCreatedAt: undefined });
-    await expect(ask(planner, "narrate", member(), "Hello there")).rejects.toThrow(/the limit is 5/);
-    jobs.set(`${G}:${U}`, { open: 4, lastCreatedAt: undefined });
+  it("by default caps unfinished narrations at the settings' default, with no cooldown", async () => {
+    const { maxOpenJobsPerMember: cap, narrateCooldownSeconds } = GuildSettingsSchema.parse({}).limits;
+    expect(narrateCooldownSeconds).toBe(0);
+    const { planner, jobs, clock } = await setup();
+    jobs.set(`${G}:${U}`, { open: cap, lastCreatedAt: clock.ms });
+    await expect(ask(planner, "narrate", member(), "Hello there")).rejects.toThrow(`the limit is ${cap}`);
+    jobs.set(`${G}:${U}`, { open: cap - 1, lastCreatedAt: clock.ms });
     await expect(ask(planner, "narrate", member(), "Hello there")).resolves.toBeDefined();
   });
 
-  it.each(["narrate", "long-speak"] as const)("makes %s wait the narration cooldown (default 5 s)", async (kind) => {
-    const { planner, jobs, clock, holds } = await setup();
+  it.each(["narrate", "long-speak"] as const)("makes %s wait the server's narration cooldown", async (kind) => {
+    const { planner, jobs, clock, holds } = await setup({ guild: { limits: { narrateCooldownSeconds: 5 } } });
     jobs.set(`${G}:${U}`, { open: 0, lastCreatedAt: clock.ms - 2000 });
     await expect(ask(planner, kind, member(), "Hello there")).rejects.toThrow(
       `Please wait 3 s before starting another narration (<t:${Math.ceil((clock.ms + 3000) / 1000)}:R>).`,
@@ -457,7 +463,7 @@ describe("request planner: open narrations and the narration cooldown", () => {
     await expect(ask(planner, kind, member(), "Hello there")).resolves.toBeDefined();
   });
 
-  it("uses the server's narration cooldown, and none when it is 0", async () => {
+  it("counts the cooldown in the server's seconds, and none when it is 0", async () => {
     const { planner, jobs, clock, guildSettings } = await setup({
       guild: { limits: { narrateCooldownSeconds: 60 } },
     });
@@ -468,14 +474,16 @@ describe("request planner: open narrations and the narration cooldown", () => {
   });
 
   it("lets an approved request skip both the cap and the cooldown", async () => {
-    const { planner, jobs, clock, lookups } = await setup();
+    const { planner, jobs, clock, lookups } = await setup({ guild: { limits: { narrateCooldownSeconds: 60 } } });
     jobs.set(`${G}:${U}`, { open: 50, lastCreatedAt: clock.ms });
     await expect(ask(planner, "request", member(), "Hello there")).resolves.toBeDefined();
     expect(lookups).toEqual([]);
   });
 
   it("applies the cap to a retry but not the cooldown", async () => {
-    const { planner, jobs, clock } = await setup();
+    const { planner, jobs, clock } = await setup({
+      guild: { limits: { narrateCooldownSeconds: 60, maxOpenJobsPerMember: 5 } },
+    });
     const job = { id: "job-r", guildId: G, requesterId: U, chars: 40 };
     jobs.set(`${G}:${U}`, { open: 0, lastCreatedAt: clock.ms });
     await expect(planner.retry({ actor: member(), job, attempt: 1 })).resolves.toMatchObject({ chars: 40 });
@@ -496,7 +504,7 @@ describe("request planner: open narrations and the narration cooldown", () => {
   // the first job, so two /narrate at once both pass the cooldown (and, at the limit, the cap).
   // Flip to `it` once fixed.
   it.fails("refuses the second of two narrations started at once (cooldown)", async () => {
-    const { planner, jobs, clock } = await setup();
+    const { planner, jobs, clock } = await setup({ guild: { limits: { narrateCooldownSeconds: 5 } } });
     const start = async (jobId: string) => {
       const planned = await planner.narration({
         kind: "narrate",
