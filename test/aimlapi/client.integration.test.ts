@@ -39,6 +39,8 @@ function clientFor(fake: FakeAimlApi, patch: Partial<Parameters<typeof createAim
     retryBaseMs: 5,
     retryMaxMs: 20,
     timeouts: { headersMs: 400, bodyMs: 400 },
+    // The fake's audio URLs are http://127.0.0.1: allowed for tests only.
+    downloads: { allowLoopback: true },
     ...patch,
   });
   clients.push(client);

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { createGuildSettingsStore, type GuildSettingsPatch } from "../../src/guilds/settings.ts";
 import type { NarrationRequest } from "../../src/jobs/narrate.ts";
 import type { JobRecord, JobState } from "../../src/jobs/types.ts";
-import { createRequestService, type RequestService, type SubmitRequest } from "../../src/requests/service.ts";
+import {
+  createRequestService,
+  type RequestService,
+  requestJobId,
+  type SubmitRequest,
+} from "../../src/requests/service.ts";
 import { createRequestStore, type RequestStore } from "../../src/requests/store.ts";
 import type { NarrationRequestRecord, RequestCards, RequestNotice } from "../../src/requests/types.ts";
 import { UserFacingError } from "../../src/user-facing-error.ts";
@@ -196,7 +201,9 @@ describe("request service", () => {
   it("reject with a reason (moderators only)", async () => {
     const t = setup();
     const r = await t.submit("alice");
-    await expect(t.service.reject(r.id, { userId: "bob", guildId: GUILD }, "nope")).rejects.toThrow(/moderator/);
+    await expect(t.service.reject(r.id, { userId: "bob", guildId: GUILD }, "nope")).rejects.toThrow(
+      /moderator/,
+    );
     const rejected = await t.service.reject(r.id, MOD, "Off topic");
     expect(rejected).toMatchObject({ state: "rejected", reason: "Off topic", rejecterId: "mod" });
     expect(t.notices).toContainEqual([r.id, "rejected"]);
@@ -207,23 +214,25 @@ describe("request service", () => {
   it("approve is for moderators", async () => {
     const t = setup();
     const r = await t.submit("alice");
-    await expect(t.service.approve(r.id, { userId: "alice", guildId: GUILD, isModerator: false })).rejects.toThrow(
-      UserFacingError,
-    );
+    await expect(
+      t.service.approve(r.id, { userId: "alice", guildId: GUILD, isModerator: false }),
+    ).rejects.toThrow(UserFacingError);
   });
 
   it("cancel: the requester only, while pending or approved", async () => {
     const t = setup({ limits: { maxConcurrentJobs: 1 } });
     const r = await t.submit("alice");
-    await expect(t.service.cancel(r.id, { userId: "bob", guildId: GUILD, isModerator: true })).rejects.toThrow(
-      /person who made/,
-    );
+    await expect(
+      t.service.cancel(r.id, { userId: "bob", guildId: GUILD, isModerator: true }),
+    ).rejects.toThrow(/person who made/);
     expect((await t.service.cancel(r.id, { userId: "alice", guildId: GUILD })).state).toBe("cancelled");
     await expect(t.service.cancel(r.id, { userId: "alice", guildId: GUILD })).rejects.toThrow(/no longer/);
 
     const running = await t.submit("alice", "Second");
     await t.service.approve(running.id, MOD);
-    await expect(t.service.cancel(running.id, { userId: "alice", guildId: GUILD })).rejects.toThrow(/running/);
+    await expect(t.service.cancel(running.id, { userId: "alice", guildId: GUILD })).rejects.toThrow(
+      /running/,
+    );
   });
 
   it("upvotes once each, not by the requester", async () => {
@@ -232,7 +241,10 @@ describe("request service", () => {
     await expect(t.service.upvote(r.id, { userId: "alice", guildId: GUILD })).rejects.toThrow(/own/);
     expect((await t.service.upvote(r.id, { userId: "bob", guildId: GUILD })).upvoters).toEqual(["bob"]);
     await expect(t.service.upvote(r.id, { userId: "bob", guildId: GUILD })).rejects.toThrow(/already/);
-    expect((await t.service.upvote(r.id, { userId: "carol", guildId: GUILD })).upvoters).toEqual(["bob", "carol"]);
+    expect((await t.service.upvote(r.id, { userId: "carol", guildId: GUILD })).upvoters).toEqual([
+      "bob",
+      "carol",
+    ]);
     expect(t.updates.at(-1)?.upvoters).toHaveLength(2);
   });
 
@@ -331,6 +343,38 @@ describe("request service", () => {
     expect(states.filter((s) => s === "running")).toHaveLength(1);
     expect(states.filter((s) => s === "approved")).toHaveLength(1);
     expect(t2.posted).toHaveLength(0);
+  });
+
+  it("a crash after the job was created but before its id was stored: the job is adopted, not started twice", async () => {
+    const t = setup({ limits: { maxConcurrentJobs: 1 } });
+    const r = await t.submit("alice");
+    await t.service.approve(r.id, MOD);
+    const job = t.started[0]!.job;
+    // What the crash left: the request running with no job id, and the job under its fixed id.
+    t.jobs.delete(job.id);
+    t.jobs.set(requestJobId(r.id), { ...job, id: requestJobId(r.id) });
+    await t.store.update(r.id, (cur) => cur && { ...cur, jobId: undefined });
+
+    const fresh = t.make();
+    await fresh.resumeAll();
+    expect(await fresh.get(r.id)).toMatchObject({ state: "running", jobId: requestJobId(r.id) });
+    expect(t.started).toHaveLength(1);
+  });
+
+  it("a moderator of another server can do nothing with this server's request", async () => {
+    const t = setup();
+    const r = await t.submit("alice");
+    const outsider = { ...MOD, guildId: "100000000000000999" };
+    await expect(t.service.approve(r.id, outsider)).rejects.toThrow(/no narration request/);
+    await expect(t.service.reject(r.id, outsider, "no")).rejects.toThrow(/no narration request/);
+    await expect(t.service.upvote(r.id, { userId: "bob", guildId: outsider.guildId })).rejects.toThrow(
+      /no narration request/,
+    );
+    await expect(t.service.cancel(r.id, { userId: "alice", guildId: outsider.guildId })).rejects.toThrow(
+      /no narration request/,
+    );
+    await expect(t.service.find(r.id, outsider)).rejects.toThrow(/no narration request/);
+    expect((await t.service.get(r.id))?.state).toBe("pending");
   });
 
   it("notices a job cancelled from its status message when pumping", async () => {
