@@ -1,9 +1,13 @@
+import { DatabaseSync } from "node:sqlite";
+import { createSqliteBudgetStore } from "../src/guilds/budget-store-sqlite.ts";
+import { createUsageLedger } from "../src/guilds/usage.ts";
 import { createJobRunner } from "../src/jobs/runner.ts";
 import { createJobService } from "../src/jobs/service.ts";
 import { createJobStore } from "../src/jobs/store.ts";
 import type { JobPublisher, JobRecord } from "../src/jobs/types.ts";
 import { createLogger } from "../src/logger.ts";
 import { createMiniMaxProvider, MiniMaxClient } from "../src/minimax/index.ts";
+import { jobHoldId } from "../src/speak/planner.ts";
 import { startFakeMiniMax } from "../test/fakes/index.ts";
 import { MemoryKv } from "../test/jobs/helpers.ts";
 import { fmt, quantile } from "./stats.ts";
@@ -49,8 +53,17 @@ export async function benchJobs(count = 200, processingMs = 4000, qpsLimit = 10)
     },
   };
   const store = createJobStore(new MemoryKv(), { logger });
-  const runner = createJobRunner({ store, publisher, provider, logger, options: { concurrency: 16 } });
-  const service = createJobService({ store, publisher, provider, runner, logger });
+  // The real ledger (SQLite in memory): each job holds its characters and settles them when it ends.
+  const ledger = createUsageLedger(createSqliteBudgetStore(new DatabaseSync(":memory:")));
+  const runner = createJobRunner({
+    store,
+    publisher,
+    provider,
+    ledger,
+    logger,
+    options: { concurrency: 16 },
+  });
+  const service = createJobService({ store, publisher, provider, runner, ledger, logger });
   const started = Date.now();
   await runner.start();
   const jobs: JobRecord[] = [];
@@ -58,9 +71,20 @@ export async function benchJobs(count = 200, processingMs = 4000, qpsLimit = 10)
     await Promise.all(
       Array.from({ length: count }, async (_, i) => {
         await new Promise((r) => setTimeout(r, Math.random() * 5000));
+        const id = service.newId();
+        const requesterId = `user-${i % 20}`;
+        const hold = await ledger.reserve({
+          holdId: jobHoldId(id),
+          guildId: "g",
+          userId: requesterId,
+          chars: 50,
+          limits: {},
+        });
         jobs.push(
           await service.create({
-            requesterId: `user-${i % 20}`,
+            id,
+            reservation: { holdId: hold.id, release: async () => void (await ledger.release(hold.id)) },
+            requesterId,
             guildId: "g",
             channelId: "c",
             input: { kind: "text", text: `Job number ${i}. A few sentences to narrate, then done.` },

@@ -76,8 +76,11 @@ export interface EnqueueInput {
   label: string;
   request: SpeechRequest;
   chars: number;
-  /** Characters held for the clip (see the request planner); released if it never plays. */
-  reservation?: ClipReservation;
+  /**
+   * Characters held for the clip by the request planner (required: a clip cannot reach the provider
+   * without one); settled when its synthesis ends, released if it never plays.
+   */
+  reservation: ClipReservation;
 }
 
 export interface VoiceService {
@@ -346,7 +349,7 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
         position = session.player.enqueue(item);
       } catch (err) {
         // Refused (the queue is full): nothing will be synthesised.
-        await input.reservation?.release();
+        await input.reservation.release();
         throw err;
       }
       if (joined) await awaitReady(session);

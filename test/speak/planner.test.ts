@@ -215,7 +215,11 @@ describe("request planner: access", () => {
 
   it("hands a long /speak back as planned (the service turns it into a narration)", async () => {
     const { planner } = await setup();
-    const planned = await planner.speech({ kind: "speak", actor: member(), options: { text: "x".repeat(101) } });
+    const planned = await planner.speech({
+      kind: "speak",
+      actor: member(),
+      options: { text: "x".repeat(101) },
+    });
     expect(planned.chars).toBe(101);
     planned.done();
   });
@@ -230,7 +234,11 @@ describe("request planner: defaults and the pronunciation dictionary", () => {
 
   it("resolves a speech plan: options, then the member's defaults, then the server's, then config", async () => {
     const { planner } = await setup({ guild, user, tone });
-    const planned = await planner.speech({ kind: "speak", actor: member(), options: { text: "omg", speed: 0.8 } });
+    const planned = await planner.speech({
+      kind: "speak",
+      actor: member(),
+      options: { text: "omg", speed: 0.8 },
+    });
     planned.done();
     expect(planned.plan.request).toMatchObject({
       text: "omg",
@@ -297,7 +305,11 @@ describe("request planner: defaults and the pronunciation dictionary", () => {
 describe("request planner: budgets", () => {
   it("reserves a speech plan only when asked, once", async () => {
     const { planner, used, holds } = await setup();
-    const planned = await planner.speech({ kind: "speak", actor: member(), options: { text: "Hello there" } });
+    const planned = await planner.speech({
+      kind: "speak",
+      actor: member(),
+      options: { text: "Hello there" },
+    });
     expect(await used()).toEqual({ user: 0, guild: 0 });
     const r = await planned.reserve();
     expect(r).toMatchObject({ guildId: G, userId: U, chars: 11 });
@@ -351,12 +363,14 @@ describe("request planner: budgets", () => {
     {
       name: "the member's daily budget",
       limits: { userDailyChars: 10 },
-      message: /^That needs 11 characters, but your daily budget has 10 of 10 characters left\. It resets <t:\d+:R>\.$/,
+      message:
+        /^That needs 11 characters, but your daily budget has 10 of 10 characters left\. It resets <t:\d+:R>\.$/,
     },
     {
       name: "the server's daily budget",
       limits: { guildDailyChars: 5 },
-      message: /^That needs 11 characters, but the server's daily budget has 5 of 5 characters left\. It resets <t:\d+:R>\.$/,
+      message:
+        /^That needs 11 characters, but the server's daily budget has 5 of 5 characters left\. It resets <t:\d+:R>\.$/,
     },
     {
       name: "the server's monthly budget",
@@ -376,29 +390,29 @@ describe("request planner: budgets", () => {
   it.each([
     { name: "the same member", second: U, limits: { userDailyChars: 100 } },
     { name: "two members", second: U2, limits: { guildDailyChars: 100 } },
-  ])("accepts exactly one of two concurrent narrations by $name that together exceed the budget", async ({
-    second,
-    limits,
-  }) => {
-    const { planner, used } = await setup({ guild: { limits } });
-    const text = "x".repeat(60);
-    const results = await Promise.allSettled([
-      planner.narration({ kind: "narrate", actor: member(), options: {}, source: { text }, jobId: "a" }),
-      planner.narration({
-        kind: "narrate",
-        actor: member({ userId: second }),
-        options: {},
-        source: { text },
-        jobId: "b",
-      }),
-    ]);
-    const ok = results.filter((r) => r.status === "fulfilled");
-    const refused = results.filter((r) => r.status === "rejected");
-    expect(ok).toHaveLength(1);
-    expect(refused).toHaveLength(1);
-    expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(BudgetExceededError);
-    expect((await used(U)).guild).toBe(60);
-  });
+  ])(
+    "accepts exactly one of two concurrent narrations by $name that together exceed the budget",
+    async ({ second, limits }) => {
+      const { planner, used } = await setup({ guild: { limits } });
+      const text = "x".repeat(60);
+      const results = await Promise.allSettled([
+        planner.narration({ kind: "narrate", actor: member(), options: {}, source: { text }, jobId: "a" }),
+        planner.narration({
+          kind: "narrate",
+          actor: member({ userId: second }),
+          options: {},
+          source: { text },
+          jobId: "b",
+        }),
+      ]);
+      const ok = results.filter((r) => r.status === "fulfilled");
+      const refused = results.filter((r) => r.status === "rejected");
+      expect(ok).toHaveLength(1);
+      expect(refused).toHaveLength(1);
+      expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(BudgetExceededError);
+      expect((await used(U)).guild).toBe(60);
+    },
+  );
 
   it("accepts exactly one of two concurrent speech reservations that together exceed the budget", async () => {
     const { planner, used } = await setup({ guild: { limits: { userDailyChars: 15 } } });
@@ -421,26 +435,34 @@ describe("request planner: budgets", () => {
       source: { text: "Hello there" },
       jobId: "job-x",
     });
-    expect(planned.reservation).toMatchObject({ holdId: jobHoldId("job-x"), guildId: G, userId: U, chars: 11 });
+    expect(planned.reservation).toMatchObject({
+      holdId: jobHoldId("job-x"),
+      guildId: G,
+      userId: U,
+      chars: 11,
+    });
     expect(jobHoldId("job-x")).toBe("job:job-x");
     expect((await holds()).map((h) => h.id)).toEqual(["job:job-x"]);
   });
 });
 
 describe("request planner: open narrations and the narration cooldown", () => {
-  it.each(["narrate", "long-speak"] as const)("caps %s at the member's unfinished narrations", async (kind) => {
-    const { planner, jobs, holds } = await setup({ guild: { limits: { maxOpenJobsPerMember: 3 } } });
-    jobs.set(`${G}:${U}`, { open: 3, lastCreatedAt: undefined });
-    await expect(ask(planner, kind, member(), "Hello there")).rejects.toThrow(
-      "You already have 3 unfinished narrations here (the limit is 3).",
-    );
-    expect(await holds()).toEqual([]);
-    // Another member, or the same one in another server, is not affected.
-    await expect(ask(planner, kind, member({ userId: U2 }), "Hello there")).resolves.toBeDefined();
-    await expect(ask(planner, kind, member({ guildId: G2 }), "Hello there")).resolves.toBeDefined();
-    jobs.set(`${G}:${U}`, { open: 2, lastCreatedAt: undefined });
-    await expect(ask(planner, kind, member(), "Hello there")).resolves.toBeDefined();
-  });
+  it.each(["narrate", "long-speak"] as const)(
+    "caps %s at the member's unfinished narrations",
+    async (kind) => {
+      const { planner, jobs, holds } = await setup({ guild: { limits: { maxOpenJobsPerMember: 3 } } });
+      jobs.set(`${G}:${U}`, { open: 3, lastCreatedAt: undefined });
+      await expect(ask(planner, kind, member(), "Hello there")).rejects.toThrow(
+        "You already have 3 unfinished narrations here (the limit is 3).",
+      );
+      expect(await holds()).toEqual([]);
+      // Another member, or the same one in another server, is not affected.
+      await expect(ask(planner, kind, member({ userId: U2 }), "Hello there")).resolves.toBeDefined();
+      await expect(ask(planner, kind, member({ guildId: G2 }), "Hello there")).resolves.toBeDefined();
+      jobs.set(`${G}:${U}`, { open: 2, lastCreatedAt: undefined });
+      await expect(ask(planner, kind, member(), "Hello there")).resolves.toBeDefined();
+    },
+  );
 
   it("by default caps unfinished narrations at the settings' default, with no cooldown", async () => {
     const { maxOpenJobsPerMember: cap, narrateCooldownSeconds } = GuildSettingsSchema.parse({}).limits;
@@ -452,16 +474,21 @@ describe("request planner: open narrations and the narration cooldown", () => {
     await expect(ask(planner, "narrate", member(), "Hello there")).resolves.toBeDefined();
   });
 
-  it.each(["narrate", "long-speak"] as const)("makes %s wait the server's narration cooldown", async (kind) => {
-    const { planner, jobs, clock, holds } = await setup({ guild: { limits: { narrateCooldownSeconds: 5 } } });
-    jobs.set(`${G}:${U}`, { open: 0, lastCreatedAt: clock.ms - 2000 });
-    await expect(ask(planner, kind, member(), "Hello there")).rejects.toThrow(
-      `Please wait 3 s before starting another narration (<t:${Math.ceil((clock.ms + 3000) / 1000)}:R>).`,
-    );
-    expect(await holds()).toEqual([]);
-    clock.ms += 3000;
-    await expect(ask(planner, kind, member(), "Hello there")).resolves.toBeDefined();
-  });
+  it.each(["narrate", "long-speak"] as const)(
+    "makes %s wait the server's narration cooldown",
+    async (kind) => {
+      const { planner, jobs, clock, holds } = await setup({
+        guild: { limits: { narrateCooldownSeconds: 5 } },
+      });
+      jobs.set(`${G}:${U}`, { open: 0, lastCreatedAt: clock.ms - 2000 });
+      await expect(ask(planner, kind, member(), "Hello there")).rejects.toThrow(
+        `Please wait 3 s before starting another narration (<t:${Math.ceil((clock.ms + 3000) / 1000)}:R>).`,
+      );
+      expect(await holds()).toEqual([]);
+      clock.ms += 3000;
+      await expect(ask(planner, kind, member(), "Hello there")).resolves.toBeDefined();
+    },
+  );
 
   it("counts the cooldown in the server's seconds, and none when it is 0", async () => {
     const { planner, jobs, clock, guildSettings } = await setup({
@@ -474,7 +501,9 @@ describe("request planner: open narrations and the narration cooldown", () => {
   });
 
   it("lets an approved request skip both the cap and the cooldown", async () => {
-    const { planner, jobs, clock, lookups } = await setup({ guild: { limits: { narrateCooldownSeconds: 60 } } });
+    const { planner, jobs, clock, lookups } = await setup({
+      guild: { limits: { narrateCooldownSeconds: 60 } },
+    });
     jobs.set(`${G}:${U}`, { open: 50, lastCreatedAt: clock.ms });
     await expect(ask(planner, "request", member(), "Hello there")).resolves.toBeDefined();
     expect(lookups).toEqual([]);
@@ -488,7 +517,9 @@ describe("request planner: open narrations and the narration cooldown", () => {
     jobs.set(`${G}:${U}`, { open: 0, lastCreatedAt: clock.ms });
     await expect(planner.retry({ actor: member(), job, attempt: 1 })).resolves.toMatchObject({ chars: 40 });
     jobs.set(`${G}:${U}`, { open: 5, lastCreatedAt: undefined });
-    await expect(planner.retry({ actor: member(), job, attempt: 2 })).rejects.toThrow(/unfinished narrations/);
+    await expect(planner.retry({ actor: member(), job, attempt: 2 })).rejects.toThrow(
+      /unfinished narrations/,
+    );
   });
 
   it("does not count speech against narrations", async () => {
@@ -597,23 +628,25 @@ describe("request planner: the cooldown guard", () => {
   it("frees the concurrency slot on done(), once", async () => {
     const { planner } = await setup({ maxConcurrent: 1 });
     const first = await planner.speech({ kind: "speak", actor: member(), options: { text: "one" } });
-    await expect(planner.speech({ kind: "voice", actor: member(), options: { text: "two" } })).rejects.toThrow(
-      /already have 1 request in progress/,
-    );
+    await expect(
+      planner.speech({ kind: "voice", actor: member(), options: { text: "two" } }),
+    ).rejects.toThrow(/already have 1 request in progress/);
     first.done();
     first.done();
     const second = await planner.speech({ kind: "voice", actor: member(), options: { text: "two" } });
-    await expect(planner.speech({ kind: "speak", actor: member(), options: { text: "three" } })).rejects.toThrow(
-      /in progress/,
-    );
+    await expect(
+      planner.speech({ kind: "speak", actor: member(), options: { text: "three" } }),
+    ).rejects.toThrow(/in progress/);
     second.done();
   });
 
   it("takes no slot for a refused request", async () => {
     const { planner } = await setup({ guild: { speak: { enabled: false } }, maxConcurrent: 1 });
-    await expect(planner.speech({ kind: "speak", actor: member(), options: { text: "one" } })).rejects.toThrow(
-      /turned \/speak off/,
-    );
-    (await planner.speech({ kind: "speak", actor: member({ isManager: true }), options: { text: "one" } })).done();
+    await expect(
+      planner.speech({ kind: "speak", actor: member(), options: { text: "one" } }),
+    ).rejects.toThrow(/turned \/speak off/);
+    (
+      await planner.speech({ kind: "speak", actor: member({ isManager: true }), options: { text: "one" } })
+    ).done();
   });
 });

@@ -9,8 +9,8 @@ import { type Actor, createRequestPlanner, GUILD_ONLY_MESSAGE } from "../../src/
 import type { AudioCache, CachedAudio } from "../../src/tts/audio-cache.ts";
 import { TtsError } from "../../src/tts/errors.ts";
 import { createUserGuards } from "../../src/tts/guards.ts";
-import { createSpeakService, type SpeakInput } from "../../src/tts/speak-service.ts";
 import type { SpeakOptions } from "../../src/tts/speak-options.ts";
+import { createSpeakService, type SpeakInput } from "../../src/tts/speak-service.ts";
 import type { CallOptions, SpeechRequest, TtsProvider } from "../../src/tts/types.ts";
 import { createUserSettingsStore } from "../../src/tts/user-settings.ts";
 import { UserFacingError } from "../../src/user-facing-error.ts";
@@ -60,7 +60,11 @@ async function setup(opts: Setup = {}) {
       if (state.fail) throw state.fail;
       const audio =
         req.format === "wav"
-          ? pcmToWav(Buffer.alloc(opts.wavBytes ?? 1000), { sampleRate: 32000, channels: 1, bitsPerSample: 16 })
+          ? pcmToWav(Buffer.alloc(opts.wavBytes ?? 1000), {
+              sampleRate: 32000,
+              channels: 1,
+              bitsPerSample: 16,
+            })
           : Buffer.from(`audio:${req.text}`);
       return {
         audio,
@@ -114,7 +118,10 @@ const actor = (over: Partial<Actor> = {}): Actor => ({
   ...over,
 });
 
-const input = (text: string, over: Partial<SpeakInput> & { options?: Partial<SpeakOptions> } = {}) => ({
+const input = (
+  text: string,
+  over: Omit<Partial<SpeakInput>, "options"> & { options?: Omit<SpeakOptions, "text"> } = {},
+): SpeakInput => ({
   actor: actor(),
   attachmentSizeLimit: 10 * MB,
   ...over,
@@ -200,9 +207,11 @@ describe("speak service: the planner's decisions", () => {
   it("applies the server's /speak switch", async () => {
     const { service, requests } = await setup({ guild: { speak: { enabled: false } } });
     await expect(service.speak(input("Hello"))).rejects.toThrow(/turned \/speak off/);
-    await expect(service.speak(input("Hello", { actor: actor({ isManager: true }) }))).resolves.toMatchObject({
-      kind: "audio",
-    });
+    await expect(service.speak(input("Hello", { actor: actor({ isManager: true }) }))).resolves.toMatchObject(
+      {
+        kind: "audio",
+      },
+    );
     expect(requests).toHaveLength(1);
   });
 
@@ -236,7 +245,9 @@ describe("speak service: audio shapes", () => {
     const { service, requests, voiceMessages } = await setup();
     const result = await service.speak(input("Hello there", { options: { format: "voice" } }));
     expect(requests[0]).toMatchObject({ format: "pcm", sampleRate: 24000, channels: 1 });
-    expect(voiceMessages).toEqual([{ pcm: Buffer.from("audio:Hello there"), sampleRate: 24000, channels: 1 }]);
+    expect(voiceMessages).toEqual([
+      { pcm: Buffer.from("audio:Hello there"), sampleRate: 24000, channels: 1 },
+    ]);
     expect(result).toMatchObject({
       kind: "audio",
       files: [],
@@ -284,7 +295,9 @@ describe("speak service: audio shapes", () => {
     if (result.kind !== "audio") throw new Error("expected audio");
     expect(result.files.length).toBeGreaterThan(1);
     const n = result.files.length;
-    expect(result.files.map((f) => f.name)).toEqual(result.files.map((_, i) => `speech-part${i + 1}of${n}.wav`));
+    expect(result.files.map((f) => f.name)).toEqual(
+      result.files.map((_, i) => `speech-part${i + 1}of${n}.wav`),
+    );
     for (const f of result.files) expect(f.data.length).toBeLessThanOrEqual(1200);
     expect(Buffer.concat(result.files.map((f) => parseWav(f.data).data))).toEqual(Buffer.alloc(3000));
     expect(result.caption).toContain(`${n} parts`);

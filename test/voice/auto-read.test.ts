@@ -115,7 +115,12 @@ describe("auto-reader", () => {
       "again",
       "Ana said: later",
     ]);
-    expect(played[0]).toMatchObject({ userId: "200000000000000001", voiceChannelId: VOICE, guard: false });
+    expect(played[0]).toMatchObject({
+      kind: "auto-read",
+      actor: { userId: "200000000000000001", guildId: G, roleIds: [], isManager: false },
+      voiceChannelId: VOICE,
+      textChannelId: TEXT,
+    });
   });
 
   it.each([

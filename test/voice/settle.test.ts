@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.ts";
 import { ContentRefusedError } from "../../src/tts/errors.ts";
-import type { PlayItem } from "../../src/voice/guild-player.ts";
+import type { ClipReservation, PlayItem } from "../../src/voice/guild-player.ts";
 import { createSettleHandler } from "../../src/voice/settle.ts";
 import type { SourceOutcome } from "../../src/voice/speech-source.ts";
 
@@ -21,62 +21,79 @@ const refused = new ContentRefusedError("flagged", { provider: "minimax" });
 describe("settling a voice clip", () => {
   it.each([
     {
-      name: "played: billed what the provider reported",
+      name: "played: settled to what the provider reported",
       outcome: { ok: true, cached: false, usageCharacters: 9, durationMs: 1 },
-      billed: 9,
+      billing: ["settle 9"],
       label: "ok",
       posted: false,
     },
     {
-      name: "played, provider silent on usage: billed the text",
+      name: "played, provider silent on usage: settled to the text",
       outcome: { ok: true, cached: false, usageCharacters: undefined, durationMs: 1 },
-      billed: 11,
+      billing: ["settle 11"],
       label: "ok",
       posted: false,
     },
     {
-      name: "from the cache: free",
+      name: "played, provider reported nothing billed: released",
+      outcome: { ok: true, cached: false, usageCharacters: 0, durationMs: 1 },
+      billing: ["release"],
+      label: "ok",
+      posted: false,
+    },
+    {
+      name: "from the cache: released",
       outcome: { ok: true, cached: true, usageCharacters: undefined, durationMs: 1 },
-      billed: 0,
+      billing: ["release"],
       label: "cached",
       posted: false,
     },
     {
-      name: "skipped before any audio: free, no notice",
+      name: "skipped before any audio: released, no notice",
       outcome: { ok: false, error: new Error("aborted"), partial: false, aborted: true },
-      billed: 0,
+      billing: ["release"],
       label: "skipped",
       posted: false,
     },
     {
-      name: "skipped midway: billed, no notice",
+      name: "skipped midway: settled to the text (the provider charged), no notice",
       outcome: { ok: false, error: new Error("aborted"), partial: true, aborted: true },
-      billed: 11,
+      billing: ["settle 11"],
       label: "skipped",
       posted: false,
     },
     {
-      name: "refused: free, and the channel is told why",
+      name: "refused before any audio: released, and the channel is told why",
       outcome: { ok: false, error: refused, partial: false, aborted: false },
-      billed: 0,
+      billing: ["release"],
       label: "content",
       posted: true,
     },
-  ] as { name: string; outcome: SourceOutcome; billed: number; label: string; posted: boolean }[])(
+    {
+      name: "failed with partial audio: settled to the text, and the channel is told",
+      outcome: { ok: false, error: refused, partial: true, aborted: false },
+      billing: ["settle 11"],
+      label: "content",
+      posted: true,
+    },
+  ] as { name: string; outcome: SourceOutcome; billing: string[]; label: string; posted: boolean }[])(
     "$name",
-    async ({ outcome, billed, label, posted }) => {
-      const records: number[] = [];
+    async ({ outcome, billing, label, posted }) => {
+      const calls: string[] = [];
+      const reservation: ClipReservation = {
+        settle: async (actual) => void calls.push(`settle ${actual}`),
+        release: async () => void calls.push("release"),
+      };
       const posts: string[] = [];
       const counts: string[] = [];
       const settle = createSettleHandler({
-        budget: { record: async (_g, _u, chars) => void records.push(chars) },
         post: async (_channel, content) => void posts.push(content),
         logger: createLogger({ level: "silent" }),
         count: (o) => counts.push(o),
       });
-      settle(outcome, item);
+      settle(outcome, { ...item, reservation });
       await new Promise((r) => setImmediate(r));
-      expect(records).toEqual(billed > 0 ? [billed] : []);
+      expect(calls).toEqual(billing);
       expect(counts).toEqual([label]);
       expect(posts).toHaveLength(posted ? 1 : 0);
       if (posted)
@@ -85,4 +102,17 @@ describe("settling a voice clip", () => {
         );
     },
   );
+
+  it("settles nothing for a clip queued without a reservation", async () => {
+    const settle = createSettleHandler({
+      post: async () => {},
+      logger: createLogger({ level: "silent" }),
+    });
+    expect(() =>
+      settle(
+        { ok: true, cached: false, usageCharacters: 9, durationMs: 1 },
+        { ...item, reservation: undefined },
+      ),
+    ).not.toThrow();
+  });
 });
