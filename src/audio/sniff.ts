@@ -38,10 +38,26 @@ const ascii = (bytes: Uint8Array, at: number, text: string): boolean => {
 /** How much of the head the text heuristic looks at. */
 const TEXT_WINDOW = 512;
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Whether `bytes` is valid UTF-8, allowing a multi-byte character cut off at the end. */
+function isUtf8(bytes: Uint8Array): boolean {
+  for (let cut = 0; cut <= Math.min(3, bytes.length - 1); cut++) {
+    try {
+      utf8.decode(bytes.subarray(0, bytes.length - cut));
+      return true;
+    } catch {
+      // A character may have been cut at the window's edge: try a little shorter.
+    }
+  }
+  return false;
+}
+
 /**
- * Whether the head reads as text: no control bytes other than tab, CR, LF (and form feed / ESC,
- * which text files do contain). Raw PCM is essentially never like this: silence is 0x00 bytes, and
- * 512 bytes of noise all landing in the printable range has a probability near 1e-30.
+ * Whether the head reads as text: valid UTF-8 with no control bytes other than tab, CR, LF (and form
+ * feed / ESC, which text files do contain). Raw PCM is essentially never like this: silence is 0x00
+ * bytes, quiet negative samples are 0xFF/0xFE bytes (never valid UTF-8), and 512 bytes of noise all
+ * landing in the printable range has a vanishing probability.
  */
 function looksLikeText(bytes: Uint8Array): boolean {
   const end = Math.min(bytes.length, TEXT_WINDOW);
@@ -50,7 +66,7 @@ function looksLikeText(bytes: Uint8Array): boolean {
     if (b === 0x09 || b === 0x0a || b === 0x0d || b === 0x0c || b === 0x1b) continue;
     if (b < 0x20 || b === 0x7f) return false;
   }
-  return end > 0;
+  return end > 0 && isUtf8(bytes.subarray(0, end));
 }
 
 /** The first byte after a UTF-8 BOM and ASCII whitespace. */

@@ -132,10 +132,6 @@ export class MemoryLedger {
     return true;
   }
 
-  async holdsBefore(): Promise<{ id: string; chars: number; createdAt: number }[]> {
-    return [...this.holds].map(([id, chars]) => ({ id, chars, createdAt: 0 }));
-  }
-
   #maybeFail(): void {
     if (this.failNext > 0) {
       this.failNext--;
