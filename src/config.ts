@@ -101,7 +101,11 @@ const EnvSchema = z
         )
         .pipe(
           z
-            .array(z.string().regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/, "must be host names or *.domain patterns"))
+            .array(
+              z
+                .string()
+                .regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/, "must be host names or *.domain patterns"),
+            )
             .min(1, "must name at least one host"),
         ),
       DEFAULT_DOWNLOAD_HOSTS.join(","),

@@ -164,7 +164,8 @@ export function createDispatcher<Ctx>(opts: DispatcherOptions<Ctx>): Dispatcher 
       afterMs: deferAfterMs,
       onDeferFailed: (err) => logger.warn({ ...context, err }, "could not defer a slow interaction"),
     });
-    const marked = (result: Result): Result => (guard.autoDeferred ? { ...result, autoDeferred: true } : result);
+    const marked = (result: Result): Result =>
+      guard.autoDeferred ? { ...result, autoDeferred: true } : result;
     try {
       // Through an async wrapper so a handler that throws synchronously is caught like one that rejects.
       await (async () => run())();

@@ -179,8 +179,7 @@ export function guardAcknowledgement(
 
   const timer = setTimeout(() => {
     if (responded || interaction.deferred || interaction.replied) return;
-    const sent =
-      mode === "reply" ? orig.deferReply({ flags: MessageFlags.Ephemeral }) : orig.deferUpdate();
+    const sent = mode === "reply" ? orig.deferReply({ flags: MessageFlags.Ephemeral }) : orig.deferUpdate();
     auto = sent.then(
       () => {
         deferredOk = true;

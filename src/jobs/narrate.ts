@@ -52,25 +52,28 @@ export function createNarration(deps: NarrationDeps): Narration {
         if (existing) return existing;
       }
       const jobId = req.jobId ?? jobs.newId();
-      const planned = await planner.narration({
-        kind: req.kind ?? "narrate",
-        actor: req.actor,
-        options: req.options,
-        source: { text: req.text, file: req.file },
-        jobId,
-      });
-      return jobs.create({
-        id: jobId,
-        reservation: planned.reservation,
-        requesterId: req.actor.userId,
-        guildId: planned.reservation.guildId,
-        channelId: req.channelId,
-        title: req.title?.trim() || undefined,
-        input: planned.input,
-        settings: planned.settings,
-        chars: planned.chars,
-        uploadLimit: req.uploadLimit,
-      });
+      return planner.narration(
+        {
+          kind: req.kind ?? "narrate",
+          actor: req.actor,
+          options: req.options,
+          source: { text: req.text, file: req.file },
+          jobId,
+        },
+        (planned) =>
+          jobs.create({
+            id: jobId,
+            reservation: planned.reservation,
+            requesterId: req.actor.userId,
+            guildId: planned.reservation.guildId,
+            channelId: req.channelId,
+            title: req.title?.trim() || undefined,
+            input: planned.input,
+            settings: planned.settings,
+            chars: planned.chars,
+            uploadLimit: req.uploadLimit,
+          }),
+      );
     },
 
     async retry(jobId, actor) {

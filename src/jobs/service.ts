@@ -177,8 +177,14 @@ export function createJobService(deps: JobServiceDeps): JobService {
     },
 
     async retry(jobId, actor, reservation) {
-      const job = await find(jobId);
-      checkAllowed(job, actor, "retry");
+      let job: JobRecord;
+      try {
+        job = await find(jobId);
+        checkAllowed(job, actor, "retry");
+      } catch (err) {
+        await releaseUnlessOwned(jobId, reservation);
+        throw err;
+      }
       if (!RETRYABLE_STATES.has(job.state)) {
         await releaseUnlessOwned(jobId, reservation);
         throw new UserFacingError(

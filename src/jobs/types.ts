@@ -53,7 +53,10 @@ export const DroppedInputSchema = z.object({
 export type DroppedInput = z.infer<typeof DroppedInputSchema>;
 
 /** A stored job's input: what to narrate, or the marker left once it was dropped. */
-export const JobRecordInputSchema = z.discriminatedUnion("kind", [...JobInputSchema.options, DroppedInputSchema]);
+export const JobRecordInputSchema = z.discriminatedUnion("kind", [
+  ...JobInputSchema.options,
+  DroppedInputSchema,
+]);
 
 export const JobRecordSchema = z.object({
   id: z.string(),

@@ -100,14 +100,22 @@ export interface RequestPlanner {
     actor: Actor;
     options: SpeakOptions;
   }): Promise<SpeechPlanned>;
-  narration(input: {
-    kind: "narrate" | "long-speak" | "request";
-    actor: Actor;
-    options: Omit<SpeakOptions, "text">;
-    source: NarrationSource;
-    /** The job the characters are for (its id is the hold's). */
-    jobId: string;
-  }): Promise<NarrationPlanned>;
+  /**
+   * Decides a narration and reserves its characters, then runs `create` (which stores the job) before
+   * the member's next narration is decided, so that one sees this one among the open jobs. When
+   * `create` fails the reservation is released.
+   */
+  narration<R>(
+    input: {
+      kind: "narrate" | "long-speak" | "request";
+      actor: Actor;
+      options: Omit<SpeakOptions, "text">;
+      source: NarrationSource;
+      /** The job the characters are for (its id is the hold's). */
+      jobId: string;
+    },
+    create: (planned: NarrationPlanned) => Promise<R>,
+  ): Promise<R>;
   /** A failed job started again: same settings, a new hold (`attempt` makes it unique). */
   retry(input: {
     actor: Actor;
@@ -168,9 +176,14 @@ export function createRequestPlanner(deps: PlannerDeps): RequestPlanner {
     return reservation({ id: hold.id, guildId, userId, chars: hold.chars });
   }
 
-  /** The /speak switch and role apply to everything spoken on a member's behalf, long or short. */
+  /**
+   * The /speak switch and role apply to everything spoken on a member's behalf, long or short, except
+   * narrations (their own command) and auto-read (the server's own opt-in); the per-request character
+   * limit applies to everything.
+   */
   function access(settings: GuildSettings, actor: Actor, kind: SpendKind, chars: number): void {
-    const command = kind === "narrate" || kind === "request" || kind === "retry" ? "narrate" : "speak";
+    const bySwitch = kind === "speak" || kind === "voice" || kind === "read-aloud" || kind === "long-speak";
+    const command = bySwitch ? "speak" : "narrate";
     assertMayRequest(settings, { roleIds: actor.roleIds, isManager: actor.isManager }, { command, chars });
   }
 
@@ -224,7 +237,7 @@ export function createRequestPlanner(deps: PlannerDeps): RequestPlanner {
       });
       if (tone && tone.length > 0) plan.request.pronunciation = tone;
       const chars = [...plan.request.text].length;
-      if (kind !== "auto-read") access(settings, actor, kind, chars);
+      access(settings, actor, kind, chars);
       if (chars > deps.config.syncMaxChars && kind !== "speak") {
         throw new UserFacingError(
           `That text has ${chars} characters; voice playback takes at most ${deps.config.syncMaxChars}. Use /narrate for long texts.`,
@@ -250,7 +263,7 @@ export function createRequestPlanner(deps: PlannerDeps): RequestPlanner {
       };
     },
 
-    async narration({ kind, actor, options, source, jobId }) {
+    async narration({ kind, actor, options, source, jobId }, create) {
       const guildId = guildOf(actor);
       return serially(`${guildId}:${actor.userId}`, async () => {
         const [user, settings, tone] = await Promise.all([
@@ -273,7 +286,12 @@ export function createRequestPlanner(deps: PlannerDeps): RequestPlanner {
         // A moderator-approved request waits in the server's fair queue instead.
         if (kind !== "request") await checkOpenJobs(settings, guildId, actor.userId, kind);
         const held = await reserve(settings, jobHoldId(jobId), guildId, actor.userId, prepared.chars);
-        return { settings: resolved, input: prepared.input, chars: prepared.chars, reservation: held };
+        return create({
+          settings: resolved,
+          input: prepared.input,
+          chars: prepared.chars,
+          reservation: held,
+        });
       });
     },
 
@@ -285,6 +303,8 @@ export function createRequestPlanner(deps: PlannerDeps): RequestPlanner {
       // The narration is the requester's, so its characters are too, whoever pressed Retry.
       return serially(`${guildId}:${job.requesterId}`, async () => {
         const settings = await deps.guildSettings.get(guildId);
+        // The server's limits as they are now, not as they were when the job started.
+        access(settings, actor, "retry", job.chars);
         await checkOpenJobs(settings, guildId, job.requesterId, "retry");
         return reserve(settings, jobHoldId(job.id, attempt), guildId, job.requesterId, job.chars);
       });

@@ -47,7 +47,8 @@ export function createSpeechPlayback(deps: {
       try {
         const { request } = planned.plan;
         const reservation = await planned.reserve();
-        const queued = deps.voice.enqueue({
+        // The voice service owns the reservation from here (released if the clip never plays).
+        const { position, joined } = await deps.voice.enqueue({
           guildId: planned.guildId,
           voiceChannelId: input.voiceChannelId,
           textChannelId: input.textChannelId,
@@ -56,11 +57,6 @@ export function createSpeechPlayback(deps: {
           request: voiceRequest(request),
           chars: planned.chars,
           reservation,
-        });
-        // Not queued (no session, no connection): nothing will be synthesised for it.
-        const { position, joined } = await queued.catch(async (err: unknown) => {
-          await reservation.release();
-          throw err;
         });
         return { position, joined, chars: planned.chars };
       } finally {

@@ -327,7 +327,14 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       return true;
     },
     async enqueue(input) {
-      const { session, joined } = ensureSession(input);
+      let ensured: ReturnType<typeof ensureSession>;
+      try {
+        ensured = ensureSession(input);
+      } catch (err) {
+        await input.reservation.release();
+        throw err;
+      }
+      const { session, joined } = ensured;
       const item: PlayItem = {
         id: randomUUID(),
         userId: input.userId,
@@ -348,7 +355,8 @@ export function createVoiceService(deps: VoiceServiceDeps): VoiceService {
       try {
         position = session.player.enqueue(item);
       } catch (err) {
-        // Refused (the queue is full): nothing will be synthesised.
+        // Refused (the queue is full): nothing will be synthesised. Once queued, the player owns the
+        // reservation: a clip dropped unheard releases it, one cut off mid-synthesis settles it.
         await input.reservation.release();
         throw err;
       }

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { writeFile } from "node:fs/promises";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -173,7 +172,7 @@ describe("the bot as a process", () => {
       const fatal = lines.filter((l) => l.msg === msg);
       expect(fatal).toHaveLength(1);
       expect(fatal[0]).toMatchObject({ level: 60, err: { message: errMessage } });
-      expect(String((fatal[0]?.err as { stack?: string }).stack)).toContain("test:");
+      expect(String((fatal[0]?.err as { stack?: string } | undefined)?.stack)).toContain("test:");
       expect(lines.find((l) => l.msg === "interaction" && l.command === "speak")).toMatchObject({
         outcome: "ok",
       });

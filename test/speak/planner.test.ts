@@ -108,13 +108,16 @@ async function ask(planner: RequestPlanner, kind: Kind, actor: Actor, text: stri
       planned.done();
     }
   }
-  const planned = await planner.narration({
-    kind: kind as (typeof NARRATION_KINDS)[number],
-    actor,
-    options: {},
-    source: { text },
-    jobId: nextJob(),
-  });
+  const planned = await planner.narration(
+    {
+      kind: kind as (typeof NARRATION_KINDS)[number],
+      actor,
+      options: {},
+      source: { text },
+      jobId: nextJob(),
+    },
+    async (planned) => planned,
+  );
   return planned.reservation;
 }
 
@@ -193,10 +196,8 @@ describe("request planner: access", () => {
     },
   );
 
-  // BUG (src/speak/planner.ts): `speech()` skips `access()` entirely for auto-read, and the
-  // per-request limit lives in `access()`, so a chat message of any length up to syncMaxChars is
-  // read aloud whatever the server's "max characters per request". Flip to `it` once fixed.
-  it.fails("refuses auto-read over the server's max characters per request", async () => {
+  // Auto-read is exempt from the /speak switch and role (the server opted in), not from the limit.
+  it("refuses auto-read over the server's max characters per request", async () => {
     const { planner } = await setup({ guild: { limits: { maxCharsPerRequest: 10 } } });
     await expect(ask(planner, "auto-read", member(), "Hello there")).rejects.toThrow(
       "this server allows at most 10 per request",
@@ -254,13 +255,16 @@ describe("request planner: defaults and the pronunciation dictionary", () => {
 
   it("resolves a narration's settings the same way", async () => {
     const { planner } = await setup({ guild, user, tone });
-    const planned = await planner.narration({
-      kind: "narrate",
-      actor: member(),
-      options: { format: "flac" },
-      source: { text: "omg, a long story" },
-      jobId: nextJob(),
-    });
+    const planned = await planner.narration(
+      {
+        kind: "narrate",
+        actor: member(),
+        options: { format: "flac" },
+        source: { text: "omg, a long story" },
+        jobId: nextJob(),
+      },
+      async (planned) => planned,
+    );
     expect(planned.settings).toMatchObject({
       voiceId: "Member_Voice",
       model: "speech-2.8-turbo",
@@ -396,14 +400,20 @@ describe("request planner: budgets", () => {
       const { planner, used } = await setup({ guild: { limits } });
       const text = "x".repeat(60);
       const results = await Promise.allSettled([
-        planner.narration({ kind: "narrate", actor: member(), options: {}, source: { text }, jobId: "a" }),
-        planner.narration({
-          kind: "narrate",
-          actor: member({ userId: second }),
-          options: {},
-          source: { text },
-          jobId: "b",
-        }),
+        planner.narration(
+          { kind: "narrate", actor: member(), options: {}, source: { text }, jobId: "a" },
+          async (planned) => planned,
+        ),
+        planner.narration(
+          {
+            kind: "narrate",
+            actor: member({ userId: second }),
+            options: {},
+            source: { text },
+            jobId: "b",
+          },
+          async (planned) => planned,
+        ),
       ]);
       const ok = results.filter((r) => r.status === "fulfilled");
       const refused = results.filter((r) => r.status === "rejected");
@@ -428,13 +438,16 @@ describe("request planner: budgets", () => {
 
   it("holds a narration's characters under the job's hold id", async () => {
     const { planner, holds } = await setup();
-    const planned = await planner.narration({
-      kind: "long-speak",
-      actor: member(),
-      options: {},
-      source: { text: "Hello there" },
-      jobId: "job-x",
-    });
+    const planned = await planner.narration(
+      {
+        kind: "long-speak",
+        actor: member(),
+        options: {},
+        source: { text: "Hello there" },
+        jobId: "job-x",
+      },
+      async (planned) => planned,
+    );
     expect(planned.reservation).toMatchObject({
       holdId: jobHoldId("job-x"),
       guildId: G,
@@ -529,27 +542,20 @@ describe("request planner: open narrations and the narration cooldown", () => {
     expect(lookups).toEqual([]);
   });
 
-  // BUG (src/speak/planner.ts): narration decisions are serialised per member, but the lock is
-  // released when `narration()` resolves, before the caller has stored the job (`Narration.start`
-  // awaits the planner, then `jobs.create`). The second decision's `openJobs` lookup does not see
-  // the first job, so two /narrate at once both pass the cooldown (and, at the limit, the cap).
-  // Flip to `it` once fixed.
-  it.fails("refuses the second of two narrations started at once (cooldown)", async () => {
+  // The member's lock is held until the job is stored, so the second decision sees the first job.
+  it("refuses the second of two narrations started at once (cooldown)", async () => {
     const { planner, jobs, clock } = await setup({ guild: { limits: { narrateCooldownSeconds: 5 } } });
-    const start = async (jobId: string) => {
-      const planned = await planner.narration({
-        kind: "narrate",
-        actor: member(),
-        options: {},
-        source: { text: "Hello there" },
-        jobId,
-      });
-      // What the job store does next: an awaited write, then the job is visible.
-      await new Promise((r) => setImmediate(r));
-      const prev = jobs.get(`${G}:${U}`) ?? { open: 0, lastCreatedAt: undefined };
-      jobs.set(`${G}:${U}`, { open: prev.open + 1, lastCreatedAt: clock.ms });
-      return planned;
-    };
+    const start = (jobId: string) =>
+      planner.narration(
+        { kind: "narrate", actor: member(), options: {}, source: { text: "Hello there" }, jobId },
+        async (planned) => {
+          // What the job store does: an awaited write, then the job is visible.
+          await new Promise((r) => setImmediate(r));
+          const prev = jobs.get(`${G}:${U}`) ?? { open: 0, lastCreatedAt: undefined };
+          jobs.set(`${G}:${U}`, { open: prev.open + 1, lastCreatedAt: clock.ms });
+          return planned;
+        },
+      );
     const results = await Promise.allSettled([start("c1"), start("c2")]);
     expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
   });

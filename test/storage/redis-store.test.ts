@@ -139,9 +139,9 @@ describe("isStorageFailure", () => {
     expect(isStorageFailure(new StorageError("x"))).toBe(true);
     expect(isStorageFailure(new TimeoutError())).toBe(true);
     expect(isStorageFailure(new Error("wrapped", { cause: new ClientClosedError("closed") }))).toBe(true);
-    expect(isStorageFailure(Object.assign(new Error("database is locked"), { code: "ERR_SQLITE_ERROR" }))).toBe(
-      true,
-    );
+    expect(
+      isStorageFailure(Object.assign(new Error("database is locked"), { code: "ERR_SQLITE_ERROR" })),
+    ).toBe(true);
     expect(isStorageFailure(new Error("boom"))).toBe(false);
     expect(isStorageFailure("StorageError")).toBe(false);
     expect(isStorageFailure(undefined)).toBe(false);

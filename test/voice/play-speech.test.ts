@@ -1,0 +1,101 @@
+import { DatabaseSync } from "node:sqlite";
+import { describe, expect, it } from "vitest";
+import { createSqliteBudgetStore } from "../../src/guilds/budget-store-sqlite.ts";
+import { createGuildSettingsStore, type GuildSettingsPatch } from "../../src/guilds/settings.ts";
+import { BudgetExceededError, createUsageLedger } from "../../src/guilds/usage.ts";
+import { createRequestPlanner } from "../../src/speak/planner.ts";
+import { createUserGuards } from "../../src/tts/guards.ts";
+import { createUserSettingsStore } from "../../src/tts/user-settings.ts";
+import { createSpeechPlayback, type PlaySpeechInput } from "../../src/voice/play-speech.ts";
+import type { EnqueueInput, VoiceService } from "../../src/voice/voice-service.ts";
+
+const G = "100000000000000001";
+const U = "200000000000000001";
+
+function memoryKv() {
+  const data = new Map<string, unknown>();
+  return {
+    get: async (k: string) => data.get(k),
+    set: async (k: string, v: unknown) => void data.set(k, v),
+    delete: async (k: string) => data.delete(k),
+  };
+}
+
+async function setup(opts: { guild?: GuildSettingsPatch; enqueueFails?: Error } = {}) {
+  const ledger = createUsageLedger(createSqliteBudgetStore(new DatabaseSync(":memory:")));
+  const guildSettings = createGuildSettingsStore(memoryKv(), { cacheTtlMs: 0 });
+  if (opts.guild) await guildSettings.update(G, opts.guild);
+  const planner = createRequestPlanner({
+    users: createUserSettingsStore(memoryKv()),
+    guildSettings,
+    guildPronunciation: async () => undefined,
+    ledger,
+    guards: createUserGuards({ cooldownMs: 0, burst: 1, maxConcurrent: 1 }),
+    openJobs: async () => ({ open: 0, lastCreatedAt: undefined }),
+    config: { model: "speech-2.6-hd", voice: "Wise_Woman", syncMaxChars: 100 },
+    logger: { warn: () => {} },
+  });
+  const queued: EnqueueInput[] = [];
+  const voice = {
+    enqueue: async (input: EnqueueInput) => {
+      if (opts.enqueueFails) throw opts.enqueueFails;
+      queued.push(input);
+      return { position: queued.length - 1, joined: queued.length === 1 };
+    },
+  } as unknown as VoiceService;
+  const playback = createSpeechPlayback({ planner, voice });
+  const used = async () => (await ledger.summary(G, U, {})).user.day;
+  const holds = () => ledger.holds(Number.MAX_SAFE_INTEGER);
+  return { playback, queued, used, holds };
+}
+
+const play = (text: string, over: Partial<PlaySpeechInput> = {}): PlaySpeechInput => ({
+  actor: { userId: U, guildId: G, roleIds: [], isManager: false },
+  voiceChannelId: "100000000000000003",
+  textChannelId: "100000000000000002",
+  options: { text },
+  ...over,
+});
+
+describe("speech playback", () => {
+  it("reserves the clip's characters when it is queued, and hands the reservation to the clip", async () => {
+    const { playback, queued, used, holds } = await setup();
+    expect(await playback.play(play("Hello there"))).toEqual({ position: 0, joined: true, chars: 11 });
+    expect(await used()).toBe(11);
+    expect(queued[0]).toMatchObject({
+      guildId: G,
+      userId: U,
+      label: "Hello there",
+      chars: 11,
+      request: { text: "Hello there", format: "pcm", sampleRate: 24000, channels: 1 },
+    });
+    expect((await holds()).map((h) => h.id)).toHaveLength(1);
+    await queued[0]?.reservation.settle(9);
+    expect(await used()).toBe(9);
+    // The member's slot is free again (maxConcurrent 1).
+    await expect(playback.play(play("Again"))).resolves.toMatchObject({ position: 1 });
+  });
+
+  it("releases the reservation when the clip could not be queued", async () => {
+    const { playback, used, holds } = await setup({ enqueueFails: new Error("queue full") });
+    await expect(playback.play(play("Hello there"))).rejects.toThrow("queue full");
+    expect(await used()).toBe(0);
+    expect(await holds()).toEqual([]);
+  });
+
+  it("queues nothing over the budget, and frees the member's slot", async () => {
+    const { playback, queued } = await setup({ guild: { limits: { userDailyChars: 5 } } });
+    await expect(playback.play(play("Hello there"))).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(queued).toEqual([]);
+    await expect(playback.play(play("Hi"))).resolves.toMatchObject({ chars: 2 });
+  });
+
+  it("queues under the label given, and as auto-read without a cooldown slot", async () => {
+    const { playback, queued } = await setup({ guild: { limits: { userCooldownSeconds: 60 } } });
+    await playback.play(play("one", { kind: "auto-read", label: "Ana: one" }));
+    await playback.play(play("two", { kind: "auto-read" }));
+    await playback.play(play("three"));
+    await expect(playback.play(play("four"))).rejects.toThrow(/Slow down/);
+    expect(queued.map((q) => q.label)).toEqual(["Ana: one", "two", "three"]);
+  });
+});
