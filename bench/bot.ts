@@ -22,6 +22,7 @@ export async function startBenchBot(discord: FakeDiscord, minimaxUrl: string): P
       DISCORD_GUILD_ID: discord.fixtures.guild.id,
       MINIMAX_API_URL: minimaxUrl,
       MINIMAX_API_KEY: "bench-key",
+      DOWNLOAD_ALLOW_LOOPBACK: "true",
       STORAGE_URL: `sqlite://${join(dir, "bot.sqlite")}`,
       TTS_RATE_LIMIT_RPM: "100000",
       SPEAK_COOLDOWN_SECONDS: "0",

@@ -38,6 +38,7 @@ export async function benchJobs(count = 200, processingMs = 4000, qpsLimit = 10)
   const client = new MiniMaxClient({
     apiKey: "bench-key",
     baseUrl: fake.url,
+    downloads: { allowLoopback: true },
     synthesisRpm: 1_000_000,
     queryQps: qpsLimit,
   });

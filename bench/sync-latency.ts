@@ -55,6 +55,7 @@ export async function benchSyncLatency(requests = 150, latencyMs = 20): Promise<
   const client = new MiniMaxClient({
     apiKey: "bench-key",
     baseUrl: fake.url,
+    downloads: { allowLoopback: true },
     synthesisRpm: 1_000_000,
     queryQps: 1_000_000,
   });

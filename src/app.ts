@@ -85,7 +85,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
     const pronunciation = createPronunciationStore(storage.keyv("pronunciation"));
     const guildPronunciation = (guildId: string) => pronunciation.tone(guildId);
     const usage = createUsageLedger(budgetStoreFor(storage));
-    const jobStore = createJobStore(storage.keyv("jobs"), { logger });
+    const jobStore = createJobStore(storage.keyv("jobs"), { logger, recordTtlMs: config.recordTtlMs });
     const planner = createRequestPlanner({
       users,
       guildSettings,
@@ -141,7 +141,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
     });
     const narration = createNarration({ jobs, planner });
     requests = createRequestService({
-      store: createRequestStore(storage.keyv("requests"), { logger }),
+      store: createRequestStore(storage.keyv("requests"), { logger, recordTtlMs: config.recordTtlMs }),
       cards: createDiscordRequestCards(client, logger),
       narration,
       guildSettings,

@@ -59,9 +59,9 @@ export function requestEmbed(r: NarrationRequestRecord): EmbedBuilder {
       {
         name: "Input",
         value:
-          r.input.kind === "text"
-            ? `${r.chars.toLocaleString("en-US")} characters of text`
-            : `\`${r.input.fileName}\` · ${r.chars.toLocaleString("en-US")} characters`,
+          r.input.kind === "file" || (r.input.kind === "dropped" && r.input.fileName)
+            ? `\`${r.input.fileName}\` · ${r.chars.toLocaleString("en-US")} characters`
+            : `${r.chars.toLocaleString("en-US")} characters of text`,
         inline: true,
       },
     )

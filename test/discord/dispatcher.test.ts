@@ -109,12 +109,18 @@ const panel: CommandModule<TestCtx> = {
         .setLabel("Slow reply")
         .setStyle(ButtonStyle.Secondary),
     );
+    const more = new ActionRowBuilder<ButtonBuilder>().addComponents(
+      new ButtonBuilder()
+        .setCustomId(customId("panel", "slowdefer"))
+        .setLabel("Slow defer")
+        .setStyle(ButtonStyle.Secondary),
+    );
     const select = new ActionRowBuilder<StringSelectMenuBuilder>().addComponents(
       new StringSelectMenuBuilder()
         .setCustomId(customId("panel", "pick"))
         .addOptions({ label: "A", value: "a" }, { label: "B", value: "b" }),
     );
-    await interaction.reply({ content: "panel", components: [buttons, select] });
+    await interaction.reply({ content: "panel", components: [buttons, select, more] });
   },
   async component(interaction, ctx) {
     const { action, args } = parseCustomId(interaction.customId);
@@ -122,6 +128,12 @@ const panel: CommandModule<TestCtx> = {
     if (action === "slowupdate") {
       await sleep(STALL_MS);
       await interaction.update({ content: "updated after a while" });
+      return;
+    }
+    if (action === "slowdefer") {
+      await sleep(STALL_MS);
+      await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+      await interaction.editReply({ content: "worked on it privately" });
       return;
     }
     if (action === "slowreply") {
@@ -601,6 +613,19 @@ describe("dispatcher with the real discord.js client and the fake Discord", () =
       expect(handle.followUps()).toEqual([]);
       await settled();
       expect(lineFor(handle.id)).toMatchObject({ kind: "component", outcome: "ok", autoDeferred: true });
+    });
+
+    it("gives a slow button's own deferReply a follow-up placeholder that its editReply fills", async () => {
+      const message = await env.fake.dispatchCommand({ name: "panel" }).waitForResponse();
+      const handle = env.fake.dispatchComponent({ customId: "panel:slowdefer", message });
+      expect((await handle.waitForAck()).type).toBe(6);
+      const note = await handle.waitForResponse((m) => m.content === "worked on it privately");
+      expect(note.id).not.toBe(message.id);
+      expect(isEphemeral(note)).toBe(true);
+      expect(handle.followUps().map((m) => m.id)).toEqual([note.id]);
+      expect(env.fake.message(message.id)?.content).toBe("panel");
+      await settled();
+      expect(lineFor(handle.id)).toMatchObject({ outcome: "ok", autoDeferred: true });
     });
 
     it("turns a slow button's reply() into a private follow-up, leaving the message alone", async () => {

@@ -121,7 +121,12 @@ describe("guild settings store", () => {
     await store.update(G, { defaults: { voice: "Calm_Woman", speed: 1.2 }, limits: { userDailyChars: 100 } });
     const after = await store.update(G, { defaults: { speed: 1.5 }, speak: { enabled: false } });
     expect(after.defaults).toEqual({ voice: "Calm_Woman", speed: 1.5 });
-    expect(after.limits).toEqual({ userDailyChars: 100, maxConcurrentJobs: 2, narrateCooldownSeconds: 0, maxOpenJobsPerMember: 10 });
+    expect(after.limits).toEqual({
+      userDailyChars: 100,
+      maxConcurrentJobs: 2,
+      narrateCooldownSeconds: 0,
+      maxOpenJobsPerMember: 10,
+    });
     expect(after.speak).toEqual({ enabled: false });
   });
 
@@ -152,7 +157,11 @@ describe("guild settings store", () => {
       speak: { enabled: false },
     });
     const afterLimits = await store.reset(G, "limits");
-    expect(afterLimits.limits).toEqual({ maxConcurrentJobs: 2, narrateCooldownSeconds: 0, maxOpenJobsPerMember: 10 });
+    expect(afterLimits.limits).toEqual({
+      maxConcurrentJobs: 2,
+      narrateCooldownSeconds: 0,
+      maxOpenJobsPerMember: 10,
+    });
     expect(afterLimits.defaults).toEqual({ voice: "A" });
     expect((await store.get(G)).speak.enabled).toBe(false);
     const afterAll = await store.reset(G);

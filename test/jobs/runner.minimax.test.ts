@@ -44,6 +44,7 @@ function setup(over: SetupOptions = {}) {
   const client = new MiniMaxClient({
     apiKey: "test-key",
     baseUrl: fake.url,
+    downloads: { allowLoopback: true },
     // The runner's own retries are under test, so the client gives up at once.
     retry: { retries: 0 },
     limiters: {
@@ -181,8 +182,11 @@ describe("job runner against the fake MiniMax", () => {
     expect(done.state).toBe("done");
     expect(calls("/v1/files/upload")).toBe(1);
     const body = mm.requests.find((r) => r.path === CREATE)!.json as Record<string, unknown>;
-    expect(done.input).toEqual({ kind: "file", fileName: "book.txt", uploadedFileId: expect.any(String) });
-    expect(String(body.text_file_id)).toBe(done.input.kind === "file" ? done.input.uploadedFileId : "");
+    // The uploaded file's id went into the task; the finished job keeps no input, only its size.
+    const uploaded = mm.requests.filter((r) => r.path === "/v1/files/upload").length;
+    expect(uploaded).toBe(1);
+    expect(body.text_file_id).toEqual(expect.anything());
+    expect(done.input).toEqual({ kind: "dropped", chars: done.chars, fileName: "book.txt" });
     expect(body.text).toBeUndefined();
   });
 
