@@ -2,8 +2,9 @@ import { Agent, type Dispatcher, interceptors } from "undici";
 
 /**
  * Provider-neutral undici plumbing shared by the MiniMax and AI/ML API clients: header lookup,
- * bounded body reading, error-body sampling, and the keep-alive Agent with its redirect-following
- * twin for pre-signed downloads.
+ * bounded body reading, error-body sampling, and a keep-alive Agent with a redirect-following twin
+ * (used for Discord attachment downloads). Links a provider returns are fetched through
+ * SafeDownloader (safe-download.ts) instead, which follows redirects by hand and checks every hop.
  */
 
 type Headers = Dispatcher.ResponseData["headers"];
@@ -119,8 +120,9 @@ export interface AgentOptions {
 }
 
 /**
- * One keep-alive Agent, plus the same pool following redirects: the latter only for pre-signed
- * downloads (signed links may redirect), never for API routes.
+ * One keep-alive Agent, plus the same pool following redirects: the latter only for Discord
+ * attachment downloads, never for API routes, and never for URLs a provider returned (those go
+ * through SafeDownloader, whose every hop is checked against the download policy).
  */
 export function createAgents({ connections, timeouts: t, maxRedirections = 3 }: AgentOptions): {
   agent: Agent;

