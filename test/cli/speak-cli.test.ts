@@ -44,7 +44,7 @@ beforeAll(async () => {
   minimax = await startFakeMiniMax({ apiKey: "cli-key", asyncProcessingMs: 200 });
   aiml = await startFakeAimlApi({ apiKey: "aiml-key" });
   dir = await mkdtemp(join(tmpdir(), "speak-cli-"));
-  env = { MINIMAX_API_URL: minimax.url, MINIMAX_API_KEY: "cli-key" };
+  env = { MINIMAX_API_URL: minimax.url, MINIMAX_API_KEY: "cli-key", DOWNLOAD_ALLOW_LOOPBACK: "true" };
 });
 afterAll(async () => {
   await minimax.close();
@@ -142,7 +142,12 @@ describe("npm run speak", () => {
   });
 
   it("streams with the AI/ML API refused, and speaks through it without streaming", async () => {
-    const aenv = { TTS_PROVIDER: "aimlapi", AIMLAPI_API_URL: aiml.url, AIMLAPI_API_KEY: "aiml-key" };
+    const aenv = {
+      TTS_PROVIDER: "aimlapi",
+      AIMLAPI_API_URL: aiml.url,
+      AIMLAPI_API_KEY: "aiml-key",
+      DOWNLOAD_ALLOW_LOOPBACK: "true",
+    };
     const refused = await run(
       speakEntry,
       ["--text", "hi", "--stream", "--out", join(dir, "s.mp3")],

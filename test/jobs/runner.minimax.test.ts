@@ -506,11 +506,12 @@ describe("paid work happens once, and is billed once", () => {
     const ledger = new MemoryLedger();
     const { service, runner, store, publisher } = setup({ ledger });
     await runner.start();
-    const job = await create(service, undefined, ledger);
-    await until(store, job.id, (j) => j.state === "posting" || j.state === "downloading", "downloading");
+    // The ledger is only called when the job ends: its first settle fails.
     ledger.failNext = 1;
+    const job = await create(service, undefined, ledger);
     const done = await finished(store, job.id);
     expect(done.state).toBe("done");
+    expect(ledger.failNext).toBe(0);
     expect(ledger.settled.get(job.holdId!)).toBe(TEXT.length);
     expect(publisher.postCalls.length).toBeGreaterThanOrEqual(1);
     expect(publisher.posted.size).toBe(1);
