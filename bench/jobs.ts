@@ -1,12 +1,12 @@
 import { DatabaseSync } from "node:sqlite";
-import { createSqliteBudgetStore } from "../src/guilds/budget-store-sqlite.ts";
-import { createUsageLedger } from "../src/guilds/usage.ts";
 import { createJobRunner } from "../src/jobs/runner.ts";
 import { createJobService } from "../src/jobs/service.ts";
 import { createJobStore } from "../src/jobs/store.ts";
 import type { JobPublisher, JobRecord } from "../src/jobs/types.ts";
 import { createLogger } from "../src/logger.ts";
-import { createMiniMaxProvider, MiniMaxClient } from "../src/minimax/index.ts";
+import { createMiniMaxProvider, MiniMaxClient } from "../src/providers/minimax/index.ts";
+import { createSqliteBudgetStore } from "../src/settings/budget-store-sqlite.ts";
+import { createUsageLedger } from "../src/settings/usage.ts";
 import { jobHoldId } from "../src/speak/planner.ts";
 import { startFakeMiniMax } from "../test/fakes/index.ts";
 import { MemoryKv } from "../test/jobs/helpers.ts";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readAudioStream } from "../src/minimax/sse.ts";
+import { readAudioStream } from "../src/providers/minimax/sse.ts";
 import { fmt } from "./stats.ts";
 
 /**

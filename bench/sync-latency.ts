@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { Agent, request } from "undici";
-import { createMiniMaxProvider, MiniMaxClient, toSyncBody } from "../src/minimax/index.ts";
-import type { SpeechRequest } from "../src/tts/types.ts";
+import { createMiniMaxProvider, MiniMaxClient, toSyncBody } from "../src/providers/minimax/index.ts";
+import type { SpeechRequest } from "../src/speech/types.ts";
 import { fmt, summarize } from "./stats.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { Agent, request } from "undici";
-import { toSyncBody } from "../src/minimax/index.ts";
+import { toSyncBody } from "../src/providers/minimax/index.ts";
 import { startFakeDiscord } from "../test/fakes/discord/index.ts";
 import { startFakeVoice } from "../test/fakes/voice/index.ts";
 import { type BenchBot, startBenchBot } from "./bot.ts";

@@ -25,7 +25,7 @@ import {
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { GUILD_ONLY_MESSAGE } from "../src/speak/planner.ts";
-import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
+import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/speak/speak-options.ts";
 
 export const data = addVoiceSettingOptions(
   new SlashCommandBuilder()

@@ -15,6 +15,7 @@ import {
 } from "discord.js";
 import { customId, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
+import { downloadBounded } from "../src/discord/download.ts";
 import { fitMessage, NO_PINGS } from "../src/discord/reply.ts";
 import {
   entryFrom,
@@ -29,9 +30,8 @@ import {
   type PronunciationEntry,
   type PronunciationStore,
   parseImport,
-} from "../src/guilds/pronunciation.ts";
-import { decodeTextFile, formatBytes, TextFileError } from "../src/tts/text-file.ts";
-import { downloadBounded } from "../src/util/download.ts";
+} from "../src/settings/pronunciation.ts";
+import { decodeTextFile, formatBytes, TextFileError } from "../src/text/text-file.ts";
 
 /** Until BotContext carries the store itself. */
 

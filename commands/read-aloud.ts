@@ -14,8 +14,8 @@ import { assertCanSpeakIn } from "../src/discord/permissions.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { callerVoiceChannel } from "../src/discord/voice-controls.ts";
-import { groupForMessages } from "../src/tts/fit-attachments.ts";
-import { cleanForSpeech } from "../src/voice/clean-text.ts";
+import { groupForMessages } from "../src/speak/fit-attachments.ts";
+import { cleanForSpeech } from "../src/text/clean-text.ts";
 import { previewLabel } from "../src/voice/play-speech.ts";
 
 /**

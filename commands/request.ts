@@ -21,7 +21,7 @@ import { completeVoiceOrLanguage, invalidOptionError } from "../src/discord/spee
 import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { MAX_REASON_LENGTH, MAX_TITLE_LENGTH } from "../src/requests/service.ts";
 import type { NarrationRequestRecord, RequestState } from "../src/requests/types.ts";
-import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
+import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/speak/speak-options.ts";
 
 /**
  * `/request submit` and `/request list`, and the request card's buttons (upvote, approve, reject,

@@ -21,8 +21,9 @@ import {
   type GuildSettingsPatch,
   SETTINGS_SECTIONS,
   type SettingsSection,
-} from "../src/guilds/settings.ts";
-import { assertEmotionFits, VoiceDefaultsSchema } from "../src/tts/speak-options.ts";
+} from "../src/settings/settings.ts";
+import { VoiceDefaultsSchema } from "../src/settings/voice-defaults.ts";
+import { assertEmotionFits } from "../src/speech/models.ts";
 
 function addSetOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder {
   const channel = (name: string, description: string) =>

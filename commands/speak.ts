@@ -19,9 +19,9 @@ import {
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { callerVoiceChannel, onlyOccupiedVoiceChannel } from "../src/discord/voice-controls.ts";
+import { groupForMessages } from "../src/speak/fit-attachments.ts";
 import { GUILD_ONLY_MESSAGE } from "../src/speak/planner.ts";
-import { groupForMessages } from "../src/tts/fit-attachments.ts";
-import { MAX_SPEAK_TEXT, type SpeakOptions, SpeakOptionsSchema } from "../src/tts/speak-options.ts";
+import { MAX_SPEAK_TEXT, type SpeakOptions, SpeakOptionsSchema } from "../src/speak/speak-options.ts";
 
 export const data = addVoiceSettingOptions(
   new SlashCommandBuilder()

@@ -9,7 +9,7 @@ import {
 import { UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
-import { relativeTime, type UsageSummary } from "../src/guilds/usage.ts";
+import { relativeTime, type UsageSummary } from "../src/settings/usage.ts";
 
 export const TOP_USERS = 10;
 

@@ -9,7 +9,8 @@ import {
   MODEL_CHOICES,
   readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
-import { assertEmotionFits, type VoiceDefaults, VoiceDefaultsSchema } from "../src/tts/speak-options.ts";
+import { type VoiceDefaults, VoiceDefaultsSchema } from "../src/settings/voice-defaults.ts";
+import { assertEmotionFits } from "../src/speech/models.ts";
 
 export const data = new SlashCommandBuilder()
   .setName("voice")

@@ -13,8 +13,8 @@ import {
 import { customId } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { NO_PINGS } from "../src/discord/reply.ts";
-import { browseVoices, filterChoices, type VoicePage, voiceLanguages } from "../src/tts/voice-browser.ts";
-import { voiceLanguage } from "../src/tts/voice-catalog.ts";
+import { browseVoices, filterChoices, type VoicePage, voiceLanguages } from "../src/voices/voice-browser.ts";
+import { voiceLanguage } from "../src/voices/voice-catalog.ts";
 
 export const data = new SlashCommandBuilder()
   .setName("voices")

@@ -1,4 +1,4 @@
-import type { AudioFormat } from "../tts/models.ts";
+import type { AudioFormat } from "./format.ts";
 import { id3v2End, mp3DurationMs } from "./mp3.ts";
 import { type PcmShape, parseWav, pcmDurationMs } from "./wav.ts";
 

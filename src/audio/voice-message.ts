@@ -1,4 +1,4 @@
-import type { AudioFormat } from "../tts/models.ts";
+import type { AudioFormat } from "./format.ts";
 import { createOggOpusWriter } from "./ogg.ts";
 import { encodeOpus, OPUS_PRE_SKIP, OPUS_RATE } from "./opus-encode.ts";
 import { bufferFromInt16, int16FromBuffer, resamplePcm16, toMono } from "./resample.ts";

@@ -8,8 +8,8 @@ import {
   LanguageBoostSchema,
   SOUND_EFFECTS,
   SoundEffectSchema,
-} from "../tts/models.ts";
-import { type SpeechSettings, SpeechSettingsSchema } from "../tts/types.ts";
+} from "../speech/models.ts";
+import { type SpeechSettings, SpeechSettingsSchema } from "../speech/types.ts";
 
 export const USAGE = `Usage: npm run speak -- --text "Hello there" --out hello.mp3 [options]
 

@@ -5,14 +5,14 @@ import { pipeline } from "node:stream/promises";
 import { audioDurationMs } from "../audio/duration.ts";
 import { configSecrets, loadConfig, loadConfigOrExit } from "../config.ts";
 import { createLogger } from "../logger.ts";
-import { runAsyncSynthesis } from "../tts/async-run.ts";
-import { createProvider } from "../tts/create-provider.ts";
-import { describeTtsError, TtsError } from "../tts/errors.ts";
-import { synthesizeLong } from "../tts/long-text.ts";
-import { MINIMAX_LIMITS } from "../tts/models.ts";
-import { toSrt } from "../tts/subtitles.ts";
-import { decodeTextFile, formatBytes, TextFileError } from "../tts/text-file.ts";
-import type { SpeechRequest, SubtitleSegment, TtsProvider } from "../tts/types.ts";
+import { createProvider } from "../providers/create-provider.ts";
+import { runAsyncSynthesis } from "../speech/async-run.ts";
+import { describeTtsError, TtsError } from "../speech/errors.ts";
+import { MINIMAX_LIMITS } from "../speech/models.ts";
+import type { SpeechRequest, SubtitleSegment, TtsProvider } from "../speech/types.ts";
+import { synthesizeLong } from "../text/long-text.ts";
+import { toSrt } from "../text/subtitles.ts";
+import { decodeTextFile, formatBytes, TextFileError } from "../text/text-file.ts";
 import { parseSpeakArgs, type SpeakArgs, USAGE } from "./args.ts";
 
 /** The most a --file may hold: MiniMax's text_file_id limit is 100,000 characters (≤ 4 bytes each). */

@@ -1,7 +1,7 @@
 import type { Attachment } from "discord.js";
-import { MAX_INPUT_FILE_BYTES } from "../jobs/input.ts";
+import { MAX_INPUT_FILE_BYTES } from "../text/narration-input.ts";
 import { UserFacingError } from "../user-facing-error.ts";
-import { downloadBounded } from "../util/download.ts";
+import { downloadBounded } from "./download.ts";
 
 /**
  * A text file attached to a command (`.txt` or `.zip` for narration), refused by its declared size

@@ -1,6 +1,6 @@
 import type { Guild, Message } from "discord.js";
+import type { CleanContext } from "../text/clean-text.ts";
 import type { ChatMessage } from "../voice/auto-read.ts";
-import type { CleanContext } from "../voice/clean-text.ts";
 
 /** Names for mentions, from what the message resolved and the guild's caches. */
 export function mentionNames(

@@ -1,16 +1,16 @@
-import type { PronunciationStore } from "../guilds/pronunciation.ts";
-import type { GuildSettingsStore } from "../guilds/settings.ts";
-import type { UsageLedger } from "../guilds/usage.ts";
 import type { Narration } from "../jobs/narrate.ts";
 import type { JobService } from "../jobs/service.ts";
 import type { Logger } from "../logger.ts";
 import type { RequestService } from "../requests/service.ts";
-import type { SpeakOptions } from "../tts/speak-options.ts";
-import type { SpeakService } from "../tts/speak-service.ts";
-import type { UserSettingsStore } from "../tts/user-settings.ts";
-import type { VoiceCatalog } from "../tts/voice-catalog.ts";
+import type { PronunciationStore } from "../settings/pronunciation.ts";
+import type { GuildSettingsStore } from "../settings/settings.ts";
+import type { UsageLedger } from "../settings/usage.ts";
+import type { UserSettingsStore } from "../settings/user-settings.ts";
+import type { SpeakOptions } from "../speak/speak-options.ts";
+import type { SpeakService } from "../speak/speak-service.ts";
 import type { SpeechPlayback } from "../voice/play-speech.ts";
 import type { VoiceService } from "../voice/voice-service.ts";
+import type { VoiceCatalog } from "../voices/voice-catalog.ts";
 import type { DraftStore } from "./drafts.ts";
 
 /** What command handlers are given: domain services, built in app.ts and passed in. */

@@ -6,8 +6,8 @@ import {
   type RepliableInteraction,
 } from "discord.js";
 import type { Logger } from "../logger.ts";
+import { describeTtsError, TtsError } from "../speech/errors.ts";
 import { isStorageFailure } from "../storage/storage.ts";
-import { describeTtsError, TtsError } from "../tts/errors.ts";
 import { parseCustomId, UserFacingError } from "./command.ts";
 import type { CommandRegistry } from "./registry.ts";
 import {

@@ -1,4 +1,5 @@
 import { type Client, type CloseEvent, Events, Status } from "discord.js";
+import type { GatewayState } from "../metrics/health.ts";
 
 /**
  * The gateway connection as `/healthz` reports it, kept from the client's shard events:
@@ -11,8 +12,6 @@ import { type Client, type CloseEvent, Events, Status } from "discord.js";
  * Each transition is logged once: losing the connection is a warning, getting it back is info, and
  * losing it for good is an error.
  */
-
-export type GatewayState = "ready" | "reconnecting" | "gone";
 
 export interface GatewayHealthLogger {
   info(obj: object, msg?: string): void;

@@ -1,7 +1,7 @@
 import { AttachmentBuilder, type Client, type SendableChannels } from "discord.js";
 import type { JobPublisher, JobRecord, ResultFile } from "../jobs/types.ts";
 import type { Logger } from "../logger.ts";
-import { groupForMessages } from "../tts/fit-attachments.ts";
+import { groupForMessages } from "../speak/fit-attachments.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import { jobLink, resultMarker, statusButtons, statusEmbed } from "./job-status.ts";
 import { NO_PINGS } from "./reply.ts";

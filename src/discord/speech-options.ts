@@ -4,9 +4,9 @@ import type {
   SlashCommandOptionsOnlyBuilder,
 } from "discord.js";
 import type { z } from "zod";
-import { EMOTIONS, MINIMAX_MODELS, SOUND_EFFECTS } from "../tts/models.ts";
-import { languageBoostChoices } from "../tts/voice-browser.ts";
+import { EMOTIONS, MINIMAX_MODELS, SOUND_EFFECTS } from "../speech/models.ts";
 import { UserFacingError } from "../user-facing-error.ts";
+import { languageBoostChoices } from "../voices/voice-browser.ts";
 import type { BotContext } from "./context.ts";
 
 /** Option pieces shared by the commands that take voice settings (`/speak`, `/voice set`). */

@@ -1,5 +1,5 @@
 import type { Actor, RequestPlanner } from "../speak/planner.ts";
-import type { SpeakOptions } from "../tts/speak-options.ts";
+import type { SpeakOptions } from "../speak/speak-options.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { JobActor, JobService } from "./service.ts";
 import type { JobRecord } from "./types.ts";

@@ -1,8 +1,8 @@
 import { audioDurationMs } from "../audio/duration.ts";
-import { splitToFit } from "../tts/fit-attachments.ts";
-import { AudioFormatSchema } from "../tts/models.ts";
-import { toSrt } from "../tts/subtitles.ts";
-import type { SubtitleSegment } from "../tts/types.ts";
+import { splitToFit } from "../speak/fit-attachments.ts";
+import { AudioFormatSchema } from "../speech/models.ts";
+import type { SubtitleSegment } from "../speech/types.ts";
+import { toSrt } from "../text/subtitles.ts";
 import type { JobRecord, ResultFile } from "./types.ts";
 
 /** Turning a finished narration into the attachments and the credit line that get posted. */

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { TtsProvider } from "../tts/types.ts";
+import type { TtsProvider } from "../speech/types.ts";
 import { billFinal, type JobLedger } from "./billing.ts";
 import { PendingResults } from "./pending-results.ts";
 import {

@@ -1,10 +1,11 @@
-import type { SpeechSettingsInput, TtsProvider } from "../tts/types.ts";
+import type { SpeechSettingsInput, TtsProvider } from "../speech/types.ts";
+import type { JobInput } from "../text/narration-input.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import { billFinal, type JobLedger } from "./billing.ts";
 import type { JobRunner } from "./runner.ts";
 import type { JobLogger } from "./steps.ts";
 import type { JobStore } from "./store.ts";
-import { isFinal, type JobInput, type JobPublisher, type JobRecord, JobRecordSchema } from "./types.ts";
+import { isFinal, type JobPublisher, type JobRecord, JobRecordSchema } from "./types.ts";
 
 /**
  * What commands and buttons do with narration jobs: create, cancel, retry, look up. The runner does

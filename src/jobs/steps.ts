@@ -1,6 +1,6 @@
-import { describeTtsError, TtsError } from "../tts/errors.ts";
-import { synthesizeLong } from "../tts/long-text.ts";
-import type { AsyncTaskStatus, AsyncTtsApi, TtsProvider } from "../tts/types.ts";
+import { describeTtsError, TtsError } from "../speech/errors.ts";
+import type { AsyncTaskStatus, AsyncTtsApi, TtsProvider } from "../speech/types.ts";
+import { synthesizeLong } from "../text/long-text.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { PendingResults } from "./pending-results.ts";
 import {

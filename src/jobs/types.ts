@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { SpeechSettingsSchema } from "../tts/types.ts";
+import { SpeechSettingsSchema } from "../speech/types.ts";
+import { DroppedInputSchema, JobInputSchema } from "../text/narration-input.ts";
 
 /**
  * Long-text narration jobs: records stored in Keyv, moved through their states by the runner, and
@@ -24,33 +25,6 @@ export type JobState = z.infer<typeof JobStateSchema>;
 
 export const FINAL_STATES: readonly JobState[] = ["done", "failed", "cancelled", "expired"];
 export const isFinal = (s: JobState) => FINAL_STATES.includes(s);
-
-/** What to narrate: inline text (≤ 50,000 characters) or a file already prepared for upload. */
-export const JobInputSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("text"), text: z.string().min(1) }),
-  z.object({
-    kind: z.literal("file"),
-    /** `.txt` or `.zip` (members renamed 1.json, 2.json… as MiniMax requires). */
-    fileName: z.string(),
-    /** base64 of the bytes to upload; dropped once MiniMax has the file (`uploadedFileId`). */
-    contentBase64: z.string().optional(),
-    uploadedFileId: z.string().optional(),
-  }),
-]);
-export type JobInput = z.infer<typeof JobInputSchema>;
-
-/**
- * What a finished record keeps of its input once the text or file was dropped (the stores do it
- * when a job is done or cancelled, or a request ends): enough to describe it, nothing to run again.
- */
-export const DroppedInputSchema = z.object({
-  kind: z.literal("dropped"),
-  /** Characters the input had. */
-  chars: z.number().int().nonnegative(),
-  /** The file's name, when it was a file. */
-  fileName: z.string().optional(),
-});
-export type DroppedInput = z.infer<typeof DroppedInputSchema>;
 
 /** A stored job's input: what to narrate, or the marker left once it was dropped. */
 export const JobRecordInputSchema = z.discriminatedUnion("kind", [

@@ -1,9 +1,10 @@
-import type { GatewayState } from "../discord/gateway-health.ts";
-
 /**
  * What `/healthz` answers: `{ ok, discord, storage }`, healthy only when the gateway is ready and the
  * storage answers.
  */
+
+/** The Discord gateway as the bot sees it. */
+export type GatewayState = "ready" | "reconnecting" | "gone";
 
 export type StorageState = "ok" | "down";
 

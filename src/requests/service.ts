@@ -1,10 +1,10 @@
-import { assertMayRequest } from "../guilds/access.ts";
-import type { GuildSettings, GuildSettingsStore } from "../guilds/settings.ts";
-import { prepareFileInput, prepareTextInput } from "../jobs/input.ts";
 import { NARRATE_FORMATS, type Narration } from "../jobs/narrate.ts";
 import type { JobService } from "../jobs/service.ts";
 import { isFinal, type JobRecord } from "../jobs/types.ts";
-import type { SpeakOptions } from "../tts/speak-options.ts";
+import { assertMayRequest } from "../settings/access.ts";
+import type { GuildSettings, GuildSettingsStore } from "../settings/settings.ts";
+import type { SpeakOptions } from "../speak/speak-options.ts";
+import { prepareFileInput, prepareTextInput } from "../text/narration-input.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import { pickNext, type QueueCandidate } from "./fair-queue.ts";
 import type { RequestStore } from "./store.ts";

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { DroppedInputSchema } from "../jobs/types.ts";
-import { SpeakOptionsSchema } from "../tts/speak-options.ts";
+import { SpeakOptionsSchema } from "../speak/speak-options.ts";
+import { DroppedInputSchema } from "../text/narration-input.ts";
 
 /**
  * Community narration requests: a member asks for a narration, others upvote it, a moderator

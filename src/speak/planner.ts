@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { assertMayRequest } from "../guilds/access.ts";
-import { effectiveDefaults, type GuildSettings, type GuildSettingsStore } from "../guilds/settings.ts";
-import type { UsageLedger } from "../guilds/usage.ts";
-import { prepareFileInput, prepareTextInput } from "../jobs/input.ts";
-import type { JobInput } from "../jobs/types.ts";
-import type { UserGuards } from "../tts/guards.ts";
-import { planSpeech, resolveSettings, type SpeakOptions, type SpeakPlan } from "../tts/speak-options.ts";
-import type { SpeechSettingsInput } from "../tts/types.ts";
-import type { UserSettingsStore } from "../tts/user-settings.ts";
+import { assertMayRequest } from "../settings/access.ts";
+import { effectiveDefaults, type GuildSettings, type GuildSettingsStore } from "../settings/settings.ts";
+import type { UsageLedger } from "../settings/usage.ts";
+import type { UserSettingsStore } from "../settings/user-settings.ts";
+import type { SpeechSettingsInput } from "../speech/types.ts";
+import type { JobInput } from "../text/narration-input.ts";
+import { prepareFileInput, prepareTextInput } from "../text/narration-input.ts";
 import { UserFacingError } from "../user-facing-error.ts";
+import type { UserGuards } from "./guards.ts";
+import { planSpeech, resolveSettings, type SpeakOptions, type SpeakPlan } from "./speak-options.ts";
 
 /**
  * The request planner: the one place a request that spends characters is decided. Whatever the way

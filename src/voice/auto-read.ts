@@ -1,7 +1,7 @@
-import type { GuildSettingsStore } from "../guilds/settings.ts";
 import type { Logger } from "../logger.ts";
+import type { GuildSettingsStore } from "../settings/settings.ts";
+import { type CleanContext, cleanForSpeech } from "../text/clean-text.ts";
 import { type AutoReadMessage, describeAttachments, shouldAutoRead } from "./auto-read-filter.ts";
-import { type CleanContext, cleanForSpeech } from "./clean-text.ts";
 import { previewLabel, type SpeechPlayback } from "./play-speech.ts";
 import { createSpeakerPrefix, type SpeakerPrefix } from "./speaker-prefix.ts";
 import type { VoiceService } from "./voice-service.ts";

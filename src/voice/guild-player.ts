@@ -8,7 +8,7 @@ import {
   type VoiceConnection,
 } from "@discordjs/voice";
 import type { Logger } from "../logger.ts";
-import type { SpeechRequest } from "../tts/types.ts";
+import type { SpeechRequest } from "../speech/types.ts";
 import { createPlaybackQueue, type PlaybackQueue, type QueueLimits } from "./queue.ts";
 import type { SourceOutcome, SpeechSource } from "./speech-source.ts";
 

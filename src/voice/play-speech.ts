@@ -1,5 +1,5 @@
 import type { Actor, RequestPlanner } from "../speak/planner.ts";
-import type { SpeakOptions } from "../tts/speak-options.ts";
+import type { SpeakOptions } from "../speak/speak-options.ts";
 import { voiceRequest } from "./speech-source.ts";
 import type { VoiceService } from "./voice-service.ts";
 

@@ -1,5 +1,5 @@
 import type { Logger } from "../logger.ts";
-import { describeTtsError, TtsError } from "../tts/errors.ts";
+import { describeTtsError, TtsError } from "../speech/errors.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { PlayItem } from "./guild-player.ts";
 import type { SourceOutcome } from "./speech-source.ts";

@@ -2,10 +2,10 @@ import { Readable } from "node:stream";
 import type { MPEGDecoder } from "mpg123-decoder";
 import { decodeToPcm, fromDecoded } from "../audio/voice-message.ts";
 import type { Logger } from "../logger.ts";
-import type { AudioCache } from "../tts/audio-cache.ts";
-import { audioCacheKey } from "../tts/cache-key.ts";
-import { TtsError } from "../tts/errors.ts";
-import type { SpeechRequest, StreamSummary, TtsProvider } from "../tts/types.ts";
+import type { AudioCache } from "../speak/audio-cache.ts";
+import { audioCacheKey } from "../speak/cache-key.ts";
+import { TtsError } from "../speech/errors.ts";
+import type { SpeechRequest, StreamSummary, TtsProvider } from "../speech/types.ts";
 import { createPcmToVoice, type PcmToVoice } from "./pcm-pipeline.ts";
 
 /**

@@ -8,7 +8,7 @@ import {
   VoiceConnectionStatus,
 } from "@discordjs/voice";
 import type { Logger } from "../logger.ts";
-import type { SpeechRequest } from "../tts/types.ts";
+import type { SpeechRequest } from "../speech/types.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import { createDaveWatch, type DaveWatch } from "./dave-watch.ts";
 import {

@@ -28,8 +28,8 @@ import {
   UNAVAILABLE_MESSAGE,
 } from "../../src/discord/reply.ts";
 import { createLogger } from "../../src/logger.ts";
+import { describeTtsError, RetryableError } from "../../src/speech/errors.ts";
 import { StorageError } from "../../src/storage/storage.ts";
-import { describeTtsError, RetryableError } from "../../src/tts/errors.ts";
 import { type ClientAndFake, type FakeMessage, startClientAndFake } from "../fakes/discord/index.ts";
 
 /** What the test commands get as their context: proof that `ctx` is passed, and a gate for slow work. */

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { budgetStoreFor } from "../../src/guilds/budget-store-for.ts";
-import { createUsageLedger } from "../../src/guilds/usage.ts";
+import { budgetStoreFor } from "../../src/settings/budget-store-for.ts";
+import { createUsageLedger } from "../../src/settings/usage.ts";
 import { createStorage } from "../../src/storage/storage.ts";
 import type { FakeMessage } from "../fakes/discord/index.ts";
 import { type Harness, startHarness } from "./harness.ts";

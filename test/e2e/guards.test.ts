@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { budgetStoreFor } from "../../src/guilds/budget-store-for.ts";
-import { createUsageLedger } from "../../src/guilds/usage.ts";
 import { createJobStore } from "../../src/jobs/store.ts";
 import { createRequestStore } from "../../src/requests/store.ts";
+import { budgetStoreFor } from "../../src/settings/budget-store-for.ts";
+import { createUsageLedger } from "../../src/settings/usage.ts";
 import { createStorage, type Storage } from "../../src/storage/storage.ts";
 import type { FakeMessage, OptionValue } from "../fakes/discord/index.ts";
 import { type Harness, startHarness, waitFor } from "./harness.ts";

@@ -1,6 +1,6 @@
 import { zipSync } from "fflate";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { readResultArchive } from "../../src/minimax/result-archive.ts";
+import { readResultArchive } from "../../src/providers/minimax/result-archive.ts";
 import type { FakeMessage } from "../fakes/discord/index.ts";
 import { type Harness, startHarness, waitFor } from "./harness.ts";
 

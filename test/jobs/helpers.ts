@@ -2,7 +2,7 @@ import type { JobRunnerOptions } from "../../src/jobs/runner.ts";
 import type { JobLogger } from "../../src/jobs/steps.ts";
 import type { JobKeyValue } from "../../src/jobs/store.ts";
 import type { JobPublisher, JobRecord, ResultFile } from "../../src/jobs/types.ts";
-import type { SpeechSettings } from "../../src/tts/types.ts";
+import type { SpeechSettings } from "../../src/speech/types.ts";
 
 /** A Keyv-like map that stores JSON copies, as a real store serialises (no shared references). */
 export class MemoryKv implements JobKeyValue {

@@ -2,11 +2,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createJobRunner, type JobRunnerOptions } from "../../src/jobs/runner.ts";
 import { createJobService } from "../../src/jobs/service.ts";
 import { createJobStore } from "../../src/jobs/store.ts";
-import type { JobInput, JobRecord } from "../../src/jobs/types.ts";
-import { MiniMaxClient } from "../../src/minimax/client.ts";
-import { createMiniMaxProvider } from "../../src/minimax/provider.ts";
-import { parseTitles, toSrt } from "../../src/tts/subtitles.ts";
-import { RateLimiter } from "../../src/util/rate-limiter.ts";
+import type { JobRecord } from "../../src/jobs/types.ts";
+import { RateLimiter } from "../../src/providers/http/rate-limiter.ts";
+import { MiniMaxClient } from "../../src/providers/minimax/client.ts";
+import { createMiniMaxProvider } from "../../src/providers/minimax/provider.ts";
+import type { JobInput } from "../../src/text/narration-input.ts";
+import { parseTitles, toSrt } from "../../src/text/subtitles.ts";
 import { type FakeMiniMax, startFakeMiniMax } from "../fakes/index.ts";
 import { FAST, MemoryKv, MemoryLedger, MemoryPublisher, memoryLogger, SETTINGS, waitFor } from "./helpers.ts";
 

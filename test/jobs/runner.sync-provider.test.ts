@@ -3,8 +3,8 @@ import { createJobRunner, type JobRunner } from "../../src/jobs/runner.ts";
 import { createJobService } from "../../src/jobs/service.ts";
 import { createJobStore } from "../../src/jobs/store.ts";
 import type { JobRecord } from "../../src/jobs/types.ts";
-import { ContentRefusedError, RetryableError } from "../../src/tts/errors.ts";
-import type { SpeechRequest, SpeechSettings, SynthesisResult, TtsProvider } from "../../src/tts/types.ts";
+import { ContentRefusedError, RetryableError } from "../../src/speech/errors.ts";
+import type { SpeechRequest, SpeechSettings, SynthesisResult, TtsProvider } from "../../src/speech/types.ts";
 import { FAST, MemoryKv, MemoryLedger, MemoryPublisher, memoryLogger, waitFor } from "./helpers.ts";
 
 /** A provider without an async API (like the AI/ML API): jobs go through chunked sync synthesis. */

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createHealthCheck, createStorageProbe } from "../../src/metrics/health.ts";
 import { createMetrics } from "../../src/metrics/registry.ts";
 import { type MetricsServer, startMetricsServer } from "../../src/metrics/server.ts";
-import { RetryableError } from "../../src/tts/errors.ts";
-import { instrumentProvider } from "../../src/tts/instrumented-provider.ts";
-import type { SpeechRequest, TtsProvider } from "../../src/tts/types.ts";
+import { RetryableError } from "../../src/speech/errors.ts";
+import { instrumentProvider } from "../../src/speech/instrumented-provider.ts";
+import type { SpeechRequest, TtsProvider } from "../../src/speech/types.ts";
 
 const req: SpeechRequest = { model: "speech-2.6-hd", voiceId: "Wise_Woman", format: "mp3", text: "héllo" };
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { createGuildSettingsStore, type GuildSettingsPatch } from "../../src/guilds/settings.ts";
 import type { NarrationRequest } from "../../src/jobs/narrate.ts";
 import type { JobRecord, JobState } from "../../src/jobs/types.ts";
 import {
@@ -10,6 +9,7 @@ import {
 } from "../../src/requests/service.ts";
 import { createRequestStore, type RequestStore } from "../../src/requests/store.ts";
 import type { NarrationRequestRecord, RequestCards, RequestNotice } from "../../src/requests/types.ts";
+import { createGuildSettingsStore, type GuildSettingsPatch } from "../../src/settings/settings.ts";
 import { UserFacingError } from "../../src/user-facing-error.ts";
 
 const GUILD = "100000000000000001";

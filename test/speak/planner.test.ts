@@ -1,12 +1,15 @@
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
-import { createSqliteBudgetStore } from "../../src/guilds/budget-store-sqlite.ts";
+import { createSqliteBudgetStore } from "../../src/settings/budget-store-sqlite.ts";
 import {
   createGuildSettingsStore,
   type GuildSettingsPatch,
   GuildSettingsSchema,
-} from "../../src/guilds/settings.ts";
-import { BudgetExceededError, createUsageLedger } from "../../src/guilds/usage.ts";
+} from "../../src/settings/settings.ts";
+import { BudgetExceededError, createUsageLedger } from "../../src/settings/usage.ts";
+import { createUserSettingsStore } from "../../src/settings/user-settings.ts";
+import type { VoiceDefaults } from "../../src/settings/voice-defaults.ts";
+import { createUserGuards } from "../../src/speak/guards.ts";
 import {
   type Actor,
   createRequestPlanner,
@@ -14,9 +17,6 @@ import {
   jobHoldId,
   type RequestPlanner,
 } from "../../src/speak/planner.ts";
-import { createUserGuards } from "../../src/tts/guards.ts";
-import type { VoiceDefaults } from "../../src/tts/speak-options.ts";
-import { createUserSettingsStore } from "../../src/tts/user-settings.ts";
 import { UserFacingError } from "../../src/user-facing-error.ts";
 
 const G = "100000000000000001";

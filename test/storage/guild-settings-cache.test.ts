@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createGuildSettingsStore } from "../../src/guilds/settings.ts";
+import { createGuildSettingsStore } from "../../src/settings/settings.ts";
 
 /**
  * The guild settings cache (src/guilds/settings.ts) is an in-memory map in front of the store: it

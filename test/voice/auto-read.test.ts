@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createGuildSettingsStore } from "../../src/guilds/settings.ts";
 import { createLogger } from "../../src/logger.ts";
+import { createGuildSettingsStore } from "../../src/settings/settings.ts";
 import { type ChatMessage, createAutoReader, spokenText } from "../../src/voice/auto-read.ts";
 import type { PlaySpeechInput, SpeechPlayback } from "../../src/voice/play-speech.ts";
 import type { VoiceService, VoiceStatus } from "../../src/voice/voice-service.ts";

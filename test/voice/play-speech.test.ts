@@ -1,11 +1,11 @@
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
-import { createSqliteBudgetStore } from "../../src/guilds/budget-store-sqlite.ts";
-import { createGuildSettingsStore, type GuildSettingsPatch } from "../../src/guilds/settings.ts";
-import { BudgetExceededError, createUsageLedger } from "../../src/guilds/usage.ts";
+import { createSqliteBudgetStore } from "../../src/settings/budget-store-sqlite.ts";
+import { createGuildSettingsStore, type GuildSettingsPatch } from "../../src/settings/settings.ts";
+import { BudgetExceededError, createUsageLedger } from "../../src/settings/usage.ts";
+import { createUserSettingsStore } from "../../src/settings/user-settings.ts";
+import { createUserGuards } from "../../src/speak/guards.ts";
 import { createRequestPlanner } from "../../src/speak/planner.ts";
-import { createUserGuards } from "../../src/tts/guards.ts";
-import { createUserSettingsStore } from "../../src/tts/user-settings.ts";
 import { createSpeechPlayback, type PlaySpeechInput } from "../../src/voice/play-speech.ts";
 import type { EnqueueInput, VoiceService } from "../../src/voice/voice-service.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.ts";
-import { ContentRefusedError } from "../../src/tts/errors.ts";
+import { ContentRefusedError } from "../../src/speech/errors.ts";
 import type { ClipReservation, PlayItem } from "../../src/voice/guild-player.ts";
 import { createSettleHandler } from "../../src/voice/settle.ts";
 import type { SourceOutcome } from "../../src/voice/speech-source.ts";

@@ -1,9 +1,9 @@
 import { Mp3Encoder } from "@breezystack/lamejs";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.ts";
-import type { AudioCache, CachedAudio } from "../../src/tts/audio-cache.ts";
-import { ContentRefusedError, UpstreamError } from "../../src/tts/errors.ts";
-import type { SpeechRequest, StreamSummary, SynthesisResult, TtsProvider } from "../../src/tts/types.ts";
+import type { AudioCache, CachedAudio } from "../../src/speak/audio-cache.ts";
+import { ContentRefusedError, UpstreamError } from "../../src/speech/errors.ts";
+import type { SpeechRequest, StreamSummary, SynthesisResult, TtsProvider } from "../../src/speech/types.ts";
 import { openSpeechSource, VOICE_SOURCE, voiceRequest } from "../../src/voice/speech-source.ts";
 
 const logger = createLogger({ level: "silent" });

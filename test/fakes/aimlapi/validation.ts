@@ -8,7 +8,7 @@ import {
   LANGUAGE_BOOSTS,
   SAMPLE_RATES,
   SOUND_EFFECTS,
-} from "../../../src/tts/models.ts";
+} from "../../../src/speech/models.ts";
 
 /**
  * The AI/ML API `POST /v1/tts` body schema for the MiniMax models (spec §6): the gateway validates

@@ -9,7 +9,7 @@ import {
   modelCapabilities,
   SAMPLE_RATES,
   SOUND_EFFECTS,
-} from "../../../src/tts/models.ts";
+} from "../../../src/speech/models.ts";
 import type { FakeAudioFormat } from "../audio/tone.ts";
 import { type BaseRespError, baseRespError, invalidParams } from "./codes.ts";
 

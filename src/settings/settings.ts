@@ -1,0 +1,286 @@
+import { z } from "zod";
+import { emotionFits } from "../speech/models.ts";
+import { UserFacingError } from "../user-facing-error.ts";
+import type { KeyValue } from "./user-settings.ts";
+import { type VoiceDefaults, VoiceDefaultsSchema } from "./voice-defaults.ts";
+
+/**
+ * Per-guild settings (`/settings`), kept in Keyv. Only the values an admin set are stored; defaults
+ * are applied when reading, so changing a default in code reaches every guild that never chose.
+ *
+ * Defaults: no guild voice defaults (the bot's configuration applies), no channels, no character
+ * limits or cooldown (the bot's own limits apply), at most 2 concurrent jobs per guild, narration
+ * requests need approval, every member may use `/speak`, and auto-read is off.
+ */
+
+const snowflake = z.string().regex(/^\d{17,20}$/, "must be a Discord id");
+const whole = (min: number, max?: number) => {
+  const atLeast = z.number().int("must be a whole number").min(min, `must be at least ${min}`);
+  return max === undefined ? atLeast : atLeast.max(max, `must be at most ${max}`);
+};
+
+export const GuildDefaultsSchema = VoiceDefaultsSchema.pick({
+  voice: true,
+  model: true,
+  language: true,
+  emotion: true,
+  speed: true,
+}).refine((d) => d.model === undefined || d.emotion === undefined || emotionFits(d.model, d.emotion), {
+  message: "this emotion does not work with the chosen model",
+  path: ["emotion"],
+});
+
+export const GuildSettingsSchema = z.object({
+  defaults: GuildDefaultsSchema.prefault({}),
+  channels: z
+    .object({
+      /** Where narration results are posted. */
+      narration: snowflake.optional(),
+      /** Where request cards go for moderators. */
+      requests: snowflake.optional(),
+    })
+    .prefault({}),
+  limits: z
+    .object({
+      maxCharsPerRequest: whole(1, 100_000).optional(),
+      // Character budgets: absent means unlimited.
+      userDailyChars: whole(1).optional(),
+      guildDailyChars: whole(1).optional(),
+      guildMonthlyChars: whole(1).optional(),
+      userCooldownSeconds: whole(0, 3600).optional(),
+      maxConcurrentJobs: whole(1, 50).default(2),
+      /**
+       * Seconds a member waits between narrations they start themselves (/narrate, long /speak). Off by
+       * default: the open-narrations cap below already bounds one member; servers that want pacing set it.
+       */
+      narrateCooldownSeconds: whole(0, 86_400).default(0),
+      /** Narrations one member may have unfinished at once in this server. */
+      maxOpenJobsPerMember: whole(1, 50).default(10),
+    })
+    .prefault({}),
+  requests: z
+    .object({
+      approvalRequired: z.boolean().default(true),
+      moderatorRoleId: snowflake.optional(),
+    })
+    .prefault({}),
+  speak: z
+    .object({
+      enabled: z.boolean().default(true),
+      requiredRoleId: snowflake.optional(),
+    })
+    .prefault({}),
+  voice: z
+    .object({
+      /** Read messages aloud in the text channel bound by /join (needs AUTO_READ in the bot's config). */
+      autoRead: z.boolean().default(false),
+      /** Auto-read also reads bots and webhooks. */
+      readBots: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+export type GuildSettings = z.infer<typeof GuildSettingsSchema>;
+type StoredSettings = z.input<typeof GuildSettingsSchema>;
+
+export const SETTINGS_SECTIONS = ["defaults", "channels", "limits", "requests", "speak", "voice"] as const;
+export type SettingsSection = (typeof SETTINGS_SECTIONS)[number];
+
+/** A change: `undefined` leaves a field alone, `null` clears it back to its default. */
+export type GuildSettingsPatch = {
+  [S in SettingsSection]?: Nullable<NonNullable<StoredSettings[S]>>;
+};
+type Nullable<T> = { [K in keyof T]?: T[K] | null };
+
+/** Names people read, for refusals and `show`; keyed by `section.field`. */
+export const FIELD_LABELS: Record<string, string> = {
+  "defaults.voice": "Voice",
+  "defaults.model": "Model",
+  "defaults.language": "Language",
+  "defaults.emotion": "Emotion",
+  "defaults.speed": "Speed",
+  "channels.narration": "Narration channel",
+  "channels.requests": "Requests channel",
+  "limits.maxCharsPerRequest": "Max characters per request",
+  "limits.userDailyChars": "Daily characters per member",
+  "limits.guildDailyChars": "Daily characters for the server",
+  "limits.guildMonthlyChars": "Monthly characters for the server",
+  "limits.userCooldownSeconds": "Cooldown per member (seconds)",
+  "limits.maxConcurrentJobs": "Max concurrent jobs",
+  "limits.narrateCooldownSeconds": "Cooldown between narrations per member (seconds)",
+  "limits.maxOpenJobsPerMember": "Unfinished narrations per member",
+  "requests.approvalRequired": "Narration requests need approval",
+  "requests.moderatorRoleId": "Moderator role",
+  "speak.enabled": "Members may use /speak",
+  "speak.requiredRoleId": "Role required for /speak",
+  "voice.autoRead": "Read chat aloud in the /join channel",
+  "voice.readBots": "Auto-read reads bots and webhooks",
+};
+
+export interface GuildSettingsStore {
+  get(guildId: string): Promise<GuildSettings>;
+  /** Merges the patch into what is saved; an invalid result is refused (UserFacingError) and not saved. */
+  update(guildId: string, patch: GuildSettingsPatch): Promise<GuildSettings>;
+  /** One section back to its defaults, or everything when no section is given. */
+  reset(guildId: string, section?: SettingsSection): Promise<GuildSettings>;
+}
+
+export interface GuildSettingsStoreOptions {
+  logger?: { warn(obj: object, msg?: string): void };
+  /** How long a read is reused (default 5 s; 0 reads the store every time). */
+  cacheTtlMs?: number;
+  /** Guilds kept in that cache at most; the least recently used go first. Default 5,000. */
+  cacheMaxGuilds?: number;
+  now?: () => number;
+}
+
+export function createGuildSettingsStore(
+  kv: KeyValue,
+  opts: GuildSettingsStoreOptions = {},
+): GuildSettingsStore {
+  /** What is saved, or nothing when the record is unreadable (which is then deleted). */
+  async function load(guildId: string): Promise<StoredSettings> {
+    const raw = await kv.get(guildId);
+    if (raw === undefined || raw === null) return {};
+    if (GuildSettingsSchema.safeParse(raw).success) return raw as StoredSettings;
+    // A record from an older or broken version must not break every command in the guild.
+    opts.logger?.warn({ guildId }, "guild settings record is invalid; replacing it with the defaults");
+    await kv.delete(guildId);
+    return {};
+  }
+  async function save(guildId: string, stored: StoredSettings): Promise<GuildSettings> {
+    const parsed = GuildSettingsSchema.safeParse(stored);
+    if (!parsed.success) throw settingsError(parsed.error);
+    const pruned = prune(stored);
+    if (Object.keys(pruned).length === 0) await kv.delete(guildId);
+    else await kv.set(guildId, pruned);
+    return parsed.data;
+  }
+  // One /speak reads the settings several times (access, defaults, cooldown, budget); a few seconds
+  // of memory spares those reads. Changes made here clear it at once; other processes sharing Redis
+  // see them within the TTL.
+  // Bounded (an LRU over the Map's insertion order) so that a bot in many guilds does not keep one
+  // entry per guild it ever saw.
+  const cacheTtlMs = opts.cacheTtlMs ?? 5000;
+  const cacheMax = Math.max(1, opts.cacheMaxGuilds ?? 5000);
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, { value: GuildSettings; at: number }>();
+  const remember = (guildId: string, value: GuildSettings) => {
+    if (cacheTtlMs <= 0) return value;
+    cache.delete(guildId);
+    cache.set(guildId, { value, at: now() });
+    for (const oldest of cache.keys()) {
+      if (cache.size <= cacheMax) break;
+      cache.delete(oldest);
+    }
+    return value;
+  };
+  return {
+    async get(guildId) {
+      const hit = cache.get(guildId);
+      if (hit && now() - hit.at < cacheTtlMs) {
+        // Most recently used moves to the end.
+        cache.delete(guildId);
+        cache.set(guildId, hit);
+        return hit.value;
+      }
+      if (hit) cache.delete(guildId);
+      return remember(guildId, GuildSettingsSchema.parse(await load(guildId)));
+    },
+    async update(guildId, patch) {
+      cache.delete(guildId);
+      return remember(guildId, await save(guildId, mergePatch(await load(guildId), patch)));
+    },
+    async reset(guildId, section) {
+      cache.delete(guildId);
+      if (section === undefined) {
+        await kv.delete(guildId);
+        return remember(guildId, GuildSettingsSchema.parse({}));
+      }
+      const { [section]: _dropped, ...rest } = await load(guildId);
+      return remember(guildId, await save(guildId, rest));
+    },
+  };
+}
+
+function mergePatch(stored: StoredSettings, patch: GuildSettingsPatch): StoredSettings {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const section of SETTINGS_SECTIONS) {
+    const merged: Record<string, unknown> = { ...stored[section] };
+    for (const [key, value] of Object.entries(patch[section] ?? {})) {
+      if (value === null) delete merged[key];
+      else if (value !== undefined) merged[key] = value;
+    }
+    out[section] = merged;
+  }
+  return out as StoredSettings;
+}
+
+/** Drops unknown sections, unset fields and empty sections, so the stored record stays minimal. */
+function prune(stored: StoredSettings): StoredSettings {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const section of SETTINGS_SECTIONS) {
+    const fields = Object.entries(stored[section] ?? {}).filter(([, v]) => v !== undefined && v !== null);
+    if (fields.length > 0) out[section] = Object.fromEntries(fields);
+  }
+  return out as StoredSettings;
+}
+
+function settingsError(error: z.ZodError): UserFacingError {
+  const issue = error.issues[0];
+  const path = issue?.path.map(String).join(".") ?? "";
+  const label = FIELD_LABELS[path] ?? (path || "settings");
+  return new UserFacingError(`${label} was not saved: ${issue?.message ?? "invalid value"}.`);
+}
+
+/** The guild's voice defaults for `/speak`, with unset fields absent. */
+export function effectiveDefaults(settings: GuildSettings): VoiceDefaults {
+  const d = settings.defaults;
+  const picked: VoiceDefaults = {
+    voice: d.voice,
+    model: d.model,
+    language: d.language,
+    emotion: d.emotion,
+    speed: d.speed,
+  };
+  for (const key of Object.keys(picked) as (keyof VoiceDefaults)[]) {
+    if (picked[key] === undefined) delete picked[key];
+  }
+  return picked;
+}
+
+/** Markdown lines for `/settings show`: every field, set or not, grouped by section. */
+export function describeSettings(settings: GuildSettings): string[] {
+  const lines: string[] = [];
+  for (const section of SETTINGS_SECTIONS) {
+    lines.push(`__${SECTION_TITLES[section]}__`);
+    const values: Record<string, unknown> = settings[section];
+    for (const [path, label] of Object.entries(FIELD_LABELS)) {
+      const [s, key = ""] = path.split(".");
+      if (s === section) lines.push(`**${label}:** ${formatValue(path, values[key])}`);
+    }
+  }
+  return lines;
+}
+
+const SECTION_TITLES: Record<SettingsSection, string> = {
+  defaults: "Voice defaults",
+  channels: "Channels",
+  limits: "Limits",
+  requests: "Narration requests",
+  speak: "/speak",
+  voice: "Voice channels",
+};
+
+function formatValue(path: string, value: unknown): string {
+  if (value === undefined) {
+    if (path.startsWith("defaults.")) return "*bot default*";
+    if (path.startsWith("channels.")) return "*not set*";
+    if (path.endsWith("RoleId")) return "*none*";
+    return "*unlimited*";
+  }
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (path.startsWith("channels.")) return `<#${String(value)}>`;
+  if (path.endsWith("RoleId")) return `<@&${String(value)}>`;
+  if (typeof value === "number") return `\`${value.toLocaleString("en-US")}\``;
+  return `\`${String(value)}\``;
+}

@@ -1,0 +1,245 @@
+import { describe, expect, it } from "vitest";
+import {
+  createGuildSettingsStore,
+  describeSettings,
+  effectiveDefaults,
+  type GuildSettingsPatch,
+  GuildSettingsSchema,
+} from "../../src/settings/settings.ts";
+import { UserFacingError } from "../../src/user-facing-error.ts";
+
+function memory() {
+  const m = new Map<string, unknown>();
+  const warnings: object[] = [];
+  const kv = {
+    get: async (k: string) => m.get(k),
+    set: async (k: string, v: unknown) => m.set(k, structuredClone(v)),
+    delete: async (k: string) => m.delete(k),
+  };
+  const store = createGuildSettingsStore(kv, { logger: { warn: (obj) => warnings.push(obj) } });
+  return { m, store, warnings };
+}
+
+const G = "111111111111111111";
+const ROLE = "222222222222222222";
+const CHANNEL = "333333333333333333";
+
+describe("guild settings defaults", () => {
+  it("applies the documented defaults to an empty record", () => {
+    expect(GuildSettingsSchema.parse({})).toEqual({
+      defaults: {},
+      channels: {},
+      limits: { maxConcurrentJobs: 2, narrateCooldownSeconds: 0, maxOpenJobsPerMember: 10 },
+      requests: { approvalRequired: true },
+      speak: { enabled: true },
+      voice: { autoRead: false, readBots: false },
+    });
+  });
+});
+
+describe("guild settings validation", () => {
+  const good: [string, GuildSettingsPatch][] = [
+    ["voice", { defaults: { voice: "Calm_Woman" } }],
+    ["model", { defaults: { model: "speech-2.6-hd" } }],
+    ["language", { defaults: { language: "English" } }],
+    ["emotion", { defaults: { emotion: "happy" } }],
+    ["emotion fitting the model", { defaults: { model: "speech-2.6-hd", emotion: "whisper" } }],
+    ["speed low", { defaults: { speed: 0.5 } }],
+    ["speed high", { defaults: { speed: 2 } }],
+    ["narration channel", { channels: { narration: CHANNEL } }],
+    ["requests channel", { channels: { requests: CHANNEL } }],
+    ["auto-read on", { voice: { autoRead: true } }],
+    ["read bots", { voice: { readBots: true } }],
+    ["max chars 1", { limits: { maxCharsPerRequest: 1 } }],
+    ["max chars 100000", { limits: { maxCharsPerRequest: 100_000 } }],
+    ["user daily", { limits: { userDailyChars: 5000 } }],
+    ["guild daily", { limits: { guildDailyChars: 1 } }],
+    ["guild monthly", { limits: { guildMonthlyChars: 10_000_000 } }],
+    ["cooldown 0", { limits: { userCooldownSeconds: 0 } }],
+    ["cooldown 3600", { limits: { userCooldownSeconds: 3600 } }],
+    ["jobs 1", { limits: { maxConcurrentJobs: 1 } }],
+    ["jobs 50", { limits: { maxConcurrentJobs: 50 } }],
+    ["approval off", { requests: { approvalRequired: false } }],
+    ["moderator role", { requests: { moderatorRoleId: ROLE } }],
+    ["speak off", { speak: { enabled: false } }],
+    ["speak role", { speak: { requiredRoleId: ROLE } }],
+  ];
+  it.each(good)("accepts %s", async (_name, patch) => {
+    const { store } = memory();
+    const saved = await store.update(G, patch);
+    const [section, fields] = Object.entries(patch)[0]!;
+    expect(saved[section as keyof typeof saved]).toMatchObject(fields);
+    expect(await store.get(G)).toEqual(saved);
+  });
+
+  // Each bad value must be refused with the field's name and a reason, and nothing saved.
+  const bad: [string, GuildSettingsPatch, RegExp][] = [
+    ["empty voice", { defaults: { voice: "" } }, /^Voice was not saved/],
+    ["unknown language", { defaults: { language: "Klingon" as "English" } }, /^Language was not saved/],
+    ["unknown emotion", { defaults: { emotion: "smug" as "happy" } }, /^Emotion was not saved/],
+    [
+      "emotion the model cannot do",
+      { defaults: { model: "speech-2.8-hd", emotion: "whisper" } },
+      /^Emotion was not saved: this emotion does not work with the chosen model/,
+    ],
+    ["speed too low", { defaults: { speed: 0.4 } }, /^Speed was not saved: .*0\.5/],
+    ["speed too high", { defaults: { speed: 2.5 } }, /^Speed was not saved/],
+    ["channel not a snowflake", { channels: { narration: "general" } }, /^Narration channel .*Discord id/],
+    ["requests channel too short", { channels: { requests: "123" } }, /^Requests channel .*Discord id/],
+    [
+      "auto-read not boolean",
+      { voice: { autoRead: "on" as unknown as boolean } },
+      /^Read chat aloud in the \/join channel was not saved/,
+    ],
+    ["max chars 0", { limits: { maxCharsPerRequest: 0 } }, /^Max characters per request .*at least 1/],
+    ["max chars huge", { limits: { maxCharsPerRequest: 100_001 } }, /at most 100000/],
+    ["user daily 0", { limits: { userDailyChars: 0 } }, /^Daily characters per member .*at least 1/],
+    ["guild daily fractional", { limits: { guildDailyChars: 1.5 } }, /whole number/],
+    ["guild monthly negative", { limits: { guildMonthlyChars: -1 } }, /^Monthly characters .*at least 1/],
+    ["cooldown negative", { limits: { userCooldownSeconds: -1 } }, /^Cooldown per member .*at least 0/],
+    ["cooldown too long", { limits: { userCooldownSeconds: 3601 } }, /at most 3600/],
+    ["jobs 0", { limits: { maxConcurrentJobs: 0 } }, /^Max concurrent jobs .*at least 1/],
+    ["jobs 51", { limits: { maxConcurrentJobs: 51 } }, /^Max concurrent jobs .*at most 50/],
+    ["approval not boolean", { requests: { approvalRequired: "yes" as unknown as boolean } }, /approval/],
+    ["moderator role", { requests: { moderatorRoleId: "admins" } }, /^Moderator role .*Discord id/],
+    ["speak role", { speak: { requiredRoleId: "x" } }, /^Role required for \/speak .*Discord id/],
+  ];
+  it.each(bad)("refuses %s", async (_name, patch, reason) => {
+    const { store, m } = memory();
+    await store.update(G, { limits: { maxConcurrentJobs: 7 } });
+    const before = structuredClone(m.get(G));
+    const error = await store.update(G, patch).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserFacingError);
+    expect((error as Error).message).toMatch(reason);
+    expect(m.get(G)).toEqual(before);
+  });
+});
+
+describe("guild settings store", () => {
+  it("deep-merges patches, keeping other fields and sections", async () => {
+    const { store } = memory();
+    await store.update(G, { defaults: { voice: "Calm_Woman", speed: 1.2 }, limits: { userDailyChars: 100 } });
+    const after = await store.update(G, { defaults: { speed: 1.5 }, speak: { enabled: false } });
+    expect(after.defaults).toEqual({ voice: "Calm_Woman", speed: 1.5 });
+    expect(after.limits).toEqual({
+      userDailyChars: 100,
+      maxConcurrentJobs: 2,
+      narrateCooldownSeconds: 0,
+      maxOpenJobsPerMember: 10,
+    });
+    expect(after.speak).toEqual({ enabled: false });
+  });
+
+  it("clears a field with null and leaves it alone with undefined", async () => {
+    const { store } = memory();
+    await store.update(G, { requests: { moderatorRoleId: ROLE, approvalRequired: false } });
+    const after = await store.update(G, { requests: { moderatorRoleId: null, approvalRequired: undefined } });
+    expect(after.requests).toEqual({ approvalRequired: false });
+  });
+
+  it("stores only what was set, so changed defaults in code still reach the guild", async () => {
+    const { store, m } = memory();
+    await store.update(G, { limits: { userCooldownSeconds: 5 } });
+    expect(m.get(G)).toEqual({ limits: { userCooldownSeconds: 5 } });
+  });
+
+  it("keeps guilds apart", async () => {
+    const { store } = memory();
+    await store.update(G, { defaults: { voice: "A" } });
+    expect((await store.get("999999999999999999")).defaults).toEqual({});
+  });
+
+  it("resets one section, or everything", async () => {
+    const { store, m } = memory();
+    await store.update(G, {
+      defaults: { voice: "A" },
+      limits: { maxConcurrentJobs: 9 },
+      speak: { enabled: false },
+    });
+    const afterLimits = await store.reset(G, "limits");
+    expect(afterLimits.limits).toEqual({
+      maxConcurrentJobs: 2,
+      narrateCooldownSeconds: 0,
+      maxOpenJobsPerMember: 10,
+    });
+    expect(afterLimits.defaults).toEqual({ voice: "A" });
+    expect((await store.get(G)).speak.enabled).toBe(false);
+    const afterAll = await store.reset(G);
+    expect(afterAll).toEqual(GuildSettingsSchema.parse({}));
+    expect(m.has(G)).toBe(false);
+  });
+
+  it("replaces a corrupt record with the defaults and logs it", async () => {
+    const { store, m, warnings } = memory();
+    m.set(G, { limits: { maxConcurrentJobs: "lots" }, defaults: { voice: "Kept?" } });
+    expect(await store.get(G)).toEqual(GuildSettingsSchema.parse({}));
+    expect(warnings).toEqual([{ guildId: G }]);
+    expect(m.has(G)).toBe(false);
+    // And the guild can save again afterwards.
+    expect((await store.update(G, { defaults: { speed: 1.1 } })).defaults).toEqual({ speed: 1.1 });
+  });
+});
+
+describe("effectiveDefaults", () => {
+  it("returns only the voice fields that are set", () => {
+    const settings = GuildSettingsSchema.parse({ defaults: { voice: "Calm_Woman", speed: 1.3 } });
+    expect(effectiveDefaults(settings)).toEqual({ voice: "Calm_Woman", speed: 1.3 });
+    expect(Object.keys(effectiveDefaults(GuildSettingsSchema.parse({})))).toEqual([]);
+  });
+});
+
+describe("describeSettings", () => {
+  it("lists every field, with set values, mentions, and what unset means", () => {
+    const lines = describeSettings(
+      GuildSettingsSchema.parse({
+        defaults: { voice: "Calm_Woman", speed: 1.5 },
+        channels: { narration: CHANNEL },
+        limits: { guildMonthlyChars: 1_000_000 },
+        requests: { moderatorRoleId: ROLE },
+        speak: { enabled: false },
+      }),
+    );
+    expect(lines).toContain("**Voice:** `Calm_Woman`");
+    expect(lines).toContain("**Speed:** `1.5`");
+    expect(lines).toContain("**Model:** *bot default*");
+    expect(lines).toContain(`**Narration channel:** <#${CHANNEL}>`);
+    expect(lines).toContain("**Requests channel:** *not set*");
+    expect(lines).toContain("**Monthly characters for the server:** `1,000,000`");
+    expect(lines).toContain("**Daily characters per member:** *unlimited*");
+    expect(lines).toContain("**Max concurrent jobs:** `2`");
+    expect(lines).toContain("**Narration requests need approval:** yes");
+    expect(lines).toContain(`**Moderator role:** <@&${ROLE}>`);
+    expect(lines).toContain("**Members may use /speak:** no");
+    expect(lines).toContain("**Role required for /speak:** *none*");
+    expect(lines).toContain("**Read chat aloud in the /join channel:** no");
+    // 6 section headings + 19 fields.
+    expect(lines).toHaveLength(27);
+    expect(lines.indexOf("__Limits__")).toBeLessThan(lines.indexOf("**Max concurrent jobs:** `2`"));
+  });
+});
+
+describe("guild settings read cache", () => {
+  it("reuses a read for a few seconds, but shows its own changes at once", async () => {
+    let t = 0;
+    let reads = 0;
+    const data = new Map<string, unknown>();
+    const kv = {
+      get: async (k: string) => {
+        reads++;
+        return data.get(k);
+      },
+      set: async (k: string, v: unknown) => void data.set(k, v),
+      delete: async (k: string) => data.delete(k),
+    };
+    const store = createGuildSettingsStore(kv, { now: () => t, cacheTtlMs: 5000 });
+    await store.get("g");
+    await store.get("g");
+    expect(reads).toBe(1);
+    await store.update("g", { defaults: { speed: 1.5 } });
+    expect((await store.get("g")).defaults.speed).toBe(1.5);
+    data.set("g", { defaults: { speed: 0.8 } }); // another process changed it
+    expect((await store.get("g")).defaults.speed).toBe(1.5);
+    t = 6000;
+    expect((await store.get("g")).defaults.speed).toBe(0.8);
+  });
+});
