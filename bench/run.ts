@@ -1,3 +1,4 @@
+import { benchBudget, printBudget } from "./budget.ts";
 import { benchJobs, printJobs } from "./jobs.ts";
 import { benchOpus, printOpus } from "./opus.ts";
 import { benchSpeakE2e, printSpeakE2e } from "./speak-e2e.ts";
@@ -21,3 +22,5 @@ console.log();
 printVoicePipeline(await benchVoicePipeline());
 console.log();
 printVoiceLatency(await benchVoiceLatency());
+console.log();
+printBudget(await benchBudget());
