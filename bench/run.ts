@@ -1,6 +1,7 @@
 import { benchBudget, printBudget } from "./budget.ts";
 import { benchJobs, printJobs } from "./jobs.ts";
 import { benchOpus, printOpus } from "./opus.ts";
+import { benchSentences, printSentences } from "./sentences.ts";
 import { benchSpeakE2e, printSpeakE2e } from "./speak-e2e.ts";
 import { benchSse, printSse } from "./sse-throughput.ts";
 import { benchSyncLatency, printSyncLatency } from "./sync-latency.ts";
@@ -12,6 +13,8 @@ const requests = Number(process.env.BENCH_REQUESTS ?? 150);
 printSyncLatency(await benchSyncLatency(requests, Number(process.env.BENCH_LATENCY_MS ?? 20)));
 console.log();
 printSse(await benchSse());
+console.log();
+printSentences(await benchSentences());
 console.log();
 printSpeakE2e(await benchSpeakE2e(200));
 console.log();

@@ -1,17 +1,13 @@
-import {
-  type ChatInputCommandInteraction,
-  EmbedBuilder,
-  MessageFlags,
-  SlashCommandBuilder,
-} from "discord.js";
+import { type ChatInputCommandInteraction, EmbedBuilder, SlashCommandBuilder } from "discord.js";
+import type { CommandModule } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
-import { NO_PINGS } from "../src/discord/reply.ts";
+import { replyEphemeral } from "../src/discord/reply.ts";
 
-export const data = new SlashCommandBuilder()
+const data = new SlashCommandBuilder()
   .setName("help")
   .setDescription("What this bot can do and how to use it");
 
-export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const embed = new EmbedBuilder()
     .setTitle("Text to speech with MiniMax voices")
     .setDescription(
@@ -67,5 +63,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
           "Long audio is split into numbered parts to fit the upload limit. Nothing you type can ping anyone.",
       },
     );
-  await interaction.reply({ embeds: [embed], flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+  await replyEphemeral(interaction, { embeds: [embed] });
 }
+
+export default { data, execute } satisfies CommandModule;

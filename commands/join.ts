@@ -1,17 +1,17 @@
 import { type ChatInputCommandInteraction, InteractionContextType, SlashCommandBuilder } from "discord.js";
-import { UserFacingError } from "../src/discord/command.ts";
+import { guildIdOf } from "../src/discord/access.ts";
+import { callerVoiceChannel } from "../src/discord/actor.ts";
+import { type CommandModule, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { assertCanSpeakIn } from "../src/discord/permissions.ts";
-import { NO_PINGS } from "../src/discord/reply.ts";
-import { callerVoiceChannel, requireGuild } from "../src/discord/voice-controls.ts";
 
-export const data = new SlashCommandBuilder()
+const data = new SlashCommandBuilder()
   .setName("join")
   .setDescription("Join your voice channel; this text channel becomes the one I read from")
   .setContexts(InteractionContextType.Guild);
 
-export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = requireGuild(interaction);
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = guildIdOf(interaction);
   const channel = callerVoiceChannel(interaction);
   if (!channel) throw new UserFacingError("Join a voice channel first, then run /join.");
   assertCanSpeakIn(channel);
@@ -31,5 +31,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   if (settings.voice.autoRead && ctx.config.autoRead) {
     lines.push(`Messages here from members in <#${channel.id}> will be read aloud.`);
   }
-  await interaction.editReply({ content: lines.join("\n"), allowedMentions: NO_PINGS });
+  await interaction.editReply(lines.join("\n"));
 }
+
+export default { data, access: { guildOnly: true }, execute } satisfies CommandModule;

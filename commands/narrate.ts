@@ -12,65 +12,61 @@ import {
 } from "discord.js";
 import { actorOf } from "../src/discord/actor.ts";
 import { readInputAttachment } from "../src/discord/attachments.ts";
-import { customId, UserFacingError } from "../src/discord/command.ts";
+import { type CommandModule, customId, parseCustomId, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
 import { assertCanPost, assertMemberCanPost } from "../src/discord/permissions.ts";
-import { NO_PINGS } from "../src/discord/reply.ts";
 import {
+  addFormatOption,
   addVoiceSettingOptions,
   completeVoiceOrLanguage,
-  invalidOptionError,
+  parseOptions,
   readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
-import { GUILD_ONLY_MESSAGE } from "../src/speak/planner.ts";
+import { NARRATE_FORMATS } from "../src/jobs/narrate.ts";
 import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/speak/speak-options.ts";
 
-export const data = addVoiceSettingOptions(
-  new SlashCommandBuilder()
-    .setName("narrate")
-    .setDescription("Narrate a long text or a .txt/.zip file; the audio and subtitles are posted when ready")
-    .setContexts(InteractionContextType.Guild)
-    .addStringOption((o) =>
-      o
-        .setName("text")
-        .setDescription("The text (or attach a file, or leave both out for a form)")
-        .setMaxLength(MAX_SPEAK_TEXT),
-    )
-    .addAttachmentOption((o) =>
-      o.setName("file").setDescription("A UTF-8 .txt file, or a .zip of .txt or .json files"),
-    )
-    .addStringOption((o) => o.setName("title").setDescription("A title for the narration").setMaxLength(100)),
-)
-  .addStringOption((o) =>
-    o
-      .setName("format")
-      .setDescription("Audio format (default mp3)")
-      .addChoices({ name: "mp3", value: "mp3" }, { name: "flac", value: "flac" }),
-  )
-  .addChannelOption((o) =>
-    o
-      .setName("channel")
-      .setDescription("Where to post the result (default: here)")
-      .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread),
-  );
+const data = addFormatOption(
+  addVoiceSettingOptions(
+    new SlashCommandBuilder()
+      .setName("narrate")
+      .setDescription(
+        "Narrate a long text or a .txt/.zip file; the audio and subtitles are posted when ready",
+      )
+      .setContexts(InteractionContextType.Guild)
+      .addStringOption((o) =>
+        o
+          .setName("text")
+          .setDescription("The text (or attach a file, or leave both out for a form)")
+          .setMaxLength(MAX_SPEAK_TEXT),
+      )
+      .addAttachmentOption((o) =>
+        o.setName("file").setDescription("A UTF-8 .txt file, or a .zip of .txt or .json files"),
+      )
+      .addStringOption((o) =>
+        o.setName("title").setDescription("A title for the narration").setMaxLength(100),
+      ),
+  ),
+  NARRATE_FORMATS,
+).addChannelOption((o) =>
+  o
+    .setName("channel")
+    .setDescription("Where to post the result (default: here)")
+    .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread),
+);
 
 function readSettings(interaction: ChatInputCommandInteraction) {
-  const o = interaction.options;
-  const parsed = SpeakOptionsSchema.omit({ text: true }).safeParse({
+  return parseOptions(SpeakOptionsSchema.omit({ text: true }), {
     ...readVoiceSettingOptions(interaction),
-    format: o.getString("format") ?? undefined,
+    format: interaction.options.getString("format") ?? undefined,
   });
-  if (!parsed.success) throw invalidOptionError(parsed.error);
-  return parsed.data;
 }
 
-export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const options = readSettings(interaction);
   const text = interaction.options.getString("text") ?? undefined;
   const file = interaction.options.getAttachment("file") ?? undefined;
-  if (!interaction.guildId) throw new UserFacingError(GUILD_ONLY_MESSAGE);
   const channelId = interaction.options.getChannel("channel")?.id ?? interaction.channelId;
   // The member must be allowed to post there themselves, and the bot must be able to.
   assertMemberCanPost(interaction, channelId);
@@ -92,11 +88,12 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     options,
     uploadLimit: limit,
   });
-  await interaction.editReply({ content: queuedMessage(job), allowedMentions: NO_PINGS });
+  await interaction.editReply(queuedMessage(job));
 }
 
-export async function modal(interaction: ModalSubmitInteraction, ctx: BotContext): Promise<void> {
-  const token = interaction.customId.split(":")[2] ?? "";
+/** The form `/narrate` opens when given neither text nor file: `narrate:modal:<draft token>`. */
+async function modal(interaction: ModalSubmitInteraction, ctx: BotContext): Promise<void> {
+  const token = parseCustomId(interaction.customId).args[0] ?? "";
   const draft = ctx.narrateDrafts.take(token);
   if (!draft) throw new UserFacingError("That form expired. Please run /narrate again.");
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
@@ -109,10 +106,8 @@ export async function modal(interaction: ModalSubmitInteraction, ctx: BotContext
     options: draft.options,
     uploadLimit: draft.uploadLimit,
   });
-  await interaction.editReply({ content: queuedMessage(job), allowedMentions: NO_PINGS });
+  await interaction.editReply(queuedMessage(job));
 }
-
-export const autocomplete = completeVoiceOrLanguage;
 
 function narrationModal(token: string): ModalBuilder {
   return new ModalBuilder()
@@ -137,3 +132,11 @@ function narrationModal(token: string): ModalBuilder {
       ),
     );
 }
+
+export default {
+  data,
+  access: { guildOnly: true },
+  execute,
+  modal,
+  autocomplete: completeVoiceOrLanguage,
+} satisfies CommandModule;

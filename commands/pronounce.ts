@@ -4,19 +4,24 @@ import {
   AttachmentBuilder,
   type AutocompleteInteraction,
   ButtonBuilder,
-  type ButtonInteraction,
   ButtonStyle,
   type ChatInputCommandInteraction,
   InteractionContextType,
   MessageFlags,
   PermissionFlagsBits,
   SlashCommandBuilder,
-  type StringSelectMenuInteraction,
 } from "discord.js";
-import { customId, UserFacingError } from "../src/discord/command.ts";
+import { guildIdOf } from "../src/discord/access.ts";
+import {
+  type CommandModule,
+  type ComponentInteraction,
+  customId,
+  parseCustomId,
+  UserFacingError,
+} from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { downloadBounded } from "../src/discord/download.ts";
-import { fitMessage, NO_PINGS } from "../src/discord/reply.ts";
+import { replyEphemeral } from "../src/discord/reply.ts";
 import {
   entryFrom,
   exportJson,
@@ -33,15 +38,13 @@ import {
 } from "../src/settings/pronunciation.ts";
 import { decodeTextFile, formatBytes, TextFileError } from "../src/text/text-file.ts";
 
-/** Until BotContext carries the store itself. */
-
 /** A full 200-entry dictionary is far below this; anything bigger is not a dictionary. */
 const MAX_IMPORT_BYTES = 256 * 1024;
 const SHOWN_PROBLEMS = 10;
 /** Leaves room in Discord's 2000-character message for the header and the code fence. */
 const PAGE_CHARS = 1700;
 
-export const data = new SlashCommandBuilder()
+const data = new SlashCommandBuilder()
   .setName("pronounce")
   .setDescription("This server's pronunciation dictionary, used by every /speak and /narrate here")
   .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
@@ -103,41 +106,26 @@ export const data = new SlashCommandBuilder()
       ),
   );
 
-/**
- * The command is hidden from members without Manage Server by default, but a server can override
- * that in its integration settings, so the handler checks again.
- */
-function guildOf(interaction: {
-  guildId: string | null;
-  memberPermissions: { has(bit: bigint): boolean } | null;
-}): string {
-  if (!interaction.guildId) throw new UserFacingError("The pronunciation dictionary belongs to a server.");
-  if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
-    throw new UserFacingError("Only members with the Manage Server permission can change pronunciations.");
-  }
-  return interaction.guildId;
-}
-
-export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = guildOf(interaction);
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = guildIdOf(interaction);
   const store = ctx.pronunciation;
-  const sub = interaction.options.getSubcommand(true);
+  const o = interaction.options;
+  const sub = o.getSubcommand(true);
   if (sub === "add") {
-    const o = interaction.options;
     const parsed = entryFrom(o.getString("original", true), o.getString("replacement", true));
     if (!parsed.ok) throw new UserFacingError(parsed.reason);
     const { replaced } = await store.add(guildId, parsed.entry);
     const was = replaced ? ` (was \`${code(replaced.replacement)}\`)` : "";
-    await reply(interaction, `Saved: ${show(parsed.entry)}${was}.`);
+    await replyEphemeral(interaction, `Saved: ${show(parsed.entry)}${was}.`);
   } else if (sub === "remove") {
-    const original = interaction.options.getString("original", true).trim();
+    const original = o.getString("original", true).trim();
     const removed = await store.remove(guildId, original);
-    await reply(
+    await replyEphemeral(
       interaction,
       removed ? `Removed \`${code(original)}\`.` : `There is no entry for \`${code(original)}\`.`,
     );
   } else if (sub === "list") {
-    await interaction.reply({ ...listPage(await store.list(guildId), 0), flags: MessageFlags.Ephemeral });
+    await replyEphemeral(interaction, listPage(await store.list(guildId), 0));
   } else if (sub === "import") {
     await importFile(interaction, store, guildId);
   } else {
@@ -164,14 +152,20 @@ async function importFile(
   }
   const { entries, problems } = parseImport(text, file.name);
   if (entries.length === 0) {
-    await edit(interaction, `Nothing imported: no valid entry in “${file.name}”.${listProblems(problems)}`);
+    await replyEphemeral(
+      interaction,
+      `Nothing imported: no valid entry in “${file.name}”.${listProblems(problems)}`,
+    );
     return;
   }
   const result = replace ? await store.replaceAll(guildId, entries) : await store.merge(guildId, entries);
   const how = replace
     ? `Replaced the dictionary with ${result.total} entries`
     : `Imported ${entries.length} entries (${result.added} new, ${result.replaced} updated)`;
-  await edit(interaction, `${how} from “${file.name}”; it now has ${result.total}.${listProblems(problems)}`);
+  await replyEphemeral(
+    interaction,
+    `${how} from “${file.name}”; it now has ${result.total}.${listProblems(problems)}`,
+  );
 }
 
 /** Refused before downloading anything. */
@@ -200,7 +194,7 @@ async function exportFile(
 ): Promise<void> {
   const entries = await store.list(guildId);
   if (entries.length === 0) {
-    await reply(
+    await replyEphemeral(
       interaction,
       "The dictionary is empty; add entries with /pronounce add or /pronounce import.",
     );
@@ -210,12 +204,7 @@ async function exportFile(
   const file = new AttachmentBuilder(Buffer.from(json ? exportJson(entries) : exportText(entries), "utf8"), {
     name: `pronunciation.${json ? "json" : "txt"}`,
   });
-  await interaction.reply({
-    content: `${entries.length} entries.`,
-    files: [file],
-    flags: MessageFlags.Ephemeral,
-    allowedMentions: NO_PINGS,
-  });
+  await replyEphemeral(interaction, { content: `${entries.length} entries.`, files: [file] });
 }
 
 /** Pages cut by length, not count: 200 entries of up to 151 characters do not fit one message. */
@@ -244,7 +233,6 @@ function listPage(entries: readonly PronunciationEntry[], requested: number) {
       content:
         "The dictionary is empty. Add an entry with `/pronounce add original:omg replacement:oh my god`.",
       components: [],
-      allowedMentions: NO_PINGS,
     };
   }
   const page = Math.min(Math.max(requested, 0), pages.length - 1);
@@ -264,7 +252,6 @@ function listPage(entries: readonly PronunciationEntry[], requested: number) {
   return {
     content: `${header}\n\`\`\`\n${pages[page]!.join("\n")}\n\`\`\``,
     components: pages.length > 1 ? [buttons] : [],
-    allowedMentions: NO_PINGS,
   };
 }
 
@@ -277,23 +264,17 @@ function show(e: PronunciationEntry): string {
   return `\`${code(e.original)}\` → \`${code(e.replacement)}\``;
 }
 
-export async function component(
-  interaction: ButtonInteraction | StringSelectMenuInteraction,
-  ctx: BotContext,
-): Promise<void> {
-  const guildId = guildOf(interaction);
-  const page = Number(interaction.customId.split(":")[2]) || 0;
-  await interaction.update(listPage(await ctx.pronunciation.list(guildId), page));
+/** The list's Previous and Next buttons: `pronounce:page:<n>`. */
+async function component(interaction: ComponentInteraction, ctx: BotContext): Promise<void> {
+  const page = Number(parseCustomId(interaction.customId).args[0]) || 0;
+  await interaction.update(listPage(await ctx.pronunciation.list(guildIdOf(interaction)), page));
 }
 
-export async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
-  // No suggestions for members who could not use them; this also keeps the dictionary private to them.
-  if (!interaction.guildId || !interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
-    await interaction.respond([]);
-    return;
-  }
+/** Suggestions for `remove`; members without Manage Server get none (the access rule), which also
+ * keeps the dictionary private to those who manage it. */
+async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
   const typed = interaction.options.getFocused().toLowerCase();
-  const entries = await ctx.pronunciation.list(interaction.guildId);
+  const entries = await ctx.pronunciation.list(guildIdOf(interaction));
   const choices = entries
     .filter((e) => e.original.toLowerCase().includes(typed))
     .slice(0, 25)
@@ -305,10 +286,14 @@ function truncate(s: string, max: number): string {
   return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }
 
-async function reply(interaction: ChatInputCommandInteraction, content: string): Promise<void> {
-  await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
-}
-
-async function edit(interaction: ChatInputCommandInteraction, content: string): Promise<void> {
-  await interaction.editReply({ content: fitMessage(content), allowedMentions: NO_PINGS });
-}
+/**
+ * The whole dictionary, its list buttons and its suggestions are for server managers: Discord hides the
+ * command from other members by default, and the declaration holds where a server overrides that.
+ */
+export default {
+  data,
+  access: { guildOnly: true, permissions: ["ManageGuild"] },
+  execute,
+  component,
+  autocomplete,
+} satisfies CommandModule;

@@ -1,43 +1,25 @@
-import {
-  type ButtonInteraction,
-  type ChatInputCommandInteraction,
-  InteractionContextType,
-  MessageFlags,
-  SlashCommandBuilder,
-  type StringSelectMenuInteraction,
-} from "discord.js";
-import { parseCustomId } from "../src/discord/command.ts";
+import { type ChatInputCommandInteraction, InteractionContextType, SlashCommandBuilder } from "discord.js";
+import { guildIdOf } from "../src/discord/access.ts";
+import { type CommandModule, type ComponentInteraction, parseCustomId } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
-import { NO_PINGS, replyEphemeral } from "../src/discord/reply.ts";
-import { assertMayControl, renderQueue, requireGuild } from "../src/discord/voice-controls.ts";
+import { replyEphemeral } from "../src/discord/reply.ts";
+import { renderQueue } from "../src/discord/voice-controls.ts";
 
-export const data = new SlashCommandBuilder()
+const data = new SlashCommandBuilder()
   .setName("queue")
   .setDescription("What is playing in voice and what comes next, with Skip and Stop buttons")
   .setContexts(InteractionContextType.Guild);
 
-export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = requireGuild(interaction);
-  await interaction.reply({
-    ...renderQueue(ctx.voice.status(guildId)),
-    flags: MessageFlags.Ephemeral,
-    allowedMentions: NO_PINGS,
-  });
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  await replyEphemeral(interaction, renderQueue(ctx.voice.status(guildIdOf(interaction))));
 }
 
-export async function component(
-  interaction: ButtonInteraction | StringSelectMenuInteraction,
-  ctx: BotContext,
-): Promise<void> {
-  const guildId = requireGuild(interaction);
+/** Skip, Stop and Refresh on the `/queue` view; the first two are access-checked like /skip and /stop. */
+async function component(interaction: ComponentInteraction, ctx: BotContext): Promise<void> {
+  const guildId = guildIdOf(interaction);
   const { action } = parseCustomId(interaction.customId);
   const status = ctx.voice.status(guildId);
-  if (!status) {
-    await interaction.update({ ...renderQueue(undefined), allowedMentions: NO_PINGS });
-    return;
-  }
-  if (action === "skip" || action === "stop") {
-    assertMayControl(interaction, status);
+  if (status && (action === "skip" || action === "stop")) {
     if (action === "skip" && !status.nowPlaying) {
       await replyEphemeral(interaction, "Nothing is playing.");
       return;
@@ -45,5 +27,15 @@ export async function component(
     if (action === "skip") ctx.voice.skip(guildId);
     else ctx.voice.stop(guildId);
   }
-  await interaction.update({ ...renderQueue(ctx.voice.status(guildId)), allowedMentions: NO_PINGS });
+  await interaction.update(renderQueue(ctx.voice.status(guildId)));
 }
+
+export default {
+  data,
+  access: {
+    guildOnly: true,
+    components: { skip: { inBotVoiceChannel: true }, stop: { inBotVoiceChannel: true } },
+  },
+  execute,
+  component,
+} satisfies CommandModule;

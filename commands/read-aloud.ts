@@ -6,14 +6,12 @@ import {
   type MessageContextMenuCommandInteraction,
   MessageFlags,
 } from "discord.js";
-import { actorOf, interactionDeadline } from "../src/discord/actor.ts";
+import { actorOf, callerVoiceChannel, interactionDeadline } from "../src/discord/actor.ts";
 import { mentionNames } from "../src/discord/chat-message.ts";
-import { UserFacingError } from "../src/discord/command.ts";
+import { type CommandModule, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
-import { assertCanSpeakIn } from "../src/discord/permissions.ts";
-import { NO_PINGS } from "../src/discord/reply.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
-import { callerVoiceChannel } from "../src/discord/voice-controls.ts";
+import { playAndReply } from "../src/discord/voice-controls.ts";
 import { groupForMessages } from "../src/speak/fit-attachments.ts";
 import { cleanForSpeech } from "../src/text/clean-text.ts";
 import { previewLabel } from "../src/voice/play-speech.ts";
@@ -23,7 +21,7 @@ import { previewLabel } from "../src/voice/play-speech.ts";
  * sent to them privately as audio. Message commands carry the message text themselves, so this needs
  * no Message Content intent.
  */
-export const data = new ContextMenuCommandBuilder()
+const data = new ContextMenuCommandBuilder()
   .setName("Read aloud")
   .setType(ApplicationCommandType.Message)
   .setContexts(InteractionContextType.Guild);
@@ -31,10 +29,7 @@ export const data = new ContextMenuCommandBuilder()
 /** Longer than a chat line, shorter than a narration: past this, /narrate is the tool. */
 const MAX_READ_CHARS = 2000;
 
-export async function execute(
-  interaction: MessageContextMenuCommandInteraction,
-  ctx: BotContext,
-): Promise<void> {
+async function execute(interaction: MessageContextMenuCommandInteraction, ctx: BotContext): Promise<void> {
   const message = interaction.targetMessage;
   const text = cleanForSpeech(message.content, {
     ...mentionNames(message, interaction.guild),
@@ -47,23 +42,16 @@ export async function execute(
 
   const channel = callerVoiceChannel(interaction);
   if (channel && interaction.inCachedGuild()) {
-    assertCanSpeakIn(channel);
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    const current = ctx.voice.status(interaction.guildId);
-    const { position } = await ctx.playback.play({
-      kind: "read-aloud",
-      actor: { ...actorOf(interaction), guildId: interaction.guildId },
+    await playAndReply(interaction, ctx, {
       voiceChannelId: channel.id,
-      textChannelId: current?.textChannelId ?? interaction.channelId,
-      options: { text: `${author} said: ${text}` },
-      label: previewLabel(`${author}: ${text}`),
-    });
-    await interaction.editReply({
-      content:
-        position === 0
-          ? `🔊 Reading it in <#${channel.id}>.`
-          : `🔊 Queued in <#${channel.id}>: #${position} in line.`,
-      allowedMentions: NO_PINGS,
+      join: channel,
+      ephemeral: true,
+      playing: "Reading it",
+      speech: {
+        kind: "read-aloud",
+        options: { text: `${author} said: ${text}` },
+        label: previewLabel(`${author}: ${text}`),
+      },
     });
     return;
   }
@@ -81,6 +69,11 @@ export async function execute(
   await interaction.editReply({
     content: `${result.caption}\nJoin a voice channel to hear messages read there.`,
     files: first.map((f) => new AttachmentBuilder(f.data, { name: f.name })),
-    allowedMentions: NO_PINGS,
   });
 }
+
+export default {
+  data,
+  access: { guildOnly: true },
+  execute,
+} satisfies CommandModule<MessageContextMenuCommandInteraction>;

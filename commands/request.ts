@@ -1,40 +1,50 @@
 import {
   ActionRowBuilder,
-  type ButtonInteraction,
   type ChatInputCommandInteraction,
+  type Interaction,
   InteractionContextType,
   MessageFlags,
   ModalBuilder,
   type ModalSubmitInteraction,
-  PermissionFlagsBits,
   SlashCommandBuilder,
-  type StringSelectMenuInteraction,
   TextInputBuilder,
   TextInputStyle,
 } from "discord.js";
-import { roleIdsOf } from "../src/discord/actor.ts";
+import { type AccessRule, guildIdOf } from "../src/discord/access.ts";
 import { readInputAttachment } from "../src/discord/attachments.ts";
-import { customId, parseCustomId, UserFacingError } from "../src/discord/command.ts";
+import {
+  type CommandModule,
+  type ComponentInteraction,
+  customId,
+  parseCustomId,
+  UserFacingError,
+} from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
-import { NO_PINGS } from "../src/discord/reply.ts";
-import { completeVoiceOrLanguage, invalidOptionError } from "../src/discord/speech-options.ts";
+import { replyEphemeral } from "../src/discord/reply.ts";
+import {
+  addFormatOption,
+  addVoiceSettingOptions,
+  completeVoiceOrLanguage,
+  parseOptions,
+} from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
+import { NARRATE_FORMATS } from "../src/jobs/narrate.ts";
 import { MAX_REASON_LENGTH, MAX_TITLE_LENGTH } from "../src/requests/service.ts";
 import type { NarrationRequestRecord, RequestState } from "../src/requests/types.ts";
 import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/speak/speak-options.ts";
 
 /**
  * `/request submit` and `/request list`, and the request card's buttons (upvote, approve, reject,
- * cancel) with the moderators' reason form. The rules live in RequestService; this only reads
- * Discord and says who is a moderator (Manage Server, or the server's moderator role).
+ * cancel) with the moderators' reason form. Approving and rejecting are for moderators (Manage Server,
+ * or the server's moderator role), declared below; the rest of the rules live in RequestService.
  */
 
-export const data = new SlashCommandBuilder()
+const data = new SlashCommandBuilder()
   .setName("request")
   .setDescription("Ask for a narration the community can upvote and moderators approve")
   .setContexts(InteractionContextType.Guild)
-  .addSubcommand((s) =>
-    s
+  .addSubcommand((s) => {
+    const submit = s
       .setName("submit")
       .setDescription("Submit a text or a .txt/.zip file to be narrated")
       .addStringOption((o) =>
@@ -49,42 +59,22 @@ export const data = new SlashCommandBuilder()
       )
       .addAttachmentOption((o) =>
         o.setName("file").setDescription("A UTF-8 .txt file, or a .zip of .txt or .json files"),
-      )
-      .addStringOption((o) =>
-        o
-          .setName("voice")
-          .setDescription("Voice (start typing to search)")
-          .setAutocomplete(true)
-          .setMaxLength(256),
-      )
-      .addStringOption((o) =>
-        o
-          .setName("format")
-          .setDescription("Audio format (default mp3)")
-          .addChoices({ name: "mp3", value: "mp3" }, { name: "flac", value: "flac" }),
-      ),
-  )
+      );
+    return addFormatOption(addVoiceSettingOptions(submit, ["voice"]), NARRATE_FORMATS);
+  })
   .addSubcommand((s) => s.setName("list").setDescription("Pending, approved, running and finished requests"));
 
-export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = interaction.guildId;
-  if (!guildId) throw new UserFacingError("Narration requests work in servers only.");
-  const sub = interaction.options.getSubcommand(true);
-  if (sub === "list") {
-    const requests = await ctx.requests.list(guildId, 25);
-    await interaction.reply({
-      content: describeList(requests),
-      flags: MessageFlags.Ephemeral,
-      allowedMentions: NO_PINGS,
-    });
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = guildIdOf(interaction);
+  const o = interaction.options;
+  if (o.getSubcommand(true) === "list") {
+    await replyEphemeral(interaction, describeList(await ctx.requests.list(guildId, 25)));
     return;
   }
-  const o = interaction.options;
-  const parsed = SpeakOptionsSchema.omit({ text: true }).safeParse({
+  const options = parseOptions(SpeakOptionsSchema.omit({ text: true }), {
     voice: o.getString("voice") ?? undefined,
     format: o.getString("format") ?? undefined,
   });
-  if (!parsed.success) throw invalidOptionError(parsed.error);
   const text = o.getString("text") ?? undefined;
   const file = o.getAttachment("file") ?? undefined;
   if (text === undefined && file === undefined) {
@@ -99,44 +89,36 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     title: o.getString("title", true),
     text,
     file: file ? await readInputAttachment(file) : undefined,
-    options: parsed.data,
+    options,
     uploadLimit: uploadLimit(interaction.attachmentSizeLimit),
   });
   const where = cardLink(request);
-  const content =
+  const state =
     request.state === "pending"
-      ? `Request \`${request.id}\` submitted; a moderator will look at it.${where ? ` ${where}` : ""}`
-      : `Request \`${request.id}\` is in the narration queue (no approval needed here).${where ? ` ${where}` : ""}`;
-  await interaction.editReply({ content, allowedMentions: NO_PINGS });
+      ? "submitted; a moderator will look at it."
+      : "is in the narration queue (no approval needed here).";
+  await replyEphemeral(interaction, `Request \`${request.id}\` ${state}${where ? ` ${where}` : ""}`);
 }
 
-export async function component(
-  interaction: ButtonInteraction | StringSelectMenuInteraction,
-  ctx: BotContext,
-): Promise<void> {
-  const { action, args } = parseCustomId(interaction.customId);
-  const id = args[0] ?? "";
-  const actor = { userId: interaction.user.id, guildId: interaction.guildId, name: displayName(interaction) };
-  const reply = (content: string) =>
-    interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+/** The card's buttons: `request:<action>:<request id>`. */
+async function component(interaction: ComponentInteraction, ctx: BotContext): Promise<void> {
+  const { action, id, actor } = readTarget(interaction);
   switch (action) {
     case "upvote": {
       const r = await ctx.requests.upvote(id, actor);
-      await reply(`Upvoted **${r.title}** (${r.upvoters.length} upvotes).`);
+      await replyEphemeral(interaction, `Upvoted **${r.title}** (${r.upvoters.length} upvotes).`);
       return;
     }
     case "cancel": {
+      // Only the requester may: RequestService checks it against the record.
       await ctx.requests.cancel(id, actor);
-      await reply("Your request is cancelled.");
+      await replyEphemeral(interaction, "Your request is cancelled.");
       return;
     }
     case "approve":
     case "reject": {
-      // A moderator of *this* server, acting on a request of this server.
+      // The moderator access rule has let the member through; the request must be of this server.
       await ctx.requests.find(id, actor);
-      if (!(await isModerator(interaction, ctx))) {
-        throw new UserFacingError(`Only a moderator can ${action} narration requests.`);
-      }
       await interaction.showModal(reasonModal(action, id));
       return;
     }
@@ -145,53 +127,34 @@ export async function component(
   }
 }
 
-export async function modal(interaction: ModalSubmitInteraction, ctx: BotContext): Promise<void> {
-  const { action, args } = parseCustomId(interaction.customId);
-  const id = args[0] ?? "";
+/** The moderators' reason form, behind the same access rule as its buttons. */
+async function modal(interaction: ModalSubmitInteraction, ctx: BotContext): Promise<void> {
+  const { action, id, actor } = readTarget(interaction);
   const reason = interaction.fields.getTextInputValue("reason") || undefined;
-  const actor = {
-    userId: interaction.user.id,
-    guildId: interaction.guildId,
-    name: displayName(interaction),
-    isModerator: await isModerator(interaction, ctx),
-  };
+  const moderator = { ...actor, isModerator: true };
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   if (action === "approve") {
-    const r = await ctx.requests.approve(id, actor, reason);
-    await interaction.editReply({
-      content: `Approved **${r.title}**; it is ${r.state === "running" ? "being narrated" : "in the queue"}.`,
-      allowedMentions: NO_PINGS,
-    });
+    const r = await ctx.requests.approve(id, moderator, reason);
+    const where = r.state === "running" ? "being narrated" : "in the queue";
+    await replyEphemeral(interaction, `Approved **${r.title}**; it is ${where}.`);
     return;
   }
   if (action === "reject") {
-    const r = await ctx.requests.reject(id, actor, reason);
-    await interaction.editReply({ content: `Rejected **${r.title}**.`, allowedMentions: NO_PINGS });
+    const r = await ctx.requests.reject(id, moderator, reason);
+    await replyEphemeral(interaction, `Rejected **${r.title}**.`);
     return;
   }
   throw new UserFacingError("This form is no longer available.");
 }
 
-export const autocomplete = completeVoiceOrLanguage;
-
-/** Manage Server, or the server's moderator role (`/settings set requests…`). */
-async function isModerator(
-  interaction: ButtonInteraction | StringSelectMenuInteraction | ModalSubmitInteraction,
-  ctx: BotContext,
-): Promise<boolean> {
-  if (interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return true;
-  if (!interaction.guildId) return false;
-  const role = (await ctx.guildSettings.get(interaction.guildId)).requests.moderatorRoleId;
-  return role !== undefined && roleIdsOf(interaction.member).includes(role);
+/** The action and request a button or form is about, and who is acting on it. */
+function readTarget(interaction: ComponentInteraction | ModalSubmitInteraction) {
+  const { action, args } = parseCustomId(interaction.customId);
+  const actor = { userId: interaction.user.id, guildId: interaction.guildId, name: displayName(interaction) };
+  return { action, id: args[0] ?? "", actor };
 }
 
-function displayName(
-  interaction:
-    | ChatInputCommandInteraction
-    | ButtonInteraction
-    | StringSelectMenuInteraction
-    | ModalSubmitInteraction,
-): string {
+function displayName(interaction: Interaction): string {
   const member = interaction.member;
   if (member && "displayName" in member && typeof member.displayName === "string") return member.displayName;
   if (member && "nick" in member && typeof member.nick === "string" && member.nick) return member.nick;
@@ -233,7 +196,22 @@ const LIST_HEADINGS: Record<RequestState, string> = {
   cancelled: "Cancelled",
 };
 
-export function describeList(requests: readonly NarrationRequestRecord[]): string {
+const MODERATOR: AccessRule = { moderator: true };
+
+export default {
+  data,
+  access: {
+    guildOnly: true,
+    components: { approve: MODERATOR, reject: MODERATOR },
+    modals: { approve: MODERATOR, reject: MODERATOR },
+  },
+  execute,
+  component,
+  modal,
+  autocomplete: completeVoiceOrLanguage,
+} satisfies CommandModule;
+
+function describeList(requests: readonly NarrationRequestRecord[]): string {
   if (requests.length === 0) return "No narration requests yet. Submit one with `/request submit`.";
   const lines: string[] = [];
   for (const state of LIST_ORDER) {

@@ -6,14 +6,15 @@ import {
   SlashCommandBuilder,
   type SlashCommandSubcommandBuilder,
 } from "discord.js";
-import { UserFacingError } from "../src/discord/command.ts";
+import { guildIdOf } from "../src/discord/access.ts";
+import { type CommandModule, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { replyEphemeral } from "../src/discord/reply.ts";
 import {
+  addVoiceSettingOptions,
+  assertDefaultsFit,
   completeVoiceOrLanguage,
-  EMOTION_CHOICES,
-  invalidOptionError,
-  MODEL_CHOICES,
+  parseOptions,
   readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import {
@@ -23,7 +24,6 @@ import {
   type SettingsSection,
 } from "../src/settings/settings.ts";
 import { VoiceDefaultsSchema } from "../src/settings/voice-defaults.ts";
-import { assertEmotionFits } from "../src/speech/models.ts";
 
 function addSetOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder {
   const channel = (name: string, description: string) =>
@@ -35,27 +35,8 @@ function addSetOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommand
       o.setName(name).setDescription(description).setMinValue(min);
       return max === undefined ? o : o.setMaxValue(max);
     });
-  s.addStringOption((o) =>
-    o.setName("voice").setDescription("Default voice (start typing)").setAutocomplete(true).setMaxLength(256),
-  )
-    .addStringOption((o) =>
-      o
-        .setName("model")
-        .setDescription("Default speech model")
-        .addChoices(...MODEL_CHOICES),
-    )
-    .addStringOption((o) =>
-      o.setName("language").setDescription("Default language boost (start typing)").setAutocomplete(true),
-    )
-    .addStringOption((o) =>
-      o
-        .setName("emotion")
-        .setDescription("Default emotion")
-        .addChoices(...EMOTION_CHOICES),
-    )
-    .addNumberOption((o) =>
-      o.setName("speed").setDescription("Default speed, 0.5 to 2").setMinValue(0.5).setMaxValue(2),
-    );
+  // The server's voice defaults.
+  addVoiceSettingOptions(s, ["voice", "model", "speed", "emotion", "language"]);
   channel("narration_channel", "Where narration results are posted");
   channel("requests_channel", "Where narration request cards go");
   count("max_chars_per_request", "Most characters one request may have", 1, 100_000);
@@ -77,7 +58,7 @@ function addSetOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommand
   return s;
 }
 
-export const data = new SlashCommandBuilder()
+const data = new SlashCommandBuilder()
   .setName("settings")
   .setDescription("This server's text-to-speech settings")
   .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
@@ -96,14 +77,12 @@ export const data = new SlashCommandBuilder()
       ),
   );
 
-export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = interaction.guildId;
-  if (guildId === null) throw new UserFacingError("Server settings can only be changed inside a server.");
-  // Discord hides the command from members without Manage Server, but admins can override that per
-  // role or channel in the server's integration settings; the permission itself is what we require.
-  if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
-    throw new UserFacingError("Only members with the Manage Server permission can use /settings.");
-  }
+/**
+ * Every subcommand needs Manage Server. Discord hides the command from other members by default, but a
+ * server can override that per role or channel, so the `access` declaration below is what holds.
+ */
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = guildIdOf(interaction);
   const sub = interaction.options.getSubcommand(true);
   if (sub === "show") {
     const settings = await ctx.guildSettings.get(guildId);
@@ -133,9 +112,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const defaults = patch.defaults ?? {};
   if (defaults.emotion !== undefined || defaults.model !== undefined) {
     // The store can only compare the two when both are saved; an unset model means the bot's own.
-    const current = (await ctx.guildSettings.get(guildId)).defaults;
-    const emotion = defaults.emotion ?? current.emotion;
-    if (emotion) assertEmotionFits(defaults.model ?? current.model ?? ctx.config.model, emotion);
+    assertDefaultsFit(defaults, (await ctx.guildSettings.get(guildId)).defaults, ctx.config.model);
   }
   const settings = await ctx.guildSettings.update(guildId, patch);
   await replyEphemeral(
@@ -147,10 +124,9 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
 /** The given options as a patch; options left out are absent, so they keep their saved values. */
 function readPatch(interaction: ChatInputCommandInteraction): Required<GuildSettingsPatch> {
   const o = interaction.options;
-  const defaults = VoiceDefaultsSchema.safeParse(readVoiceSettingOptions(interaction));
-  if (!defaults.success) throw invalidOptionError(defaults.error);
+  const defaults = parseOptions(VoiceDefaultsSchema, readVoiceSettingOptions(interaction));
   return {
-    defaults: defined(defaults.data),
+    defaults: defined(defaults),
     channels: defined({
       narration: o.getChannel("narration_channel")?.id,
       requests: o.getChannel("requests_channel")?.id,
@@ -184,4 +160,9 @@ function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export const autocomplete = completeVoiceOrLanguage;
+export default {
+  data,
+  access: { guildOnly: true, permissions: ["ManageGuild"] },
+  execute,
+  autocomplete: completeVoiceOrLanguage,
+} satisfies CommandModule;

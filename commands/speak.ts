@@ -5,65 +5,56 @@ import {
   MessageFlags,
   SlashCommandBuilder,
 } from "discord.js";
-import { actorOf, interactionDeadline } from "../src/discord/actor.ts";
-import { UserFacingError } from "../src/discord/command.ts";
+import { actorOf, callerVoiceChannel, interactionDeadline } from "../src/discord/actor.ts";
+import type { CommandModule } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
-import { assertCanSpeakIn } from "../src/discord/permissions.ts";
-import { NO_PINGS } from "../src/discord/reply.ts";
 import {
+  addFormatOption,
   addVoiceSettingOptions,
   completeVoiceOrLanguage,
-  invalidOptionError,
+  parseOptions,
   readVoiceSettingOptions,
 } from "../src/discord/speech-options.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
-import { callerVoiceChannel, onlyOccupiedVoiceChannel } from "../src/discord/voice-controls.ts";
+import { onlyOccupiedVoiceChannel, playAndReply } from "../src/discord/voice-controls.ts";
 import { groupForMessages } from "../src/speak/fit-attachments.ts";
-import { GUILD_ONLY_MESSAGE } from "../src/speak/planner.ts";
-import { MAX_SPEAK_TEXT, type SpeakOptions, SpeakOptionsSchema } from "../src/speak/speak-options.ts";
+import {
+  MAX_SPEAK_TEXT,
+  SPEAK_FORMATS,
+  type SpeakOptions,
+  SpeakOptionsSchema,
+} from "../src/speak/speak-options.ts";
 
-export const data = addVoiceSettingOptions(
-  new SlashCommandBuilder()
-    .setName("speak")
-    .setDescription("Turn text into natural speech")
-    .setContexts(InteractionContextType.Guild)
-    .addStringOption((o) =>
-      o.setName("text").setDescription("What to say").setRequired(true).setMaxLength(MAX_SPEAK_TEXT),
-    ),
-)
-  .addStringOption((o) =>
-    o
-      .setName("format")
-      .setDescription("Audio format (default mp3)")
-      .addChoices(
-        { name: "mp3", value: "mp3" },
-        { name: "wav", value: "wav" },
-        { name: "flac", value: "flac" },
-        { name: "voice message", value: "voice" },
+const data = addFormatOption(
+  addVoiceSettingOptions(
+    new SlashCommandBuilder()
+      .setName("speak")
+      .setDescription("Turn text into natural speech")
+      .setContexts(InteractionContextType.Guild)
+      .addStringOption((o) =>
+        o.setName("text").setDescription("What to say").setRequired(true).setMaxLength(MAX_SPEAK_TEXT),
       ),
-  )
+  ),
+  SPEAK_FORMATS,
+)
   .addBooleanOption((o) => o.setName("private").setDescription("Only you see the result"))
   .addBooleanOption((o) => o.setName("play").setDescription("Also play it in your voice channel"));
 
 function readOptions(interaction: ChatInputCommandInteraction): SpeakOptions {
   const o = interaction.options;
-  const raw = {
+  return parseOptions(SpeakOptionsSchema, {
     text: o.getString("text", true),
     ...readVoiceSettingOptions(interaction),
     format: o.getString("format") ?? undefined,
     private: o.getBoolean("private") ?? undefined,
     play: o.getBoolean("play") ?? undefined,
-  };
-  const parsed = SpeakOptionsSchema.safeParse(raw);
-  if (!parsed.success) throw invalidOptionError(parsed.error);
-  return parsed.data;
+  });
 }
 
-export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+/** Budgets are per server, so /speak is for servers only (declared below; the definition says so too). */
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const options = readOptions(interaction);
-  // Budgets are per server: refused in DMs before anything else (the definition says so too).
-  if (!interaction.guildId) throw new UserFacingError(GUILD_ONLY_MESSAGE);
   const notes: string[] = [];
   if (options.play) {
     if (await playInVoice(interaction, ctx, options)) return;
@@ -99,15 +90,8 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     const channel = interaction.channel;
     if (!result.plan.ephemeral && channel?.isSendable()) {
       try {
-        await channel.send({
-          files: [attachment],
-          flags: MessageFlags.IsVoiceMessage,
-          allowedMentions: NO_PINGS,
-        });
-        await interaction.editReply({
-          content: [result.caption, ...notes].join("\n"),
-          allowedMentions: NO_PINGS,
-        });
+        await channel.send({ files: [attachment], flags: MessageFlags.IsVoiceMessage });
+        await interaction.editReply([result.caption, ...notes].join("\n"));
         return;
       } catch (err) {
         ctx.logger.warn(
@@ -122,7 +106,6 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     await interaction.editReply({
       content: [result.caption, ...notes].join("\n"),
       files: [new AttachmentBuilder(vm.ogg, { name: vm.file.name })],
-      allowedMentions: NO_PINGS,
     });
     return;
   }
@@ -131,18 +114,14 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   await interaction.editReply({
     content: [result.caption, ...notes].join("\n"),
     files: first.map((f) => new AttachmentBuilder(f.data, { name: f.name })),
-    allowedMentions: NO_PINGS,
   });
   for (const group of rest) {
     await interaction.followUp({
       files: group.map((f) => new AttachmentBuilder(f.data, { name: f.name })),
-      allowedMentions: NO_PINGS,
       ...(result.plan.ephemeral ? { flags: MessageFlags.Ephemeral } : {}),
     });
   }
 }
-
-export const autocomplete = completeVoiceOrLanguage;
 
 /**
  * `play:true`: into the caller's voice channel (joining it if needed); for a caller outside voice, the
@@ -156,24 +135,17 @@ async function playInVoice(
 ): Promise<boolean> {
   if (!interaction.inCachedGuild()) return false;
   const current = ctx.voice.status(interaction.guildId);
-  const caller = callerVoiceChannel(interaction);
   // Not in voice yourself: where the bot already speaks, or else the one channel people are in.
-  const target = caller ?? (current ? undefined : onlyOccupiedVoiceChannel(interaction.guild));
+  const target =
+    callerVoiceChannel(interaction) ?? (current ? undefined : onlyOccupiedVoiceChannel(interaction.guild));
   const voiceChannelId = target?.id ?? current?.voiceChannelId;
   if (!voiceChannelId) return false;
-  if (target) assertCanSpeakIn(target);
-  await interaction.deferReply(options.private ? { flags: MessageFlags.Ephemeral } : {});
-  const { position } = await ctx.playback.play({
-    kind: "voice",
-    actor: { ...actorOf(interaction), guildId: interaction.guildId },
+  await playAndReply(interaction, ctx, {
     voiceChannelId,
-    textChannelId: current?.textChannelId ?? interaction.channelId,
-    options,
-  });
-  const where = `<#${voiceChannelId}>`;
-  await interaction.editReply({
-    content: position === 0 ? `🔊 Speaking in ${where}.` : `🔊 Queued in ${where}: #${position} in line.`,
-    allowedMentions: NO_PINGS,
+    join: target,
+    ephemeral: options.private === true,
+    playing: "Speaking",
+    speech: { kind: "voice", options },
   });
   return true;
 }
@@ -196,8 +168,14 @@ async function narrateInstead(
     uploadLimit: uploadLimit(interaction.attachmentSizeLimit),
   });
   const note = settings.format && settings.format !== format ? ` Long texts come as ${format}.` : "";
-  await interaction.editReply({
-    content: `That text is long, so it will be narrated as a job and posted in this channel when ready.${note}\n${queuedMessage(job)}`,
-    allowedMentions: NO_PINGS,
-  });
+  await interaction.editReply(
+    `That text is long, so it will be narrated as a job and posted in this channel when ready.${note}\n${queuedMessage(job)}`,
+  );
 }
+
+export default {
+  data,
+  access: { guildOnly: true },
+  execute,
+  autocomplete: completeVoiceOrLanguage,
+} satisfies CommandModule;

@@ -2,18 +2,17 @@ import {
   type ChatInputCommandInteraction,
   EmbedBuilder,
   InteractionContextType,
-  MessageFlags,
-  PermissionFlagsBits,
   SlashCommandBuilder,
 } from "discord.js";
-import { UserFacingError } from "../src/discord/command.ts";
+import { allows, guildIdOf } from "../src/discord/access.ts";
+import type { CommandModule } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
-import { NO_PINGS } from "../src/discord/reply.ts";
+import { replyEphemeral } from "../src/discord/reply.ts";
 import { relativeTime, type UsageSummary } from "../src/settings/usage.ts";
 
 export const TOP_USERS = 10;
 
-export const data = new SlashCommandBuilder()
+const data = new SlashCommandBuilder()
   .setName("usage")
   .setDescription("Characters you and this server used, and what the budgets leave")
   .setContexts(InteractionContextType.Guild);
@@ -62,25 +61,15 @@ export function usageEmbed(
   return embed.setFooter({ text: "Replays served from the cache are free." });
 }
 
-function isModerator(interaction: ChatInputCommandInteraction, moderatorRoleId: string | undefined): boolean {
-  if (interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return true;
-  if (!moderatorRoleId) return false;
-  const roles = interaction.member?.roles;
-  if (Array.isArray(roles)) return roles.includes(moderatorRoleId);
-  return roles?.cache.has(moderatorRoleId) ?? false;
-}
-
-export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = interaction.guildId;
-  if (guildId === null) throw new UserFacingError("Usage is counted per server; use /usage inside one.");
+/** Everyone sees their own and the server's usage; moderators also see who used the most. */
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = guildIdOf(interaction);
   const settings = await ctx.guildSettings.get(guildId);
   const summary = await ctx.usage.summary(guildId, interaction.user.id, settings.limits);
-  const top = isModerator(interaction, settings.requests.moderatorRoleId)
+  const top = (await allows(interaction, { moderator: true }, ctx))
     ? await ctx.usage.top(guildId, "month", TOP_USERS)
     : undefined;
-  await interaction.reply({
-    embeds: [usageEmbed(summary, top)],
-    flags: MessageFlags.Ephemeral,
-    allowedMentions: NO_PINGS,
-  });
+  await replyEphemeral(interaction, { embeds: [usageEmbed(summary, top)] });
 }
+
+export default { data, access: { guildOnly: true }, execute } satisfies CommandModule;

@@ -2,21 +2,23 @@ import {
   ActionRowBuilder,
   type AutocompleteInteraction,
   ButtonBuilder,
-  type ButtonInteraction,
   ButtonStyle,
   type ChatInputCommandInteraction,
   EmbedBuilder,
   MessageFlags,
   SlashCommandBuilder,
-  type StringSelectMenuInteraction,
 } from "discord.js";
-import { customId } from "../src/discord/command.ts";
+import {
+  type CommandModule,
+  type ComponentInteraction,
+  customId,
+  parseCustomId,
+} from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
-import { NO_PINGS } from "../src/discord/reply.ts";
 import { browseVoices, filterChoices, type VoicePage, voiceLanguages } from "../src/voices/voice-browser.ts";
 import { voiceLanguage } from "../src/voices/voice-catalog.ts";
 
-export const data = new SlashCommandBuilder()
+const data = new SlashCommandBuilder()
   .setName("voices")
   .setDescription("Browse the available voices")
   .addStringOption((o) =>
@@ -67,22 +69,22 @@ function buttons(view: VoicePage, language: string, search: string) {
   );
 }
 
-export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const language = interaction.options.getString("language")?.replaceAll(":", "") ?? "";
   const search = interaction.options.getString("search")?.replaceAll(":", "") ?? "";
-  await interaction.editReply({ ...(await render(ctx, language, search, 0)), allowedMentions: NO_PINGS });
+  await interaction.editReply(await render(ctx, language, search, 0));
 }
 
-export async function component(
-  interaction: ButtonInteraction | StringSelectMenuInteraction,
-  ctx: BotContext,
-): Promise<void> {
-  const [, , page = "0", language = "", ...searchParts] = interaction.customId.split(":");
-  await interaction.update(await render(ctx, language, searchParts.join(":"), Number(page) || 0));
+/** `voices:page:<n>:<language>:<search>`, the filters without colons (see execute). */
+async function component(interaction: ComponentInteraction, ctx: BotContext): Promise<void> {
+  const [page = "0", language = "", ...search] = parseCustomId(interaction.customId).args;
+  await interaction.update(await render(ctx, language, search.join(":"), Number(page) || 0));
 }
 
-export async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
+async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
   const languages = voiceLanguages(await ctx.voices.list());
   await interaction.respond(filterChoices(languages, interaction.options.getFocused()));
 }
+
+export default { data, execute, component, autocomplete } satisfies CommandModule;

@@ -6,9 +6,14 @@ import { createDiscordClient } from "./discord/client.ts";
 import type { BotContext } from "./discord/context.ts";
 import { createDispatcher, type Dispatcher } from "./discord/dispatcher.ts";
 import { createDraftStore } from "./discord/drafts.ts";
-import { watchGateway } from "./discord/gateway-health.ts";
+import { type GatewayHealth, watchGateway } from "./discord/gateway-health.ts";
 import { createDiscordJobPublisher } from "./discord/job-publisher.ts";
-import { syncCommands } from "./discord/register-commands.ts";
+import {
+  type CommandSyncState,
+  keyvSyncState,
+  type SyncCommandsOptions,
+  syncCommands,
+} from "./discord/register-commands.ts";
 import { loadCommands } from "./discord/registry.ts";
 import { createDiscordRequestCards } from "./discord/request-cards.ts";
 import { createVoiceHost } from "./discord/voice-host.ts";
@@ -20,7 +25,7 @@ import { createJobStore } from "./jobs/store.ts";
 import { isFinal } from "./jobs/types.ts";
 import type { Logger } from "./logger.ts";
 import { createHealthCheck, createStorageProbe } from "./metrics/health.ts";
-import { createMetrics } from "./metrics/registry.ts";
+import { createMetrics, type Metrics } from "./metrics/registry.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics/server.ts";
 import { createProvider, type ProviderTuning } from "./providers/create-provider.ts";
 import { createRequestService, type RequestService } from "./requests/service.ts";
@@ -32,16 +37,17 @@ import { createUsageLedger } from "./settings/usage.ts";
 import { createUserSettingsStore } from "./settings/user-settings.ts";
 import { createAudioCache } from "./speak/audio-cache.ts";
 import { createUserGuards } from "./speak/guards.ts";
-import { createRequestPlanner } from "./speak/planner.ts";
+import { createRequestPlanner, type RequestPlanner } from "./speak/planner.ts";
 import { createSpeakService } from "./speak/speak-service.ts";
 import { instrumentProvider } from "./speech/instrumented-provider.ts";
+import type { TtsProvider } from "./speech/types.ts";
 import { createStorage, type Storage } from "./storage/storage.ts";
 import { createAutoReader } from "./voice/auto-read.ts";
 import { createSpeechPlayback } from "./voice/play-speech.ts";
 import { createSettleHandler } from "./voice/settle.ts";
 import { openSpeechSource } from "./voice/speech-source.ts";
 import { createVoiceService, type VoiceService } from "./voice/voice-service.ts";
-import { createVoiceCatalog } from "./voices/voice-catalog.ts";
+import { createVoiceCatalog, type VoiceCatalog } from "./voices/voice-catalog.ts";
 
 export interface App {
   start(): Promise<void>;
@@ -60,192 +66,38 @@ export interface AppOptions {
   jobs?: JobRunnerOptions;
 }
 
-/** Builds every service from the configuration and passes them in explicitly: no module-level singletons. */
+/** What every part is built from: made once, when the app is created. */
+interface Base {
+  config: Config;
+  logger: Logger;
+  opts: AppOptions;
+  metrics: Metrics;
+  provider: TtsProvider;
+  client: Client;
+}
+
+/** What start() has brought up so far: stop() takes down whatever is there, also after a failed start. */
+interface Running {
+  storage?: Storage;
+  dispatcher?: Dispatcher;
+  runner?: JobRunner;
+  voice?: VoiceService;
+  metricsServer?: MetricsServer;
+}
+
+/**
+ * Builds every service from the configuration and passes them in explicitly: no module-level
+ * singletons. Start-up: storage, the voice catalog, stores and settings, speech, narration jobs and
+ * requests, voice, the commands and the Discord events; then the metrics server and the login. Once
+ * the client is ready: command sync, then reservations reconciled, jobs resumed, requests resumed.
+ */
 export function createApp(config: Config, logger: Logger, opts: AppOptions = {}): App {
   const metrics = createMetrics();
   const tts = createProvider(config, logger, opts.tts);
   const provider = instrumentProvider(tts.provider, metrics);
   const client = createDiscordClient({ apiUrl: config.discord.apiUrl, autoRead: config.voice.autoRead });
-  let storage: Storage | undefined;
-  let dispatcher: Dispatcher | undefined;
-  let runner: JobRunner | undefined;
-  let metricsServer: MetricsServer | undefined;
-  let voice: VoiceService | undefined;
-
-  async function build(): Promise<Dispatcher> {
-    storage = await createStorage(config.storageUrl, { logger });
-    const voices = createVoiceCatalog({
-      provider,
-      onError: (err) =>
-        logger.warn({ err }, "could not fetch the voice list; using the cached or built-in one"),
-    });
-    voices.warm();
-    const users = createUserSettingsStore(storage.keyv("users"));
-    const guildSettings = createGuildSettingsStore(storage.keyv("guilds"), { logger });
-    const pronunciation = createPronunciationStore(storage.keyv("pronunciation"));
-    const guildPronunciation = (guildId: string) => pronunciation.tone(guildId);
-    const usage = createUsageLedger(budgetStoreFor(storage));
-    const jobStore = createJobStore(storage.keyv("jobs"), { logger, recordTtlMs: config.recordTtlMs });
-    const planner = createRequestPlanner({
-      users,
-      guildSettings,
-      guildPronunciation,
-      ledger: usage,
-      guards: createUserGuards({
-        cooldownMs: config.speak.cooldownMs,
-        burst: config.speak.burst,
-        maxConcurrent: config.speak.maxConcurrentPerUser,
-      }),
-      openJobs: async (guildId, userId) => {
-        const mine = (await jobStore.listByUser(userId, 50)).filter((j) => j.guildId === guildId);
-        return {
-          open: mine.filter((j) => !isFinal(j.state)).length,
-          lastCreatedAt: mine.reduce<number | undefined>((t, j) => Math.max(t ?? 0, j.createdAt), undefined),
-        };
-      },
-      config: {
-        model: config.tts.model,
-        voice: config.tts.defaultVoice,
-        syncMaxChars: config.tts.syncMaxChars,
-      },
-      logger,
-    });
-    const publisher = createDiscordJobPublisher(client, logger);
-    let requests: RequestService | undefined;
-    runner = createJobRunner({
-      store: jobStore,
-      publisher,
-      provider,
-      ledger: usage,
-      logger,
-      options: {
-        ...opts.jobs,
-        // A request's job ended: the request follows and the next ones start (never throws).
-        onChange: (job) => void requests?.onJobChange(job),
-      },
-    });
-    const jobs = createJobService({ store: jobStore, publisher, provider, runner, ledger: usage, logger });
-    const audioCache = createAudioCache(storage, { maxBytes: config.audioCacheMaxBytes });
-    const speak = createSpeakService({
-      provider,
-      cache: audioCache,
-      planner,
-      users,
-      toVoiceMessage,
-      config: {
-        model: config.tts.model,
-        voice: config.tts.defaultVoice,
-        syncMaxChars: config.tts.syncMaxChars,
-      },
-      logger,
-    });
-    const narration = createNarration({ jobs, planner });
-    requests = createRequestService({
-      store: createRequestStore(storage.keyv("requests"), { logger, recordTtlMs: config.recordTtlMs }),
-      cards: createDiscordRequestCards(client, logger),
-      narration,
-      guildSettings,
-      jobs,
-      logger,
-    });
-    const voiceHost = createVoiceHost(client);
-    const voiceService = createVoiceService({
-      host: voiceHost,
-      openSource: (request) => openSpeechSource({ provider, cache: audioCache, logger }, request),
-      logger,
-      options: {
-        limits: { maxItems: config.voice.queueMax, maxPerUser: config.voice.queueMaxPerUser },
-        idleMs: config.voice.idleMs,
-        connectTimeoutMs: 15_000,
-        daveFailureRejoin: 3,
-      },
-      onSessions: (count) => metrics.voiceSessions.set(count),
-      onSettled: createSettleHandler({
-        post: voiceHost.post,
-        logger,
-        count: (outcome) => metrics.voiceClips.inc({ outcome }),
-      }),
-    });
-    voice = voiceService;
-    client.on(Events.VoiceStateUpdate, (before, after) =>
-      voiceService.onVoiceState({
-        guildId: after.guild.id,
-        userId: after.id,
-        oldChannelId: before.channelId,
-        newChannelId: after.channelId,
-      }),
-    );
-    client.on(Events.ChannelDelete, (channel) => {
-      if (!channel.isDMBased()) voiceService.onChannelDelete(channel.guildId, channel.id);
-    });
-    const playback = createSpeechPlayback({ planner, voice: voiceService });
-    if (config.voice.autoRead) {
-      const autoReader = createAutoReader({ voice: voiceService, playback, guildSettings, logger });
-      client.on(Events.MessageCreate, (message) => {
-        const chat = toChatMessage(message);
-        if (chat) void autoReader.handle(chat);
-      });
-    }
-    const ctx: BotContext = {
-      voice: voiceService,
-      playback,
-      requests,
-      speak,
-      voices,
-      users,
-      jobs,
-      guildSettings,
-      pronunciation,
-      usage,
-      narration,
-      narrateDrafts: createDraftStore(),
-      config: {
-        provider: provider.name,
-        model: config.tts.model,
-        defaultVoice: config.tts.defaultVoice,
-        syncMaxChars: config.tts.syncMaxChars,
-        autoRead: config.voice.autoRead,
-      },
-      logger,
-    };
-    const registry = await loadCommands<BotContext>(
-      opts.commandsDir ?? new URL("../commands/", import.meta.url),
-    );
-    const meta = storage.keyv<string>("meta");
-    client.once(Events.ClientReady, (ready) => {
-      logger.info(
-        {
-          user: ready.user.tag,
-          guilds: ready.guilds.cache.size,
-          provider: provider.name,
-          model: config.tts.model,
-        },
-        "logged in to Discord",
-      );
-      syncCommands({
-        rest: ready.rest,
-        applicationId: ready.application.id,
-        guildId: config.discord.guildId,
-        definitions: registry.definitions(),
-        state: {
-          get: async (k) => (await meta.get(k)) ?? undefined,
-          set: async (k, v) => void (await meta.set(k, v)),
-        },
-        logger,
-      }).catch((err: unknown) => logger.error({ err }, "could not register the slash commands"));
-      // Jobs post through the client, so they resume once it is ready; none is lost across restarts.
-      // Holds a crash left behind are settled first, so budgets are right before anything new runs.
-      reconcileHolds({ ledger: usage, getJob: (id) => jobStore.get(id) })
-        .then(
-          (report) => logger.info(report, "reconciled character reservations"),
-          (err: unknown) => logger.error({ err }, "could not reconcile character reservations"),
-        )
-        .then(() => runner?.start())
-        .catch((err: unknown) => logger.error({ err }, "could not resume narration jobs"))
-        .then(() => requests?.resumeAll());
-    });
-    return createDispatcher({ registry, ctx, logger });
-  }
+  const base: Base = { config, logger, opts, metrics, provider, client };
+  const running: Running = {};
 
   client.on(Events.Error, (err) => logger.error({ err }, "discord client error"));
   client.on(Events.Warn, (message) => logger.warn({ message }, "discord client warning"));
@@ -255,39 +107,301 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
   return {
     client,
     async start() {
-      dispatcher = await build();
-      const d = dispatcher;
-      client.on(Events.InteractionCreate, (interaction) => void d.handle(interaction));
-      if (config.metricsPort !== undefined) {
-        const meta = storage?.keyv("meta");
-        metricsServer = await startMetricsServer({
-          port: config.metricsPort,
-          host: config.metricsHost,
-          registry: metrics.registry,
-          health: createHealthCheck({
-            discord: gateway.state,
-            storage: meta ? createStorageProbe(meta) : async () => "down",
-          }),
-        });
-        logger.info(
-          { host: metricsServer.host, port: metricsServer.port },
-          "metrics and health on /metrics and /healthz",
-        );
-      }
+      running.dispatcher = await build(base, running);
+      const dispatcher = running.dispatcher;
+      client.on(Events.InteractionCreate, (interaction) => void dispatcher.handle(interaction));
+      running.metricsServer = await startMetrics(base, gateway, running.storage);
       await client.login(config.discord.token);
     },
     async stop() {
-      if (dispatcher) {
-        dispatcher.stopAccepting();
-        await dispatcher.drain(opts.drainMs ?? 10_000);
+      if (running.dispatcher) {
+        running.dispatcher.stopAccepting();
+        await running.dispatcher.drain(opts.drainMs ?? 10_000);
       }
-      await runner?.stop();
-      voice?.destroyAll();
+      await running.runner?.stop();
+      running.voice?.destroyAll();
       gateway.close();
       await client.destroy();
-      await metricsServer?.close();
+      await running.metricsServer?.close();
       await tts.close();
-      await storage?.close();
+      await running.storage?.close();
     },
   };
+}
+
+/** Every service, in order, and the Discord events wired to them; returns the command dispatcher. */
+async function build(base: Base, running: Running): Promise<Dispatcher> {
+  running.storage = await createStorage(base.config.storageUrl, { logger: base.logger });
+  const storage = running.storage;
+  const voices = createVoices(base);
+  const stores = createStores(base, storage);
+  const speech = createSpeech(base, storage, stores);
+  const narrations = createNarrations(base, storage, stores, speech.planner);
+  running.runner = narrations.runner;
+  const voice = createVoice(base, stores, speech);
+  running.voice = voice.service;
+  wireVoiceEvents(base.client, voice);
+  const ctx = botContext(base, { voices, stores, speech, narrations, voice });
+  const registry = await loadCommands<BotContext>(
+    base.opts.commandsDir ?? new URL("../commands/", import.meta.url),
+  );
+  const commandState = keyvSyncState(storage.keyv<string>("meta"));
+  base.client.once(Events.ClientReady, (ready) =>
+    whenReady(base, ready, {
+      definitions: registry.definitions(),
+      commandState,
+      stores,
+      running,
+      requests: narrations.requests,
+    }),
+  );
+  return createDispatcher({ registry, ctx, logger: base.logger });
+}
+
+/** What command handlers are given. */
+function botContext(
+  { config, logger, provider }: Base,
+  parts: { voices: VoiceCatalog; stores: Stores; speech: Speech; narrations: Narrations; voice: Voice },
+): BotContext {
+  const { voices, stores, speech, narrations, voice } = parts;
+  return {
+    voice: voice.service,
+    playback: voice.playback,
+    requests: narrations.requests,
+    speak: speech.speak,
+    voices,
+    users: stores.users,
+    jobs: narrations.jobs,
+    guildSettings: stores.guildSettings,
+    pronunciation: stores.pronunciation,
+    usage: stores.usage,
+    narration: narrations.narration,
+    narrateDrafts: createDraftStore(),
+    config: {
+      provider: provider.name,
+      model: config.tts.model,
+      defaultVoice: config.tts.defaultVoice,
+      syncMaxChars: config.tts.syncMaxChars,
+      autoRead: config.voice.autoRead,
+    },
+    logger,
+  };
+}
+
+/** The voice catalog, fetched in the background (the cached or built-in list serves meanwhile). */
+function createVoices({ provider, logger }: Base) {
+  const voices = createVoiceCatalog({
+    provider,
+    onError: (err) =>
+      logger.warn({ err }, "could not fetch the voice list; using the cached or built-in one"),
+  });
+  voices.warm();
+  return voices;
+}
+
+type Stores = ReturnType<typeof createStores>;
+
+/** Storage and settings: members' and servers' settings, the dictionary, the budget ledger, job records. */
+function createStores({ config, logger }: Base, storage: Storage) {
+  const guildSettings = createGuildSettingsStore(storage.keyv("guilds"), { logger });
+  return {
+    users: createUserSettingsStore(storage.keyv("users")),
+    guildSettings,
+    pronunciation: createPronunciationStore(storage.keyv("pronunciation")),
+    usage: createUsageLedger(budgetStoreFor(storage)),
+    jobStore: createJobStore(storage.keyv("jobs"), { logger, recordTtlMs: config.recordTtlMs }),
+  };
+}
+
+type Speech = ReturnType<typeof createSpeech>;
+
+/** Speech: the request planner (the one way to spend characters), the audio cache and /speak. */
+function createSpeech({ config, logger, provider }: Base, storage: Storage, stores: Stores) {
+  const { users, guildSettings, pronunciation, usage, jobStore } = stores;
+  const defaults = {
+    model: config.tts.model,
+    voice: config.tts.defaultVoice,
+    syncMaxChars: config.tts.syncMaxChars,
+  };
+  const planner = createRequestPlanner({
+    users,
+    guildSettings,
+    guildPronunciation: (guildId) => pronunciation.tone(guildId),
+    ledger: usage,
+    guards: createUserGuards({
+      cooldownMs: config.speak.cooldownMs,
+      burst: config.speak.burst,
+      maxConcurrent: config.speak.maxConcurrentPerUser,
+    }),
+    openJobs: async (guildId, userId) => {
+      const mine = (await jobStore.listByUser(userId, 50)).filter((j) => j.guildId === guildId);
+      return {
+        open: mine.filter((j) => !isFinal(j.state)).length,
+        lastCreatedAt: mine.reduce<number | undefined>((t, j) => Math.max(t ?? 0, j.createdAt), undefined),
+      };
+    },
+    config: defaults,
+    logger,
+  });
+  const audioCache = createAudioCache(storage, { maxBytes: config.audioCacheMaxBytes });
+  const speak = createSpeakService({
+    provider,
+    cache: audioCache,
+    planner,
+    users,
+    toVoiceMessage,
+    config: defaults,
+    logger,
+  });
+  return { planner, audioCache, speak };
+}
+
+type Narrations = ReturnType<typeof createNarrations>;
+
+/** Narration jobs (the runner, not started yet) and the community requests that run as jobs. */
+function createNarrations(base: Base, storage: Storage, stores: Stores, planner: RequestPlanner) {
+  const { config, logger, opts, provider, client } = base;
+  const { jobStore: store, usage: ledger, guildSettings } = stores;
+  const publisher = createDiscordJobPublisher(client, logger);
+  let requests: RequestService | undefined;
+  const runner = createJobRunner({
+    store,
+    publisher,
+    provider,
+    ledger,
+    logger,
+    options: {
+      ...opts.jobs,
+      // A request's job ended: the request follows and the next ones start (never throws).
+      onChange: (job) => void requests?.onJobChange(job),
+    },
+  });
+  const jobs = createJobService({ store, publisher, provider, runner, ledger, logger });
+  const narration = createNarration({ jobs, planner });
+  requests = createRequestService({
+    store: createRequestStore(storage.keyv("requests"), { logger, recordTtlMs: config.recordTtlMs }),
+    cards: createDiscordRequestCards(client, logger),
+    narration,
+    guildSettings,
+    jobs,
+    logger,
+  });
+  return { runner, jobs, narration, requests };
+}
+
+type Voice = ReturnType<typeof createVoice>;
+
+/** Voice: the sessions, playback into them, and auto-read when it is configured. */
+function createVoice(base: Base, stores: Stores, speech: Speech) {
+  const { config, logger, metrics, provider, client } = base;
+  const host = createVoiceHost(client);
+  const service = createVoiceService({
+    host,
+    openSource: (request) => openSpeechSource({ provider, cache: speech.audioCache, logger }, request),
+    logger,
+    options: {
+      limits: { maxItems: config.voice.queueMax, maxPerUser: config.voice.queueMaxPerUser },
+      idleMs: config.voice.idleMs,
+      connectTimeoutMs: 15_000,
+      daveFailureRejoin: 3,
+    },
+    onSessions: (count) => metrics.voiceSessions.set(count),
+    onSettled: createSettleHandler({
+      post: host.post,
+      logger,
+      count: (outcome) => metrics.voiceClips.inc({ outcome }),
+    }),
+  });
+  const playback = createSpeechPlayback({ planner: speech.planner, voice: service });
+  const autoReader = config.voice.autoRead
+    ? createAutoReader({ voice: service, playback, guildSettings: stores.guildSettings, logger })
+    : undefined;
+  return { service, playback, autoReader };
+}
+
+/** Gateway events the voice side follows: voice moves, deleted channels, and chat to auto-read. */
+function wireVoiceEvents(client: Client, voice: Voice): void {
+  client.on(Events.VoiceStateUpdate, (before, after) =>
+    voice.service.onVoiceState({
+      guildId: after.guild.id,
+      userId: after.id,
+      oldChannelId: before.channelId,
+      newChannelId: after.channelId,
+    }),
+  );
+  client.on(Events.ChannelDelete, (channel) => {
+    if (!channel.isDMBased()) voice.service.onChannelDelete(channel.guildId, channel.id);
+  });
+  const { autoReader } = voice;
+  if (autoReader) {
+    client.on(Events.MessageCreate, (message) => {
+      const chat = toChatMessage(message);
+      if (chat) void autoReader.handle(chat);
+    });
+  }
+}
+
+/**
+ * Once logged in: the slash commands are synced (in the background), and jobs resume, since they post
+ * through the client; none is lost across restarts. Holds a crash left behind are settled first, so
+ * budgets are right before anything new runs; requests resume last.
+ */
+function whenReady(
+  { config, logger, provider }: Base,
+  ready: Client<true>,
+  parts: {
+    definitions: SyncCommandsOptions["definitions"];
+    commandState: CommandSyncState;
+    stores: Stores;
+    running: Running;
+    requests: RequestService;
+  },
+): void {
+  const { stores, running, requests } = parts;
+  logger.info(
+    {
+      user: ready.user.tag,
+      guilds: ready.guilds.cache.size,
+      provider: provider.name,
+      model: config.tts.model,
+    },
+    "logged in to Discord",
+  );
+  syncCommands({
+    rest: ready.rest,
+    applicationId: ready.application.id,
+    guildId: config.discord.guildId,
+    definitions: parts.definitions,
+    state: parts.commandState,
+    logger,
+  }).catch((err: unknown) => logger.error({ err }, "could not register the slash commands"));
+  reconcileHolds({ ledger: stores.usage, getJob: (id) => stores.jobStore.get(id) })
+    .then(
+      (report) => logger.info(report, "reconciled character reservations"),
+      (err: unknown) => logger.error({ err }, "could not reconcile character reservations"),
+    )
+    .then(() => running.runner?.start())
+    .catch((err: unknown) => logger.error({ err }, "could not resume narration jobs"))
+    .then(() => requests.resumeAll());
+}
+
+/** The metrics and health server, when a port is configured. */
+async function startMetrics(
+  { config, logger, metrics }: Base,
+  gateway: GatewayHealth,
+  storage: Storage | undefined,
+): Promise<MetricsServer | undefined> {
+  if (config.metricsPort === undefined) return undefined;
+  const meta = storage?.keyv("meta");
+  const server = await startMetricsServer({
+    port: config.metricsPort,
+    host: config.metricsHost,
+    registry: metrics.registry,
+    health: createHealthCheck({
+      discord: gateway.state,
+      storage: meta ? createStorageProbe(meta) : async () => "down",
+    }),
+  });
+  logger.info({ host: server.host, port: server.port }, "metrics and health on /metrics and /healthz");
+  return server;
 }

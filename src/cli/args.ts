@@ -9,6 +9,7 @@ import {
   SOUND_EFFECTS,
   SoundEffectSchema,
 } from "../speech/models.ts";
+import { PITCH_RANGE, rangeText, SPEED_RANGE, VOLUME_RANGE } from "../speech/ranges.ts";
 import { type SpeechSettings, SpeechSettingsSchema } from "../speech/types.ts";
 
 export const USAGE = `Usage: npm run speak -- --text "Hello there" --out hello.mp3 [options]
@@ -23,9 +24,9 @@ Output:
 Voice and audio:
   --voice ID           voice id (default: TTS_DEFAULT_VOICE)
   --model M            model (default: TTS_MODEL)
-  --speed S            0.5 to 2
-  --pitch P            whole semitones, -12 to 12
-  --volume V           above 0, up to 10
+  --speed S            ${rangeText(SPEED_RANGE)}
+  --pitch P            whole semitones, ${rangeText(PITCH_RANGE)}
+  --volume V           above 0, up to ${VOLUME_RANGE.max}
   --emotion E          ${EmotionSchema.options.join(", ")}
   --language L         language boost: ${LANGUAGE_BOOSTS.slice(0, 6).join(", ")}, … or auto
   --effect NAME        ${SOUND_EFFECTS.join(", ")}
@@ -205,9 +206,9 @@ function joinNegativeNumbers(argv: string[]): string[] {
 const FLAG_FOR: Record<string, string> = {
   model: "--model",
   voiceId: "--voice",
-  speed: "--speed (0.5 to 2)",
-  pitch: "--pitch (whole number, -12 to 12)",
-  volume: "--volume (above 0, up to 10)",
+  speed: `--speed (${rangeText(SPEED_RANGE)})`,
+  pitch: `--pitch (whole number, ${rangeText(PITCH_RANGE)})`,
+  volume: `--volume (above 0, up to ${VOLUME_RANGE.max})`,
   sampleRate: "--sample-rate (8000, 16000, 22050, 24000, 32000 or 44100)",
   bitrate: "--bitrate (32000, 64000, 128000 or 256000)",
   channels: "--channels (1 or 2)",

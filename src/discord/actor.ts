@@ -3,6 +3,7 @@ import {
   type GuildMember,
   type Interaction,
   PermissionFlagsBits,
+  type VoiceBasedChannel,
 } from "discord.js";
 import type { Actor } from "../speak/planner.ts";
 
@@ -26,6 +27,12 @@ export function actorOf(interaction: Interaction): Actor & { isModerator: boolea
 export function roleIdsOf(member: GuildMember | APIInteractionGuildMember | null | undefined): string[] {
   if (!member) return [];
   return Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
+}
+
+/** The voice channel the member who ran the interaction is in, from the gateway's voice states. */
+export function callerVoiceChannel(interaction: Interaction): VoiceBasedChannel | undefined {
+  if (!interaction.inCachedGuild()) return undefined;
+  return interaction.member.voice.channel ?? undefined;
 }
 
 /** Discord's interaction token lives 15 minutes; keep a little for the final edit. */

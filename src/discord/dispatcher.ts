@@ -8,7 +8,8 @@ import {
 import type { Logger } from "../logger.ts";
 import { describeTtsError, TtsError } from "../speech/errors.ts";
 import { isStorageFailure } from "../storage/storage.ts";
-import { parseCustomId, UserFacingError } from "./command.ts";
+import { type AccessContext, AccessDeniedError, enforceAccess } from "./access.ts";
+import { type AnyCommandModule, parseCustomId, UserFacingError } from "./command.ts";
 import type { CommandRegistry } from "./registry.ts";
 import {
   GENERIC_ERROR_MESSAGE,
@@ -78,15 +79,30 @@ interface Result {
 
 /**
  * Turns every interaction into exactly one handler call, one answer (handlers that fail still get
- * their user a message) and one "interaction" log line.
+ * their user a message) and one "interaction" log line. Before any handler runs, the command's
+ * `access` declaration is enforced (`access.ts`); a refusal is answered privately and logged as
+ * rejected. The checks read the server's settings and voice session from `ctx`.
  */
-export function createDispatcher<Ctx>(opts: DispatcherOptions<Ctx>): Dispatcher {
+export function createDispatcher<Ctx extends AccessContext>(opts: DispatcherOptions<Ctx>): Dispatcher {
   const { registry, ctx, logger } = opts;
   const now = opts.now ?? (() => performance.now());
   const autocompleteBudgetMs = opts.autocompleteBudgetMs ?? 2500;
   const deferAfterMs = opts.deferAfterMs ?? 2200;
   const pending = new Set<Promise<void>>();
   let accepting = true;
+
+  /** A handler run behind its command's access rules; undefined when there is no handler. */
+  function guarded(
+    interaction: Interaction,
+    command: AnyCommandModule<Ctx> | undefined,
+    handler: (() => Promise<void>) | undefined,
+  ): (() => Promise<void>) | undefined {
+    if (!command || !handler) return undefined;
+    return async () => {
+      await enforceAccess(interaction, command.access, ctx);
+      await handler();
+    };
+  }
 
   function route(interaction: Interaction): Route | undefined {
     if (
@@ -95,27 +111,27 @@ export function createDispatcher<Ctx>(opts: DispatcherOptions<Ctx>): Dispatcher 
       interaction.isUserContextMenuCommand()
     ) {
       const command = registry.commands.get(interaction.commandName);
-      const run = command && (() => command.execute(interaction, ctx));
+      const run = guarded(interaction, command, command && (() => command.execute(interaction, ctx)));
       return { kind: "command", command: interaction.commandName, run };
     }
     if (interaction.isAutocomplete()) {
       const command = registry.commands.get(interaction.commandName);
       const handler = command?.autocomplete?.bind(command);
-      const run = handler && (() => handler(interaction, ctx));
+      const run = guarded(interaction, command, handler && (() => handler(interaction, ctx)));
       return { kind: "autocomplete", command: interaction.commandName, run };
     }
     if (interaction.isButton() || interaction.isStringSelectMenu()) {
       const name = parseCustomId(interaction.customId).command;
       const command = registry.commands.get(name);
       const handler = command?.component?.bind(command);
-      const run = handler && (() => handler(interaction, ctx));
+      const run = guarded(interaction, command, handler && (() => handler(interaction, ctx)));
       return { kind: "component", command: name, run };
     }
     if (interaction.isModalSubmit()) {
       const name = parseCustomId(interaction.customId).command;
       const command = registry.commands.get(name);
       const handler = command?.modal?.bind(command);
-      const run = handler && (() => handler(interaction, ctx));
+      const run = guarded(interaction, command, handler && (() => handler(interaction, ctx)));
       return { kind: "modal", command: name, run };
     }
     // Kinds no command module can handle yet (user/role/channel selects, entry-point commands) are
@@ -301,6 +317,12 @@ export function createDispatcher<Ctx>(opts: DispatcherOptions<Ctx>): Dispatcher 
 
 /** Maps a handler error to what the user reads and how loudly it is logged. */
 function classify(err: unknown): { message: string; result: Result } {
+  if (err instanceof AccessDeniedError) {
+    return {
+      message: err.message,
+      result: { outcome: "rejected", reason: `access: ${err.requirement}`, level: "info" },
+    };
+  }
   if (isUserFacing(err)) {
     return { message: err.message, result: { outcome: "user_error", reason: err.message, level: "info" } };
   }

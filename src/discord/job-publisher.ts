@@ -3,8 +3,8 @@ import type { JobPublisher, JobRecord, ResultFile } from "../jobs/types.ts";
 import type { Logger } from "../logger.ts";
 import { groupForMessages } from "../speak/fit-attachments.ts";
 import { UserFacingError } from "../user-facing-error.ts";
+import { createCardPoster } from "./cards.ts";
 import { jobLink, resultMarker, statusButtons, statusEmbed } from "./job-status.ts";
-import { NO_PINGS } from "./reply.ts";
 
 /**
  * Narration jobs in Discord. Everything is posted with the bot token as channel messages, because
@@ -16,15 +16,15 @@ import { NO_PINGS } from "./reply.ts";
  * job's marker, which covers a repeat after a longer outage.
  */
 export function createDiscordJobPublisher(client: Client, logger: Logger): JobPublisher {
-  async function sendable(channelId: string): Promise<SendableChannels> {
-    const channel = await client.channels.fetch(channelId).catch(() => null);
-    if (!channel?.isSendable()) {
-      throw new UserFacingError(
-        "I cannot post in that channel. Check that I can view it and send messages there.",
-      );
-    }
-    return channel;
-  }
+  const status = createCardPoster<JobRecord>(client, {
+    channelOf: (job) => job.channelId,
+    messageOf: (job) => job.statusMessageId,
+    embed: (job) => statusEmbed(job),
+    buttons: statusButtons,
+    cannotPost: () =>
+      new UserFacingError("I cannot post in that channel. Check that I can view it and send messages there."),
+    onEditError: (err, job) => logger.warn({ err, job: job.id }, "could not update a job's status message"),
+  });
 
   /** Result messages of this job already in the channel, by part number. */
   async function alreadyPosted(channel: SendableChannels, job: JobRecord): Promise<Map<number, string>> {
@@ -41,33 +41,11 @@ export function createDiscordJobPublisher(client: Client, logger: Logger): JobPu
   }
 
   return {
-    async postStatus(job) {
-      const channel = await sendable(job.channelId);
-      const msg = await channel.send({
-        embeds: [statusEmbed(job)],
-        components: statusButtons(job),
-        allowedMentions: NO_PINGS,
-      });
-      return msg.id;
-    },
-
-    async updateStatus(job) {
-      if (!job.statusMessageId) return;
-      try {
-        const channel = await sendable(job.channelId);
-        if (!("messages" in channel)) return;
-        await channel.messages.edit(job.statusMessageId, {
-          embeds: [statusEmbed(job)],
-          components: statusButtons(job),
-          allowedMentions: NO_PINGS,
-        });
-      } catch (err) {
-        logger.warn({ err, job: job.id }, "could not update a job's status message");
-      }
-    },
+    postStatus: status.post,
+    updateStatus: status.update,
 
     async postResult(job: JobRecord, files: ResultFile[], text: string) {
-      const channel = await sendable(job.channelId);
+      const channel = await status.sendable(job.channelId);
       const groups = groupForMessages(files);
       const posted = await alreadyPosted(channel, job);
       const ids: string[] = [];

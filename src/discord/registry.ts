@@ -2,11 +2,12 @@ import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { RESTPostAPIApplicationCommandsJSONBody } from "discord.js";
-import type { CommandModule } from "./command.ts";
+import { accessProblem } from "./access.ts";
+import type { AnyCommandModule } from "./command.ts";
 
 /** The commands the bot knows, by name, and the definitions Discord needs to show them. */
 export interface CommandRegistry<Ctx> {
-  commands: ReadonlyMap<string, CommandModule<Ctx>>;
+  commands: ReadonlyMap<string, AnyCommandModule<Ctx>>;
   /** One JSON body per command, ready for `PUT /applications/{app}/commands`. */
   definitions(): RESTPostAPIApplicationCommandsJSONBody[];
 }
@@ -52,27 +53,36 @@ export async function loadCommands<Ctx>(dir: string | URL): Promise<CommandRegis
       const reason = err instanceof Error ? err.message : String(err);
       throw new CommandLoadError(name, `failed to import: ${reason}`, { cause: err });
     }
-    entries.push({ source: name, module: pickExport(imported) });
+    entries.push({ source: name, module: defaultExport(imported, name) });
   }
   return buildRegistry<Ctx>(entries);
 }
 
 /** Builds a registry from modules already in hand (tests, or an app that lists its commands itself). */
-export function createRegistry<Ctx>(modules: readonly CommandModule<Ctx>[]): CommandRegistry<Ctx> {
+export function createRegistry<Ctx>(modules: readonly AnyCommandModule<Ctx>[]): CommandRegistry<Ctx> {
   return buildRegistry<Ctx>(modules.map((module, i) => ({ source: `command #${i}`, module })));
 }
 
+const EXPECTED_EXPORT = "export default { data, execute } satisfies CommandModule";
+
 /**
- * A file may either export the parts (`export const data`, `export async function execute`) or one
- * default object holding them; both are common in discord.js guides.
+ * A command file's default export: one object holding its parts, so the type checker sees the whole
+ * module at once (`satisfies CommandModule`). Named exports alone are refused with that hint.
  */
-function pickExport(imported: unknown): unknown {
-  if (isObject(imported) && !("data" in imported) && isObject(imported.default)) return imported.default;
-  return imported;
+function defaultExport(imported: unknown, source: string): unknown {
+  const value = isObject(imported) ? imported.default : undefined;
+  if (value !== undefined) return value;
+  const named = isObject(imported) && ("data" in imported || "execute" in imported);
+  throw new CommandLoadError(
+    source,
+    named
+      ? `exports its parts by name; a command file has one default export: ${EXPECTED_EXPORT}`
+      : `has no default export (${EXPECTED_EXPORT})`,
+  );
 }
 
 function buildRegistry<Ctx>(entries: readonly { source: string; module: unknown }[]): CommandRegistry<Ctx> {
-  const commands = new Map<string, CommandModule<Ctx>>();
+  const commands = new Map<string, AnyCommandModule<Ctx>>();
   const sources = new Map<string, string>();
   const definitions: RESTPostAPIApplicationCommandsJSONBody[] = [];
   for (const { source, module } of entries) {
@@ -89,7 +99,10 @@ function buildRegistry<Ctx>(entries: readonly { source: string; module: unknown 
     }
     sources.set(name, source);
     commands.set(name, command);
-    definitions.push(definitionOf(command, source));
+    const definition = definitionOf(command, source);
+    const problem = accessProblem(command.access, definition);
+    if (problem) throw new CommandLoadError(source, problem);
+    definitions.push(definition);
   }
   return {
     commands,
@@ -100,8 +113,9 @@ function buildRegistry<Ctx>(entries: readonly { source: string; module: unknown 
 const OPTIONAL_HANDLERS = ["autocomplete", "component", "modal"] as const;
 
 /** Checks the runtime shape a `CommandModule` must have; types cannot vouch for a dynamic import. */
-export function validateCommandModule<Ctx>(value: unknown, source: string): CommandModule<Ctx> {
-  if (!isObject(value)) throw new CommandLoadError(source, "does not export a command module");
+export function validateCommandModule<Ctx>(value: unknown, source: string): AnyCommandModule<Ctx> {
+  if (!isObject(value))
+    throw new CommandLoadError(source, `its default export is not a command module (${EXPECTED_EXPORT})`);
   const data = value.data;
   if (!isObject(data)) {
     throw new CommandLoadError(
@@ -123,12 +137,12 @@ export function validateCommandModule<Ctx>(value: unknown, source: string): Comm
       throw new CommandLoadError(source, `"${handler}" is exported but is not a function`);
     }
   }
-  return value as unknown as CommandModule<Ctx>;
+  return value as unknown as AnyCommandModule<Ctx>;
 }
 
 /** Builders validate in toJSON(); calling it at load time turns a bad option into a start-up error. */
 function definitionOf<Ctx>(
-  command: CommandModule<Ctx>,
+  command: AnyCommandModule<Ctx>,
   source: string,
 ): RESTPostAPIApplicationCommandsJSONBody {
   let json: RESTPostAPIApplicationCommandsJSONBody;

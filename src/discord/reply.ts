@@ -1,4 +1,5 @@
 import {
+  type InteractionReplyOptions,
   MessageFlags,
   MessageFlagsBitField,
   type MessageMentionOptions,
@@ -6,7 +7,11 @@ import {
 } from "discord.js";
 import { UserFacingError } from "../user-facing-error.ts";
 
-/** For every message that echoes user text: nobody gets pinged by what a user typed. */
+/**
+ * Nobody gets pinged by what a user typed. The client sets this as its default (`client.ts`), and
+ * discord.js applies the default to interaction replies, edits, follow-ups and channel sends alike,
+ * so handlers do not repeat it; pass it only where a message must differ from the default.
+ */
 export const NO_PINGS: MessageMentionOptions = Object.freeze({ parse: [] });
 
 export const GENERIC_ERROR_MESSAGE = "Something went wrong on our side; it has been logged.";
@@ -19,6 +24,11 @@ export const FORM_TOO_LATE_MESSAGE = "That took too long to open the form; pleas
 /** How an answer reached Discord, for logs and tests. */
 export type AnswerMethod = "reply" | "editReply" | "followUp";
 
+/** A private answer: a text, or a message with embeds, files or components. */
+export type EphemeralMessage =
+  | string
+  | Pick<InteractionReplyOptions, "content" | "embeds" | "files" | "components">;
+
 /**
  * Sends a private answer whatever state the interaction is in:
  * - not acknowledged yet → `reply`, ephemeral;
@@ -27,18 +37,20 @@ export type AnswerMethod = "reply" | "editReply" | "followUp";
  * - anything else → an ephemeral `followUp`: after a real answer, editing would destroy what the user
  *   already got (say, the audio), and after `deferUpdate` it would overwrite the message holding the
  *   button.
+ * Content longer than Discord takes is cut (`fitMessage`) rather than refused.
  */
 export async function answerEphemeral(
   interaction: RepliableInteraction,
-  text: string,
+  message: EphemeralMessage,
 ): Promise<AnswerMethod> {
-  const content = fitMessage(text);
+  const body = typeof message === "string" ? { content: message } : { ...message };
+  if (typeof body.content === "string") body.content = fitMessage(body.content);
   if (!interaction.deferred && !interaction.replied) {
-    await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+    await interaction.reply({ ...body, flags: MessageFlags.Ephemeral });
     return "reply";
   }
   if (interaction.deferred && !interaction.replied && interaction.ephemeral === true) {
-    await interaction.editReply({ content, allowedMentions: NO_PINGS });
+    await interaction.editReply(body);
     return "editReply";
   }
   if (interaction.deferred && !interaction.replied && interaction.ephemeral === false) {
@@ -46,13 +58,16 @@ export async function answerEphemeral(
     // the placeholder in front of everyone.
     await interaction.deleteReply().catch(() => undefined);
   }
-  await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+  await interaction.followUp({ ...body, flags: MessageFlags.Ephemeral });
   return "followUp";
 }
 
-/** A private answer for handlers' normal results (confirmations, refusals, lists). */
-export async function replyEphemeral(interaction: RepliableInteraction, content: string): Promise<void> {
-  await answerEphemeral(interaction, content);
+/** A private answer for handlers' normal results (confirmations, refusals, lists, files). */
+export async function replyEphemeral(
+  interaction: RepliableInteraction,
+  message: EphemeralMessage,
+): Promise<void> {
+  await answerEphemeral(interaction, message);
 }
 
 /** Error answers, same choice of method; kept separate so error styling can change in one place. */

@@ -5,12 +5,11 @@ import {
   type Client,
   EmbedBuilder,
   escapeMarkdown,
-  type SendableChannels,
 } from "discord.js";
 import type { Logger } from "../logger.ts";
 import type { NarrationRequestRecord, RequestCards, RequestNotice, RequestState } from "../requests/types.ts";
+import { createCardPoster } from "./cards.ts";
 import { customId } from "./command.ts";
-import { NO_PINGS } from "./reply.ts";
 
 /**
  * Narration requests in Discord: the card (an embed with its buttons) in the requests channel, and
@@ -130,41 +129,21 @@ export function noticeText(r: NarrationRequestRecord, notice: RequestNotice): st
 }
 
 export function createDiscordRequestCards(client: Client, logger: Logger): RequestCards {
-  async function sendable(channelId: string | undefined): Promise<SendableChannels> {
-    const channel = channelId ? await client.channels.fetch(channelId).catch(() => null) : null;
-    if (!channel?.isSendable()) throw new Error(`cannot post in channel ${channelId}`);
-    return channel;
-  }
+  const cards = createCardPoster<NarrationRequestRecord>(client, {
+    channelOf: (r) => r.cardChannelId,
+    messageOf: (r) => r.cardMessageId,
+    embed: requestEmbed,
+    buttons: requestButtons,
+    cannotPost: (channelId) => new Error(`cannot post in channel ${channelId}`),
+    onEditError: (err, r) => logger.warn({ err, requestId: r.id }, "could not update a request card"),
+  });
 
   return {
-    async post(r) {
-      const channel = await sendable(r.cardChannelId);
-      const msg = await channel.send({
-        embeds: [requestEmbed(r)],
-        components: requestButtons(r),
-        allowedMentions: NO_PINGS,
-      });
-      return msg.id;
-    },
-
-    async update(r) {
-      if (!r.cardMessageId) return;
-      try {
-        const channel = await sendable(r.cardChannelId);
-        if (!("messages" in channel)) return;
-        await channel.messages.edit(r.cardMessageId, {
-          embeds: [requestEmbed(r)],
-          components: requestButtons(r),
-          allowedMentions: NO_PINGS,
-        });
-      } catch (err) {
-        logger.warn({ err, requestId: r.id }, "could not update a request card");
-      }
-    },
-
+    post: cards.post,
+    update: cards.update,
     async notify(r, notice) {
       try {
-        const channel = await sendable(r.cardChannelId);
+        const channel = await cards.sendable(r.cardChannelId);
         await channel.send({
           content: noticeText(r, notice),
           allowedMentions: { parse: [], users: [r.requesterId] },

@@ -1,66 +1,141 @@
 import type {
   AutocompleteInteraction,
   ChatInputCommandInteraction,
-  SlashCommandOptionsOnlyBuilder,
+  SharedSlashCommandOptions,
 } from "discord.js";
 import type { z } from "zod";
-import { EMOTIONS, MINIMAX_MODELS, SOUND_EFFECTS } from "../speech/models.ts";
+import type { VoiceDefaults } from "../settings/voice-defaults.ts";
+import type { SpeakFormat } from "../speak/speak-options.ts";
+import {
+  assertEmotionFits,
+  EMOTIONS,
+  type Emotion,
+  MINIMAX_MODELS,
+  SOUND_EFFECTS,
+} from "../speech/models.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import { languageBoostChoices } from "../voices/voice-browser.ts";
 import type { BotContext } from "./context.ts";
 
-/** Option pieces shared by the commands that take voice settings (`/speak`, `/voice set`). */
+/**
+ * The voice and audio options, built once for every command that takes them (`/speak`, `/narrate`,
+ * `/voice set`, `/settings set`), read once, and their autocomplete.
+ */
 
-export const MODEL_CHOICES = MINIMAX_MODELS.map((m) => ({ name: m, value: m }));
-export const EMOTION_CHOICES = EMOTIONS.map((e) => ({ name: e, value: e }));
+export const VOICE_SETTING_OPTIONS = [
+  "voice",
+  "model",
+  "speed",
+  "pitch",
+  "volume",
+  "emotion",
+  "language",
+  "effect",
+] as const;
+export type VoiceSettingOption = (typeof VOICE_SETTING_OPTIONS)[number];
 
-/** The voice and audio options `/speak` and `/narrate` share, added after their own options. */
-export function addVoiceSettingOptions(b: SlashCommandOptionsOnlyBuilder): SlashCommandOptionsOnlyBuilder {
-  b.addStringOption((o) =>
-    o
-      .setName("voice")
-      .setDescription("Voice (start typing to search)")
-      .setAutocomplete(true)
-      .setMaxLength(256),
-  )
-    .addStringOption((o) =>
-      o
-        .setName("model")
-        .setDescription("Speech model")
-        .addChoices(...MODEL_CHOICES),
-    )
-    .addNumberOption((o) =>
-      o.setName("speed").setDescription("Speed, 0.5 to 2 (default 1)").setMinValue(0.5).setMaxValue(2),
-    )
-    .addIntegerOption((o) =>
-      o
-        .setName("pitch")
-        .setDescription("Pitch in semitones, -12 to 12 (default 0)")
-        .setMinValue(-12)
-        .setMaxValue(12),
-    )
-    .addNumberOption((o) =>
-      o.setName("volume").setDescription("Volume, 0.1 to 10 (default 1)").setMinValue(0.1).setMaxValue(10),
-    )
-    .addStringOption((o) =>
-      o
-        .setName("emotion")
-        .setDescription("Emotion (fluent and whisper need a speech-2.6 model)")
-        .addChoices(...EMOTION_CHOICES),
-    )
-    .addStringOption((o) =>
-      o.setName("language").setDescription("Language boost (start typing)").setAutocomplete(true),
-    )
-    .addStringOption((o) =>
-      o
-        .setName("effect")
-        .setDescription("Sound effect")
-        .addChoices(...SOUND_EFFECTS.map((e) => ({ name: e.replace("_", " "), value: e }))),
-    );
-  return b;
+/** The options a member or a server can save as defaults (`VoiceDefaultsSchema`'s fields). */
+export const VOICE_DEFAULT_OPTIONS = [
+  "voice",
+  "model",
+  "speed",
+  "pitch",
+  "emotion",
+  "language",
+] as const satisfies readonly VoiceSettingOption[];
+
+/** One voice setting option, as every command shows it. */
+function addOption<T extends SharedSlashCommandOptions<T>>(
+  b: SharedSlashCommandOptions<T>,
+  name: VoiceSettingOption,
+): T {
+  switch (name) {
+    case "voice":
+      return b.addStringOption((o) =>
+        o
+          .setName("voice")
+          .setDescription("Voice (start typing to search)")
+          .setAutocomplete(true)
+          .setMaxLength(256),
+      );
+    case "model":
+      return b.addStringOption((o) =>
+        o
+          .setName("model")
+          .setDescription("Speech model")
+          .addChoices(...MINIMAX_MODELS.map((m) => ({ name: m, value: m }))),
+      );
+    case "speed":
+      return b.addNumberOption((o) =>
+        o.setName("speed").setDescription("Speed, 0.5 to 2 (default 1)").setMinValue(0.5).setMaxValue(2),
+      );
+    case "pitch":
+      return b.addIntegerOption((o) =>
+        o
+          .setName("pitch")
+          .setDescription("Pitch in semitones, -12 to 12 (default 0)")
+          .setMinValue(-12)
+          .setMaxValue(12),
+      );
+    case "volume":
+      return b.addNumberOption((o) =>
+        o.setName("volume").setDescription("Volume, 0.1 to 10 (default 1)").setMinValue(0.1).setMaxValue(10),
+      );
+    case "emotion":
+      return b.addStringOption((o) =>
+        o
+          .setName("emotion")
+          .setDescription("Emotion (fluent and whisper need a speech-2.6 model)")
+          .addChoices(...EMOTIONS.map((e) => ({ name: e, value: e }))),
+      );
+    case "language":
+      return b.addStringOption((o) =>
+        o.setName("language").setDescription("Language boost (start typing)").setAutocomplete(true),
+      );
+    case "effect":
+      return b.addStringOption((o) =>
+        o
+          .setName("effect")
+          .setDescription("Sound effect")
+          .addChoices(...SOUND_EFFECTS.map((e) => ({ name: e.replace("_", " "), value: e }))),
+      );
+  }
 }
 
-/** The raw values of those options, for a zod schema to parse. */
+/**
+ * Adds the voice setting options to a command or subcommand, after its own: all of them (`/speak`,
+ * `/narrate`), or those listed, in the canonical order.
+ */
+export function addVoiceSettingOptions<T extends SharedSlashCommandOptions<T>>(
+  builder: SharedSlashCommandOptions<T>,
+  only: readonly VoiceSettingOption[] = VOICE_SETTING_OPTIONS,
+): T {
+  let current = builder;
+  for (const name of VOICE_SETTING_OPTIONS) if (only.includes(name)) current = addOption(current, name);
+  return current as T;
+}
+
+const FORMAT_NAMES: Record<SpeakFormat, string> = {
+  mp3: "mp3",
+  wav: "wav",
+  flac: "flac",
+  voice: "voice message",
+};
+
+/** The `format` option, offering the formats a command can deliver (`/speak` all, narrations mp3 and flac). */
+export function addFormatOption<T extends SharedSlashCommandOptions<T>>(
+  builder: SharedSlashCommandOptions<T>,
+  formats: readonly SpeakFormat[],
+): T {
+  return builder.addStringOption((o) =>
+    o
+      .setName("format")
+      .setDescription("Audio format (default mp3)")
+      .addChoices(...formats.map((f) => ({ name: FORMAT_NAMES[f], value: f }))),
+  );
+}
+
+/** The raw values of those options (absent ones undefined), for a zod schema to parse. */
 export function readVoiceSettingOptions(interaction: ChatInputCommandInteraction) {
   const o = interaction.options;
   return {
@@ -73,6 +148,26 @@ export function readVoiceSettingOptions(interaction: ChatInputCommandInteraction
     language: o.getString("language") ?? undefined,
     effect: o.getString("effect") ?? undefined,
   };
+}
+
+/** Parses option values with a schema; the first problem becomes a sentence for the member. */
+export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw invalidOptionError(parsed.error);
+  return parsed.data;
+}
+
+/**
+ * Saved defaults must stay playable: the emotion saved or being saved has to work with the model saved
+ * or being saved (or the bot's, when none is).
+ */
+export function assertDefaultsFit(
+  patch: { model?: string | null; emotion?: Emotion | null },
+  current: Pick<VoiceDefaults, "model" | "emotion">,
+  botModel: string,
+): void {
+  const emotion = patch.emotion ?? current.emotion;
+  if (emotion) assertEmotionFits(patch.model ?? current.model ?? botModel, emotion);
 }
 
 /** Autocomplete for the `voice` (provider voices, recent ones first) and `language` options. */

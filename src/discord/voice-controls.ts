@@ -5,21 +5,17 @@ import {
   type ChatInputCommandInteraction,
   type Guild,
   type MessageContextMenuCommandInteraction,
-  PermissionFlagsBits,
+  MessageFlags,
   type RepliableInteraction,
   type VoiceBasedChannel,
 } from "discord.js";
 import { UserFacingError } from "../user-facing-error.ts";
+import type { PlaySpeechInput, SpeechPlayback } from "../voice/play-speech.ts";
 import type { VoiceService, VoiceStatus } from "../voice/voice-service.ts";
+import { guildIdOf, NOT_IN_VOICE_MESSAGE } from "./access.ts";
+import { actorOf } from "./actor.ts";
 import { customId } from "./command.ts";
-
-/** The voice channel the member who ran the interaction is in, from the gateway's voice states. */
-export function callerVoiceChannel(
-  interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction | RepliableInteraction,
-): VoiceBasedChannel | undefined {
-  if (!interaction.inCachedGuild()) return undefined;
-  return interaction.member.voice.channel ?? undefined;
-}
+import { assertCanSpeakIn } from "./permissions.ts";
 
 /** The one voice channel with humans in it, when there is exactly one. */
 export function onlyOccupiedVoiceChannel(guild: Guild): VoiceBasedChannel | undefined {
@@ -31,36 +27,49 @@ export function onlyOccupiedVoiceChannel(guild: Guild): VoiceBasedChannel | unde
   return occupied.size === 1 ? [...occupied.values()][0] : undefined;
 }
 
-export function requireGuild(interaction: RepliableInteraction): string {
-  if (!interaction.guildId)
-    throw new UserFacingError("Voice commands work in servers, not in direct messages.");
-  return interaction.guildId;
-}
-
 /**
- * The guild's voice session for a control command (leave, stop, skip), refusing when there is none or
- * when the member may not control it.
+ * The server's voice session for a control command (skip, stop, leave), whose `inBotVoiceChannel`
+ * access rule has already let the member through; refused when the bot left meanwhile.
  */
-export function controlledSession(
+export function currentSession(
   interaction: RepliableInteraction,
   voice: Pick<VoiceService, "status">,
 ): { guildId: string; status: VoiceStatus } {
-  const guildId = requireGuild(interaction);
+  const guildId = guildIdOf(interaction);
   const status = voice.status(guildId);
-  if (!status) throw new UserFacingError("I am not in a voice channel.");
-  assertMayControl(interaction, status);
+  if (!status) throw new UserFacingError(NOT_IN_VOICE_MESSAGE);
   return { guildId, status };
 }
 
 /**
- * Skip, stop and leave act on what everyone in the channel hears: members listening there may use
- * them, and so may moderators (Move Members) from anywhere.
+ * Queues speech in a voice channel for the member and says where it stands: what `/speak play:true`
+ * and "Read aloud" answer. `join` is the channel to enter (checked for the bot's permissions first);
+ * without it, the channel the bot already speaks in.
  */
-export function assertMayControl(interaction: RepliableInteraction, status: VoiceStatus): void {
-  if (interaction.memberPermissions?.has(PermissionFlagsBits.MoveMembers)) return;
-  if (callerVoiceChannel(interaction)?.id === status.voiceChannelId) return;
-  throw new UserFacingError(
-    `Only members in <#${status.voiceChannelId}> (or with Move Members) can control what I play there.`,
+export async function playAndReply(
+  interaction: ChatInputCommandInteraction<"cached"> | MessageContextMenuCommandInteraction<"cached">,
+  deps: { voice: Pick<VoiceService, "status">; playback: SpeechPlayback },
+  input: {
+    voiceChannelId: string;
+    join?: VoiceBasedChannel;
+    ephemeral: boolean;
+    /** "Speaking", "Reading it": what the reply says when it plays at once. */
+    playing: string;
+    speech: Pick<PlaySpeechInput, "kind" | "options" | "label">;
+  },
+): Promise<void> {
+  if (input.join) assertCanSpeakIn(input.join);
+  await interaction.deferReply(input.ephemeral ? { flags: MessageFlags.Ephemeral } : {});
+  const current = deps.voice.status(interaction.guildId);
+  const { position } = await deps.playback.play({
+    ...input.speech,
+    actor: { ...actorOf(interaction), guildId: interaction.guildId },
+    voiceChannelId: input.voiceChannelId,
+    textChannelId: current?.textChannelId ?? interaction.channelId,
+  });
+  const where = `<#${input.voiceChannelId}>`;
+  await interaction.editReply(
+    position === 0 ? `🔊 ${input.playing} in ${where}.` : `🔊 Queued in ${where}: #${position} in line.`,
   );
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SpeechSettingsSchema } from "../speech/types.ts";
+import { recordStates } from "../storage/record-kit.ts";
 import { DroppedInputSchema, JobInputSchema } from "../text/narration-input.ts";
 
 /**
@@ -20,11 +21,12 @@ export const JOB_STATES = [
   "cancelled",
   "expired",
 ] as const;
-export const JobStateSchema = z.enum(JOB_STATES);
+export const {
+  schema: JobStateSchema,
+  final: FINAL_STATES,
+  isFinal,
+} = recordStates(JOB_STATES, ["done", "failed", "cancelled", "expired"]);
 export type JobState = z.infer<typeof JobStateSchema>;
-
-export const FINAL_STATES: readonly JobState[] = ["done", "failed", "cancelled", "expired"];
-export const isFinal = (s: JobState) => FINAL_STATES.includes(s);
 
 /** A stored job's input: what to narrate, or the marker left once it was dropped. */
 export const JobRecordInputSchema = z.discriminatedUnion("kind", [

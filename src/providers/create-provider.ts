@@ -1,7 +1,8 @@
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { TtsProvider } from "../speech/types.ts";
-import { createAimlApiClient, createAimlApiProvider } from "./aimlapi/index.ts";
+import { AimlApiClient, createAimlApiProvider } from "./aimlapi/index.ts";
+import type { RetryPolicy } from "./http/client-options.ts";
 import { createMiniMaxProvider, MiniMaxClient } from "./minimax/index.ts";
 
 export interface ProviderHandle {
@@ -12,41 +13,37 @@ export interface ProviderHandle {
 
 export interface ProviderTuning {
   /** Retry policy for retryable failures (tests shorten the backoff). */
-  retry?: { retries?: number; baseMs?: number; maxMs?: number };
+  retry?: RetryPolicy;
 }
 
 /** Builds the configured provider. The bot and the CLI both come through here, so they share one code path. */
 export function createProvider(config: Config, logger: Logger, tuning: ProviderTuning = {}): ProviderHandle {
   const log = logger.child({ provider: config.tts.provider });
-  if (config.tts.provider === "aimlapi") {
-    const client = createAimlApiClient({
-      apiKey: requireKey(config.aimlapi.apiKey, "AIMLAPI_API_KEY"),
-      baseUrl: config.aimlapi.apiUrl,
-      requestsPerMinute: config.tts.rateLimitRpm,
-      retries: tuning.retry?.retries,
-      retryBaseMs: tuning.retry?.baseMs,
-      retryMaxMs: tuning.retry?.maxMs,
-      downloads: {
-        allowedHosts: config.downloads.allowedHosts,
-        allowLoopback: config.downloads.allowLoopback,
-      },
-      logger: log,
-    });
-    return { provider: createAimlApiProvider(client), close: () => client.close() };
-  }
-  const client = new MiniMaxClient({
-    apiKey: requireKey(config.minimax.apiKey, "MINIMAX_API_KEY"),
-    baseUrl: config.minimax.apiUrl,
-    groupId: config.minimax.groupId,
+  // The options both clients share, under the same names.
+  const common = {
     synthesisRpm: config.tts.rateLimitRpm,
-    queryQps: config.tts.asyncPollQps,
     retry: tuning.retry,
     downloads: {
       allowedHosts: config.downloads.allowedHosts,
       allowLoopback: config.downloads.allowLoopback,
     },
-    maxResultBytes: config.downloads.maxResultBytes,
     logger: log,
+  };
+  if (config.tts.provider === "aimlapi") {
+    const client = new AimlApiClient({
+      ...common,
+      apiKey: requireKey(config.aimlapi.apiKey, "AIMLAPI_API_KEY"),
+      baseUrl: config.aimlapi.apiUrl,
+    });
+    return { provider: createAimlApiProvider(client), close: () => client.close() };
+  }
+  const client = new MiniMaxClient({
+    ...common,
+    apiKey: requireKey(config.minimax.apiKey, "MINIMAX_API_KEY"),
+    baseUrl: config.minimax.apiUrl,
+    groupId: config.minimax.groupId,
+    queryQps: config.tts.asyncPollQps,
+    bodyLimits: { result: config.downloads.maxResultBytes },
   });
   return { provider: createMiniMaxProvider(client), close: () => client.close() };
 }

@@ -1,5 +1,13 @@
-import { randomBytes } from "node:crypto";
-import { createSerialQueue, dropInput, pruneIdList, readIdList, readRecord } from "../storage/record-kit.ts";
+import type { RecordKeyValue } from "../storage/key-value.ts";
+import {
+  addToIdList,
+  createRecordKit,
+  idsMissing,
+  type RecordStore,
+  type RecordStoreOptions,
+  rememberInList,
+  storeWithOpenIndex,
+} from "../storage/record-kit.ts";
 import { isFinalRequest, type NarrationRequestRecord, NarrationRequestRecordSchema } from "./types.ts";
 
 /**
@@ -15,21 +23,7 @@ import { isFinalRequest, type NarrationRequestRecord, NarrationRequestRecordSche
  * list and the guild list are pruned of ids whose records are gone (or ended) when they are read.
  */
 
-export interface RequestKeyValue {
-  get(key: string): Promise<unknown>;
-  /** `ttl` in milliseconds: the store forgets the key after it (Keyv's third argument). */
-  set(key: string, value: unknown, ttl?: number): Promise<unknown>;
-}
-
-export interface RequestStore {
-  get(id: string): Promise<NarrationRequestRecord | undefined>;
-  /** Validates, stamps `updatedAt`, stores and keeps the indexes in step. */
-  put(record: NarrationRequestRecord): Promise<NarrationRequestRecord>;
-  /** Serialised read-modify-write; `change` returns undefined to leave the record alone. */
-  update(
-    id: string,
-    change: (current: NarrationRequestRecord | undefined) => NarrationRequestRecord | undefined,
-  ): Promise<NarrationRequestRecord | undefined>;
+export interface RequestStore extends RecordStore<NarrationRequestRecord> {
   /** Open requests of the guild (pending, approved, running), oldest first. */
   listOpen(guildId: string): Promise<NarrationRequestRecord[]>;
   /** Open and recent requests of the guild, newest first. */
@@ -37,16 +31,11 @@ export interface RequestStore {
   /** Guilds with open requests. */
   guildsWithOpen(): Promise<string[]>;
   byJobId(jobId: string): Promise<NarrationRequestRecord | undefined>;
-  newId(): string;
 }
 
-export interface RequestStoreOptions {
-  now?: () => number;
-  logger?: { warn(obj: object, msg?: string): void };
+export interface RequestStoreOptions extends RecordStoreOptions {
   /** Finished requests remembered per guild for `/request list`. Default 50. */
   recentPerGuild?: number;
-  /** How long an ended request is kept (ms). Undefined keeps it for ever (tests, tools). */
-  recordTtlMs?: number;
 }
 
 const GUILDS_KEY = "index:guilds";
@@ -55,107 +44,58 @@ const openKey = (guildId: string) => `index:open:${guildId}`;
 const recentKey = (guildId: string) => `index:recent:${guildId}`;
 const jobKey = (jobId: string) => `job:${jobId}`;
 
-export function createRequestStore(kv: RequestKeyValue, opts: RequestStoreOptions = {}): RequestStore {
-  const now = opts.now ?? Date.now;
+export function createRequestStore(kv: RecordKeyValue, opts: RequestStoreOptions = {}): RequestStore {
   const recentMax = opts.recentPerGuild ?? 50;
-  const ttl = opts.recordTtlMs !== undefined && opts.recordTtlMs > 0 ? opts.recordTtlMs : undefined;
-  const serialised = createSerialQueue();
-  const readIds = (key: string) => readIdList(kv, key);
-  const read = (id: string): Promise<NarrationRequestRecord | undefined> =>
-    readRecord(kv, recordKey(id), NarrationRequestRecordSchema, (issues) =>
-      opts.logger?.warn({ requestId: id, issues }, "skipping an invalid request"),
-    );
-
-  async function readMany(ids: readonly string[]): Promise<NarrationRequestRecord[]> {
-    const records = await Promise.all(ids.map(read));
-    return records.filter((r): r is NarrationRequestRecord => r !== undefined);
-  }
+  const kit = createRecordKit(kv, {
+    schema: NarrationRequestRecordSchema,
+    key: recordKey,
+    dropsInput: (request) => isFinalRequest(request.state),
+    onInvalid: (requestId, issues) => opts.logger?.warn({ requestId, issues }, "skipping an invalid request"),
+    now: opts.now,
+    recordTtlMs: opts.recordTtlMs,
+  });
+  const { ttl } = kit;
 
   async function write(record: NarrationRequestRecord): Promise<NarrationRequestRecord> {
-    const parsed = NarrationRequestRecordSchema.parse({ ...record, updatedAt: now() });
-    const final = isFinalRequest(parsed.state);
-    const stored = final ? { ...parsed, input: dropInput(parsed.input, parsed.chars) } : parsed;
+    const request = kit.prepare(record);
+    const final = isFinalRequest(request.state);
     const recordTtl = final ? ttl : undefined;
-    const open = await readIds(openKey(stored.guildId));
-    // Index before the record when opening, after it when closing: a crash leaves a stale entry
-    // (pruned on read), never an open request a restart cannot find.
-    if (!final) {
-      if (!open.includes(stored.id)) await kv.set(openKey(stored.guildId), [...open, stored.id]);
-      const guilds = await readIds(GUILDS_KEY);
-      if (!guilds.includes(stored.guildId)) await kv.set(GUILDS_KEY, [...guilds, stored.guildId]);
-    }
-    if (stored.jobId) await kv.set(jobKey(stored.jobId), stored.id, recordTtl);
-    await kv.set(recordKey(stored.id), stored, recordTtl);
-    if (final && open.includes(stored.id)) {
-      await kv.set(
-        openKey(stored.guildId),
-        open.filter((id) => id !== stored.id),
-      );
-    }
-    const recent = await readIds(recentKey(stored.guildId));
-    // Rewritten when the request is new to it, and when one ends: that restarts the list's own TTL,
-    // so it outlives the records it lists.
-    if (!recent.includes(stored.id) || recordTtl !== undefined) {
-      const ids = recent.includes(stored.id) ? recent : [...recent, stored.id];
-      await kv.set(recentKey(stored.guildId), ids.slice(-recentMax), ttl);
-    }
-    return stored;
-  }
-
-  /** Drops from the list at `key` the ids `suspects` whose records are gone (or, for `open`, ended). */
-  async function prune(
-    key: string,
-    suspects: readonly string[],
-    gone: (r: NarrationRequestRecord | undefined) => boolean,
-    opts: { max?: number; ttl?: number } = {},
-  ): Promise<void> {
-    if (suspects.length === 0) return;
-    // Under the queue: re-checked there, so a request added or reopened meanwhile stays listed.
-    await serialised(() => pruneIdList(kv, key, suspects, async (id) => gone(await read(id)), opts));
+    await storeWithOpenIndex(kv, openKey(request.guildId), request.id, !final, async () => {
+      if (!final) await addToIdList(kv, GUILDS_KEY, request.guildId);
+      if (request.jobId) await kv.set(jobKey(request.jobId), request.id, recordTtl);
+      await kv.set(recordKey(request.id), request, recordTtl);
+    });
+    // Rewritten when the request is new to it, and when one ends.
+    await rememberInList(kv, recentKey(request.guildId), request.id, {
+      max: recentMax,
+      ttl,
+      refresh: recordTtl !== undefined,
+    });
+    return request;
   }
 
   return {
-    get: read,
-    put: (record) => serialised(() => write(record)),
-    update: (id, change) =>
-      serialised(async () => {
-        const next = change(await read(id));
-        return next === undefined ? undefined : write(next);
-      }),
-    async listOpen(guildId) {
-      const ids = await readIds(openKey(guildId));
-      const records = await readMany(ids);
-      const open = records.filter((r) => !isFinalRequest(r.state));
-      const keep = new Set(open.map((r) => r.id));
-      await prune(
-        openKey(guildId),
-        ids.filter((id) => !keep.has(id)),
-        (r) => !r || isFinalRequest(r.state),
-      );
-      return open.sort((a, b) => a.createdAt - b.createdAt);
-    },
+    ...kit.store(write),
+    listOpen: (guildId) => kit.listOpen(openKey(guildId), (request) => isFinalRequest(request.state)),
     async list(guildId, limit = 25) {
-      const openIds = await readIds(openKey(guildId));
-      const recentIds = await readIds(recentKey(guildId));
-      const records = await readMany([...new Set([...openIds, ...recentIds])]);
-      const present = new Set(records.map((r) => r.id));
-      const missing = (ids: string[]) => ids.filter((id) => !present.has(id));
-      await prune(openKey(guildId), missing(openIds), (r) => !r);
-      await prune(recentKey(guildId), missing(recentIds), (r) => !r, { max: recentMax, ttl });
+      const openIds = await kit.readIds(openKey(guildId));
+      const recentIds = await kit.readIds(recentKey(guildId));
+      const records = await kit.readMany([...new Set([...openIds, ...recentIds])]);
+      await kit.prune(openKey(guildId), idsMissing(openIds, records), (r) => !r);
+      await kit.prune(recentKey(guildId), idsMissing(recentIds, records), (r) => !r, { max: recentMax, ttl });
       return records.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
     },
     async guildsWithOpen() {
-      const guilds = await readIds(GUILDS_KEY);
+      const hasNoneOpen = async (guildId: string) => (await kit.readIds(openKey(guildId))).length === 0;
+      const guilds = await kit.readIds(GUILDS_KEY);
       // A guild stays listed until a reader finds nothing open there any more.
       const idle: string[] = [];
-      for (const guildId of guilds) {
-        if ((await readIds(openKey(guildId))).length === 0) idle.push(guildId);
-      }
+      for (const guildId of guilds) if (await hasNoneOpen(guildId)) idle.push(guildId);
       if (idle.length > 0) {
-        await serialised(async () => {
+        await kit.serialised(async () => {
           const still: string[] = [];
-          for (const g of idle) if ((await readIds(openKey(g))).length === 0) still.push(g);
-          const current = await readIds(GUILDS_KEY);
+          for (const g of idle) if (await hasNoneOpen(g)) still.push(g);
+          const current = await kit.readIds(GUILDS_KEY);
           const kept = current.filter((g) => !still.includes(g));
           if (kept.length !== current.length) await kv.set(GUILDS_KEY, kept);
         });
@@ -164,8 +104,7 @@ export function createRequestStore(kv: RequestKeyValue, opts: RequestStoreOption
     },
     async byJobId(jobId) {
       const id = await kv.get(jobKey(jobId));
-      return typeof id === "string" ? read(id) : undefined;
+      return typeof id === "string" ? kit.read(id) : undefined;
     },
-    newId: () => randomBytes(9).toString("base64url"),
   };
 }

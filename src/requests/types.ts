@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SpeakOptionsSchema } from "../speak/speak-options.ts";
+import { recordStates } from "../storage/record-kit.ts";
 import { DroppedInputSchema } from "../text/narration-input.ts";
 
 /**
@@ -19,11 +20,12 @@ export const REQUEST_STATES = [
   "done",
   "failed",
 ] as const;
-export const RequestStateSchema = z.enum(REQUEST_STATES);
+export const {
+  schema: RequestStateSchema,
+  final: FINAL_REQUEST_STATES,
+  isFinal: isFinalRequest,
+} = recordStates(REQUEST_STATES, ["rejected", "cancelled", "done", "failed"]);
 export type RequestState = z.infer<typeof RequestStateSchema>;
-
-export const FINAL_REQUEST_STATES: readonly RequestState[] = ["rejected", "cancelled", "done", "failed"];
-export const isFinalRequest = (s: RequestState) => FINAL_REQUEST_STATES.includes(s);
 
 /** Largest stored input: the prepared file as base64 (2 MiB of bytes is ~2.8 M characters). */
 export const MAX_REQUEST_INPUT_BASE64 = 3 * 1024 * 1024;

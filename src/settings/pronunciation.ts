@@ -1,5 +1,5 @@
+import type { KeyValue } from "../storage/key-value.ts";
 import { UserFacingError } from "../user-facing-error.ts";
-import type { KeyValue } from "./user-settings.ts";
 
 /**
  * A guild's pronunciation dictionary: `original/replacement` entries sent to MiniMax as

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { emotionFits } from "../speech/models.ts";
+import type { KeyValue } from "../storage/key-value.ts";
 import { UserFacingError } from "../user-facing-error.ts";
-import type { KeyValue } from "./user-settings.ts";
 import { type VoiceDefaults, VoiceDefaultsSchema } from "./voice-defaults.ts";
 
 /**

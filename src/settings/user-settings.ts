@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { KeyValue } from "../storage/key-value.ts";
 import { type VoiceDefaults, VoiceDefaultsSchema } from "./voice-defaults.ts";
 
 /** A member's saved voice defaults and recently used voices, kept in a key-value store (Keyv). */
@@ -8,13 +9,6 @@ export const UserRecordSchema = z.object({
   recentVoices: z.array(z.string()).default([]),
 });
 export type UserRecord = z.infer<typeof UserRecordSchema>;
-
-/** The part of Keyv this store uses, so tests can pass a Map-backed stand-in. */
-export interface KeyValue {
-  get(key: string): Promise<unknown>;
-  set(key: string, value: unknown): Promise<unknown>;
-  delete(key: string): Promise<unknown>;
-}
 
 export const MAX_RECENT_VOICES = 5;
 

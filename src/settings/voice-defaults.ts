@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { EmotionSchema, LanguageBoostSchema } from "../speech/models.ts";
+import { PitchSchema, SpeedSchema } from "../speech/ranges.ts";
 
 /** What a member or a guild may save as defaults (the `/voice set` and `/settings` fields). */
 export const VoiceDefaultsSchema = z.object({
   voice: z.string().min(1).max(256).optional(),
   model: z.string().min(1).optional(),
-  speed: z.number().min(0.5).max(2).optional(),
-  pitch: z.number().int().min(-12).max(12).optional(),
+  speed: SpeedSchema.optional(),
+  pitch: PitchSchema.optional(),
   emotion: EmotionSchema.optional(),
   language: LanguageBoostSchema.optional(),
 });

@@ -8,6 +8,7 @@ import {
   LanguageBoostSchema,
   SoundEffectSchema,
 } from "../speech/models.ts";
+import { PitchSchema, SpeedSchema, VolumeSchema } from "../speech/ranges.ts";
 import type { SpeechRequest, SpeechSettings } from "../speech/types.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 
@@ -26,9 +27,9 @@ export const SpeakOptionsSchema = z.object({
   text: z.string(),
   voice: z.string().trim().min(1).max(256).optional(),
   model: z.string().trim().min(1).optional(),
-  speed: z.number().min(0.5).max(2).optional(),
-  pitch: z.number().int().min(-12).max(12).optional(),
-  volume: z.number().min(0.1).max(10).optional(),
+  speed: SpeedSchema.optional(),
+  pitch: PitchSchema.optional(),
+  volume: VolumeSchema.optional(),
   emotion: EmotionSchema.optional(),
   language: LanguageBoostSchema.optional(),
   effect: SoundEffectSchema.optional(),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AudioFormatSchema, EmotionSchema, LanguageBoostSchema, SoundEffectSchema } from "./models.ts";
+import { PitchSchema, SpeechVolumeSchema, SpeedSchema } from "./ranges.ts";
 
 /**
  * A provider-neutral speech request. Commands, the CLI and the job system build one of these; each
@@ -8,12 +9,12 @@ import { AudioFormatSchema, EmotionSchema, LanguageBoostSchema, SoundEffectSchem
 export const SpeechSettingsSchema = z.object({
   model: z.string().min(1),
   voiceId: z.string().min(1).max(256),
-  /** 0.5–2, default 1. */
-  speed: z.number().min(0.5).max(2).optional(),
-  /** Integer semitones −12…12, default 0. */
-  pitch: z.number().int().min(-12).max(12).optional(),
+  /** `SPEED_RANGE`, default 1. */
+  speed: SpeedSchema.optional(),
+  /** `PITCH_RANGE` (whole semitones), default 0. */
+  pitch: PitchSchema.optional(),
   /** (0, 10], default 1. */
-  volume: z.number().gt(0).max(10).optional(),
+  volume: SpeechVolumeSchema.optional(),
   emotion: EmotionSchema.optional(),
   languageBoost: LanguageBoostSchema.optional(),
   soundEffect: SoundEffectSchema.optional(),

@@ -1,32 +1,47 @@
-import type { z } from "zod";
+import { randomBytes } from "node:crypto";
+import { AsyncQueue } from "@sapphire/async-queue";
+import { z } from "zod";
+import type { KeyValue, RecordKeyValue } from "./key-value.ts";
 
 /**
- * Plumbing shared by the stores that keep records plus id indexes in one Keyv namespace (jobs,
- * narration requests): one writer at a time, id lists, and records parsed on the way out.
+ * The mechanics shared by the stores that keep records plus id indexes in one Keyv namespace (jobs,
+ * narration requests): one writer at a time, records validated on the way in and parsed on the way
+ * out, a finished record's input dropped and its record expiring, index lists kept in step with the
+ * records (and pruned of the gone ones when read). Each store states only its own keys and indexes.
  */
 
-export interface KeyValueReader {
-  get(key: string): Promise<unknown>;
-}
-
-export interface KeyValueStore extends KeyValueReader {
-  /** `ttl` in milliseconds (Keyv's third argument); undefined keeps the value for ever. */
-  set(key: string, value: unknown, ttl?: number): Promise<unknown>;
+/** A record's states: the zod enum, the final ones (a final record is done with), and their test. */
+export function recordStates<const S extends readonly [string, ...string[]], F extends S[number]>(
+  states: S,
+  final: readonly F[],
+) {
+  const schema = z.enum(states);
+  const finals: readonly S[number][] = final;
+  return { schema, final: finals, isFinal: (state: S[number]) => finals.includes(state) };
 }
 
 /** Runs each function after every one queued before it; a failed one does not block the rest. */
 export function createSerialQueue(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let queue: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>) => {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => undefined);
-    return run;
+  const queue = new AsyncQueue();
+  return async <T>(fn: () => Promise<T>) => {
+    await queue.wait();
+    try {
+      return await fn();
+    } finally {
+      queue.shift();
+    }
   };
 }
 
-export async function readIdList(kv: KeyValueReader, key: string): Promise<string[]> {
+export async function readIdList(kv: Pick<KeyValue, "get">, key: string): Promise<string[]> {
   const value = await kv.get(key);
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+/** The ids of `ids` that none of `records` has (gone, or filtered out). */
+export function idsMissing(ids: readonly string[], records: readonly { id: string }[]): string[] {
+  const present = new Set(records.map((r) => r.id));
+  return ids.filter((id) => !present.has(id));
 }
 
 /**
@@ -34,7 +49,7 @@ export async function readIdList(kv: KeyValueReader, key: string): Promise<strin
  * as missing, so it cannot stop the others from being served.
  */
 export async function readRecord<S extends z.ZodType>(
-  kv: KeyValueReader,
+  kv: Pick<KeyValue, "get">,
   key: string,
   schema: S,
   onInvalid: (issues: z.core.$ZodIssue[]) => void,
@@ -55,7 +70,7 @@ export async function readRecord<S extends z.ZodType>(
  * added meanwhile is not lost. Writes only when something changed; returns the ids kept.
  */
 export async function pruneIdList(
-  kv: KeyValueStore,
+  kv: RecordKeyValue,
   key: string,
   suspects: readonly string[],
   isGone: (id: string) => Promise<boolean>,
@@ -70,7 +85,53 @@ export async function pruneIdList(
   return kept;
 }
 
-/** What a finished record keeps of its input (see `DroppedInputSchema` in src/jobs/types.ts). */
+/** Adds `id` to the list at `key` (kept for ever) unless it is there. */
+export async function addToIdList(kv: RecordKeyValue, key: string, id: string): Promise<void> {
+  const ids = await readIdList(kv, key);
+  if (!ids.includes(id)) await kv.set(key, [...ids, id]);
+}
+
+/**
+ * Stores a record with the index of the open ones (at `key`) in step: an open record is listed before
+ * `storeRecord` runs, a closed one unlisted after. So a crash between the writes leaves a stale entry
+ * (pruned on read), never an open record missing from the index (which a restart would lose).
+ */
+export async function storeWithOpenIndex(
+  kv: RecordKeyValue,
+  key: string,
+  id: string,
+  open: boolean,
+  storeRecord: () => Promise<unknown>,
+): Promise<void> {
+  const ids = await readIdList(kv, key);
+  const listed = ids.includes(id);
+  if (open && !listed) await kv.set(key, [...ids, id]);
+  await storeRecord();
+  if (!open && listed) {
+    await kv.set(
+      key,
+      ids.filter((x) => x !== id),
+    );
+  }
+}
+
+/**
+ * Adds `id` to the capped list at `key` (the last `max` kept), stored with `ttl`. With `refresh` the
+ * list is rewritten even when `id` is in it already: that restarts the list's own TTL, so it outlives
+ * the records it lists.
+ */
+export async function rememberInList(
+  kv: RecordKeyValue,
+  key: string,
+  id: string,
+  opts: { max: number; ttl: number | undefined; refresh: boolean },
+): Promise<void> {
+  const ids = await readIdList(kv, key);
+  if (ids.includes(id) && !opts.refresh) return;
+  await kv.set(key, (ids.includes(id) ? ids : [...ids, id]).slice(-opts.max), opts.ttl);
+}
+
+/** What a finished record keeps of its input (see `DroppedInputSchema` in src/text/narration-input.ts). */
 export interface DroppedInputMarker {
   kind: "dropped";
   chars: number;
@@ -83,4 +144,139 @@ export function dropInput(input: { kind: string; fileName?: string }, chars: num
   return input.fileName === undefined
     ? { kind: "dropped", chars }
     : { kind: "dropped", chars, fileName: input.fileName };
+}
+
+/** The fields the kit reads of a record. Its input's schema must accept the dropped marker. */
+export interface KeptRecord {
+  id: string;
+  createdAt: number;
+  chars: number;
+  input: { kind: string; fileName?: string };
+}
+
+/** What every record store offers; each adds its own lists. */
+export interface RecordStore<R> {
+  get(id: string): Promise<R | undefined>;
+  /** Validates, stamps `updatedAt`, stores and keeps the indexes in step. Returns what was stored. */
+  put(record: R): Promise<R>;
+  /**
+   * Read-modify-write of one record, serialised with every other write of the store. `change` gets
+   * the current record (undefined when missing or invalid) and returns the new one, or undefined to
+   * leave it alone. Returns the stored record, or undefined when nothing was written.
+   */
+  update(id: string, change: (current: R | undefined) => R | undefined): Promise<R | undefined>;
+  /** 12 URL-safe characters (72 random bits): fits custom ids, URLs and Discord nonces (≤ 25). */
+  newId(): string;
+}
+
+/** The options every record store takes. */
+export interface RecordStoreOptions {
+  logger?: { warn(obj: object, msg?: string): void };
+  now?: () => number;
+  /**
+   * How long a record is kept once it ended (ms); the lists that expire with the records live as long
+   * after their last change. Undefined (or ≤ 0) keeps them for ever (tests, tools).
+   */
+  recordTtlMs?: number;
+}
+
+export interface RecordKitSpec<R extends KeptRecord> {
+  schema: z.ZodType<R>;
+  /** The record's own key. */
+  key(id: string): string;
+  /** Whether the record, as it is about to be stored, no longer needs its text or file. */
+  dropsInput(record: R): boolean;
+  /** An unreadable record was skipped (log it). */
+  onInvalid(id: string, issues: z.core.$ZodIssue[]): void;
+  now?: () => number;
+  /** How long a finished record is kept (ms); undefined or ≤ 0 keeps it for ever (tests, tools). */
+  recordTtlMs?: number;
+}
+
+export interface RecordKit<R> {
+  /** The time to live of a finished record (and of the lists that expire with it); undefined: none. */
+  readonly ttl: number | undefined;
+  read(id: string): Promise<R | undefined>;
+  /** The records of `ids` that exist and are valid, in that order. */
+  readMany(ids: readonly string[]): Promise<R[]>;
+  readIds(key: string): Promise<string[]>;
+  /** Runs `fn` after every write queued before it (see `createSerialQueue`). */
+  serialised<T>(fn: () => Promise<T>): Promise<T>;
+  /** Validated, with `updatedAt` stamped and the input dropped when `dropsInput` says so. */
+  prepare(record: R): R;
+  /** A store's `get`, `put`, `update` and `newId`, around its `write` (one record with its indexes). */
+  store(write: (record: R) => Promise<R>): RecordStore<R>;
+  /**
+   * Drops from the list at `key` those of `suspects` (ids a reader found without a usable record)
+   * whose record `isGone` says is gone, re-checked under the write queue, so an id added or reopened
+   * meanwhile stays listed. Nothing to do without suspects.
+   */
+  prune(
+    key: string,
+    suspects: readonly string[],
+    isGone: (record: R | undefined) => boolean,
+    opts?: { max?: number; ttl?: number },
+  ): Promise<void>;
+  /**
+   * The records listed at `key` (an index of open records) that are not `isClosed`, oldest first;
+   * those gone or closed are pruned from the list.
+   */
+  listOpen(key: string, isClosed: (record: R) => boolean): Promise<R[]>;
+}
+
+export function createRecordKit<R extends KeptRecord>(
+  kv: RecordKeyValue,
+  spec: RecordKitSpec<R>,
+): RecordKit<R> {
+  const now = spec.now ?? Date.now;
+  const ttl = spec.recordTtlMs !== undefined && spec.recordTtlMs > 0 ? spec.recordTtlMs : undefined;
+  const serialised = createSerialQueue();
+  const read = (id: string): Promise<R | undefined> =>
+    readRecord(kv, spec.key(id), spec.schema, (issues) => spec.onInvalid(id, issues));
+
+  async function readMany(ids: readonly string[]): Promise<R[]> {
+    const records = (await Promise.all(ids.map(read))) as (R | undefined)[];
+    return records.filter((r): r is R => r !== undefined);
+  }
+
+  async function prune(
+    key: string,
+    suspects: readonly string[],
+    isGone: (record: R | undefined) => boolean,
+    opts: { max?: number; ttl?: number } = {},
+  ): Promise<void> {
+    if (suspects.length === 0) return;
+    await serialised(() => pruneIdList(kv, key, suspects, async (id) => isGone(await read(id)), opts));
+  }
+
+  return {
+    ttl,
+    read,
+    readMany,
+    readIds: (key) => readIdList(kv, key),
+    serialised,
+    prepare(record) {
+      const parsed = spec.schema.parse({ ...record, updatedAt: now() });
+      if (!spec.dropsInput(parsed)) return parsed;
+      // The record schemas accept the dropped marker as an input (`DroppedInputSchema`).
+      return { ...parsed, input: dropInput(parsed.input, parsed.chars) } as R;
+    },
+    store: (write) => ({
+      get: read,
+      put: (record) => serialised(() => write(record)),
+      update: (id, change) =>
+        serialised(async () => {
+          const next = change(await read(id));
+          return next === undefined ? undefined : write(next);
+        }),
+      newId: () => randomBytes(9).toString("base64url"),
+    }),
+    prune,
+    async listOpen(key, isClosed) {
+      const ids = await readIdList(kv, key);
+      const open = (await readMany(ids)).filter((r) => !isClosed(r));
+      await prune(key, idsMissing(ids, open), (r) => !r || isClosed(r));
+      return open.sort((a, b) => a.createdAt - b.createdAt);
+    },
+  };
 }

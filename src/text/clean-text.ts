@@ -122,20 +122,27 @@ const ENDS_IN_PUNCTUATION = /[.,!?;:…。！？]$/u;
 const SPEAKABLE = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;
 const INVISIBLE = /[\u200B\u200C\u2060\uFEFF\u{F0000}-\u{FFFFF}]|[\u0000-\u0008\u000B-\u001F\u007F]/gu;
 
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
+/** Read in UTC like a caption: "November 14, 2023" and "22:13 UTC". */
+const DATE = new Intl.DateTimeFormat("en-US", { timeZone: "UTC", year: "numeric", month: "long", day: "numeric" });
+/** Years before 1 AD, which the plain format would print without their era. */
+const DATE_BC = new Intl.DateTimeFormat("en-US", {
+  timeZone: "UTC",
+  year: "numeric",
+  month: "long",
+  day: "numeric",
+  era: "short",
+});
+const TIME = new Intl.DateTimeFormat("en-US", {
+  timeZone: "UTC",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+  timeZoneName: "short",
+});
+/** "in 2 hours", "3 days ago" (never "tomorrow": the count is what a listener can picture). */
+const RELATIVE = new Intl.RelativeTimeFormat("en", { numeric: "always" });
+/** "now" for less than a second. */
+const RELATIVE_AUTO = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
 /** Date's own limit, in ms either side of the epoch. */
 const MAX_DATE_MS = 8.64e15;
 
@@ -248,9 +255,8 @@ function emojiName(name: string): string {
 function formatTimestamp(seconds: number, style: string | undefined, now?: number): string {
   const ms = seconds * 1000;
   if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) return "a date";
-  const d = new Date(ms);
-  const date = `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}`;
-  const time = `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())} UTC`;
+  const date = (new Date(ms).getUTCFullYear() < 1 ? DATE_BC : DATE).format(ms);
+  const time = TIME.format(ms);
   switch (style) {
     case "t":
     case "T":
@@ -265,11 +271,7 @@ function formatTimestamp(seconds: number, style: string | undefined, now?: numbe
   }
 }
 
-function pad2(n: number): string {
-  return String(n).padStart(2, "0");
-}
-
-const RELATIVE_UNITS: [name: string, ms: number][] = [
+const RELATIVE_UNITS: [unit: Intl.RelativeTimeFormatUnit, ms: number][] = [
   ["year", 365 * 86_400_000],
   ["month", 30 * 86_400_000],
   ["day", 86_400_000],
@@ -278,16 +280,14 @@ const RELATIVE_UNITS: [name: string, ms: number][] = [
   ["second", 1000],
 ];
 
+/** The largest whole unit, rounded down: 90 s is "in 1 minute". */
 function relative(diffMs: number): string {
   const abs = Math.abs(diffMs);
-  for (const [name, size] of RELATIVE_UNITS) {
+  for (const [unit, size] of RELATIVE_UNITS) {
     const n = Math.floor(abs / size);
-    if (n >= 1) {
-      const amount = `${n} ${name}${n === 1 ? "" : "s"}`;
-      return diffMs > 0 ? `in ${amount}` : `${amount} ago`;
-    }
+    if (n >= 1) return RELATIVE.format(diffMs > 0 ? n : -n, unit);
   }
-  return "now";
+  return RELATIVE_AUTO.format(0, "second");
 }
 
 function stripMarkdown(text: string): string {

@@ -54,8 +54,10 @@ describe("deployCommands", () => {
     await writeFile(
       join(commands, "ping.ts"),
       `import { SlashCommandBuilder } from ${builderImport};
-export const data = new SlashCommandBuilder().setName("ping").setDescription("p");
-export async function execute() {}`,
+export default {
+  data: new SlashCommandBuilder().setName("ping").setDescription("p"),
+  async execute() {},
+};`,
     );
     const { rest, calls } = stubRest();
     const state = memoryState();

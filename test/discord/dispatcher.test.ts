@@ -3,6 +3,7 @@ import {
   ActionRowBuilder,
   ButtonBuilder,
   ButtonStyle,
+  type ChatInputCommandInteraction,
   MessageFlags,
   ModalBuilder,
   SlashCommandBuilder,
@@ -11,6 +12,7 @@ import {
   TextInputStyle,
 } from "discord.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { AccessContext } from "../../src/discord/access.ts";
 import { type CommandModule, customId, parseCustomId, UserFacingError } from "../../src/discord/command.ts";
 import {
   createDispatcher,
@@ -32,15 +34,20 @@ import { describeTtsError, RetryableError } from "../../src/speech/errors.ts";
 import { StorageError } from "../../src/storage/storage.ts";
 import { type ClientAndFake, type FakeMessage, startClientAndFake } from "../fakes/discord/index.ts";
 
-/** What the test commands get as their context: proof that `ctx` is passed, and a gate for slow work. */
-interface TestCtx {
+/**
+ * What the test commands get as their context: proof that `ctx` is passed, a gate for slow work, and
+ * what access checks read (no command here declares any).
+ */
+interface TestCtx extends AccessContext {
   calls: string[];
   gate: Promise<void>;
 }
 
+type TestCommand = CommandModule<ChatInputCommandInteraction, TestCtx>;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-const echo: CommandModule<TestCtx> = {
+const echo: TestCommand = {
   data: new SlashCommandBuilder()
     .setName("echo")
     .setDescription("Repeats text")
@@ -59,7 +66,7 @@ const echo: CommandModule<TestCtx> = {
   },
 };
 
-const fail: CommandModule<TestCtx> = {
+const fail: TestCommand = {
   data: new SlashCommandBuilder()
     .setName("fail")
     .setDescription("Fails in various ways")
@@ -88,7 +95,7 @@ const fail: CommandModule<TestCtx> = {
   },
 };
 
-const panel: CommandModule<TestCtx> = {
+const panel: TestCommand = {
   data: new SlashCommandBuilder().setName("panel").setDescription("Shows buttons"),
   async execute(interaction) {
     const buttons = new ActionRowBuilder<ButtonBuilder>().addComponents(
@@ -163,7 +170,7 @@ const panel: CommandModule<TestCtx> = {
   },
 };
 
-const slow: CommandModule<TestCtx> = {
+const slow: TestCommand = {
   data: new SlashCommandBuilder().setName("slow").setDescription("Takes its time"),
   async execute(interaction, ctx) {
     await interaction.deferReply();
@@ -179,7 +186,7 @@ const STALL_MS = 500;
 class TimeoutError extends Error {}
 
 /** Handlers slower than the acknowledgement deadline, as when a storage read hangs. */
-const stall: CommandModule<TestCtx> = {
+const stall: TestCommand = {
   data: new SlashCommandBuilder()
     .setName("stall")
     .setDescription("Slow handlers")
@@ -264,7 +271,8 @@ describe("dispatcher with the real discord.js client and the fake Discord", () =
   const isEphemeral = (m: FakeMessage) => (m.flags & MessageFlags.Ephemeral) !== 0;
 
   beforeAll(async () => {
-    env = await startClientAndFake();
+    // The client's default keeps answers from pinging, as createDiscordClient sets it (client.test.ts).
+    env = await startClientAndFake({}, { allowedMentions: { parse: [] } });
     env.client.on("interactionCreate", (interaction) => {
       tasks.push(dispatcher.handle(interaction));
     });
@@ -284,7 +292,12 @@ describe("dispatcher with the real discord.js client and the fake Discord", () =
   beforeEach(() => {
     lines = [];
     tasks = [];
-    ctx = { calls: [], gate: new Promise<void>((resolve) => (release = resolve)) };
+    ctx = {
+      calls: [],
+      gate: new Promise<void>((resolve) => (release = resolve)),
+      guildSettings: { get: async () => ({ requests: {} }) },
+      voice: { status: () => undefined },
+    };
     useDispatcher();
   });
   afterEach(async () => {

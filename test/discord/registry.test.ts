@@ -8,12 +8,14 @@ import { CommandLoadError, createRegistry, isCommandFile, loadCommands } from ".
 
 const builderImport = JSON.stringify(import.meta.resolve("discord.js"));
 
-/** A command file as commands/ holds them: a builder and handlers, written as named exports. */
+/** A command file as commands/ holds them: one default export with a builder and handlers. */
 function commandSource(name: string, extra = ""): string {
   return `import { SlashCommandBuilder } from ${builderImport};
-export const data = new SlashCommandBuilder().setName(${JSON.stringify(name)}).setDescription("test ${name}");
-export async function execute() {}
-${extra}
+export default {
+  data: new SlashCommandBuilder().setName(${JSON.stringify(name)}).setDescription("test ${name}"),
+  async execute() {},
+  ${extra}
+};
 `;
 }
 
@@ -32,7 +34,7 @@ async function write(files: Record<string, string>): Promise<void> {
 describe("loadCommands", () => {
   it("discovers .ts and .js command files and skips tests, declarations and _helpers", async () => {
     await write({
-      "speak.ts": commandSource("speak", "export async function autocomplete() {}"),
+      "speak.ts": commandSource("speak", "async autocomplete() {},"),
       "voices.js": commandSource("voices"),
       "_shared.ts": 'throw new Error("helpers must not be imported as commands");',
       "speak.test.ts": 'throw new Error("tests must not be imported");',
@@ -46,7 +48,7 @@ describe("loadCommands", () => {
     expect(registry.definitions()[0]).toMatchObject({ name: "speak", description: "test speak" });
   });
 
-  it("accepts a file URL and a default-exported module", async () => {
+  it("accepts a file URL", async () => {
     await write({
       "ping.ts": `import { SlashCommandBuilder } from ${builderImport};
 export default { data: new SlashCommandBuilder().setName("ping").setDescription("p"), async execute() {} };`,
@@ -62,30 +64,76 @@ export default { data: new SlashCommandBuilder().setName("ping").setDescription(
     expect((err as Error).message).toMatch(/^b\.ts: .*"speak".*a\.ts/);
   });
 
+  it("refuses a file that exports its parts by name instead of one default export, naming it", async () => {
+    await write({
+      "named.ts": `import { SlashCommandBuilder } from ${builderImport};
+export const data = new SlashCommandBuilder().setName("named").setDescription("x");
+export async function execute() {}`,
+    });
+    await expect(loadCommands(dir)).rejects.toThrow(
+      /^named\.ts: exports its parts by name; .*export default \{ data, execute \} satisfies CommandModule/,
+    );
+  });
+
+  it("refuses a file without a default export, naming it", async () => {
+    await write({ "empty.ts": "export const unrelated = 1;" });
+    await expect(loadCommands(dir)).rejects.toThrow(/^empty\.ts: has no default export/);
+  });
+
   it("refuses a module without data, naming the file", async () => {
-    await write({ "broken.ts": "export async function execute() {}" });
+    await write({ "broken.ts": "export default { async execute() {} };" });
     await expect(loadCommands(dir)).rejects.toThrow(/^broken\.ts: is missing "data"/);
   });
 
   it("refuses a module without execute, naming the file", async () => {
     await write({
       "noexec.ts": `import { SlashCommandBuilder } from ${builderImport};
-export const data = new SlashCommandBuilder().setName("noexec").setDescription("x");`,
+export default { data: new SlashCommandBuilder().setName("noexec").setDescription("x") };`,
     });
     await expect(loadCommands(dir)).rejects.toThrow(/^noexec\.ts: is missing "execute"/);
   });
 
-  it("refuses a handler export that is not a function", async () => {
-    await write({ "odd.ts": commandSource("odd", 'export const modal = "nope";') });
+  it("refuses a handler that is not a function", async () => {
+    await write({ "odd.ts": commandSource("odd", 'modal: "nope",') });
     await expect(loadCommands(dir)).rejects.toThrow(/^odd\.ts: "modal" is exported but is not a function/);
+  });
+
+  it("refuses an access declaration naming a subcommand the command does not have", async () => {
+    await write({
+      "guarded.ts": `import { SlashCommandBuilder } from ${builderImport};
+export default {
+  data: new SlashCommandBuilder().setName("guarded").setDescription("x")
+    .addSubcommand((s) => s.setName("add").setDescription("a"))
+    .addSubcommandGroup((g) => g.setName("words").setDescription("w")
+      .addSubcommand((s) => s.setName("drop").setDescription("d"))),
+  access: { subcommands: { add: { permissions: ["ManageGuild"] }, "words drop": {}, remove: {} } },
+  async execute() {},
+};`,
+    });
+    await expect(loadCommands(dir)).rejects.toThrow(
+      /^guarded\.ts: "access\.subcommands" names "remove", which is not a subcommand \(they are: add, words drop\)/,
+    );
+  });
+
+  it("refuses an unknown permission or requirement in an access declaration", async () => {
+    await write({ "perm.ts": commandSource("perm", 'access: { permissions: ["ManageServer"] },') });
+    await expect(loadCommands(dir)).rejects.toThrow(
+      /^perm\.ts: "access\.permissions" names an unknown permission: ManageServer/,
+    );
+    await rm(join(dir, "perm.ts"));
+    await write({
+      "typo.ts": commandSource("typo", "access: { components: { approve: { moderators: true } } },"),
+    });
+    await expect(loadCommands(dir)).rejects.toThrow(
+      /^typo\.ts: "access\.components\.approve\.moderators" is not an access requirement/,
+    );
   });
 
   it("reports a builder that fails its own validation at load time", async () => {
     // No description: the builder's toJSON() throws, which would otherwise only surface at deploy.
     await write({
       "nodesc.ts": `import { SlashCommandBuilder } from ${builderImport};
-export const data = new SlashCommandBuilder().setName("nodesc");
-export async function execute() {}`,
+export default { data: new SlashCommandBuilder().setName("nodesc"), async execute() {} };`,
     });
     await expect(loadCommands(dir)).rejects.toThrow(/^nodesc\.ts: invalid command definition/);
   });

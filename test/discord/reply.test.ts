@@ -1,6 +1,6 @@
 import { MessageFlags, type RepliableInteraction } from "discord.js";
 import { describe, expect, it } from "vitest";
-import { answerEphemeral, fitMessage, MAX_CONTENT_LENGTH, NO_PINGS } from "../../src/discord/reply.ts";
+import { answerEphemeral, fitMessage, MAX_CONTENT_LENGTH } from "../../src/discord/reply.ts";
 
 /** Just the state and methods answerEphemeral looks at; discord.js flips the same flags. */
 function interaction(state: { deferred: boolean; replied: boolean; ephemeral: boolean | null }) {
@@ -21,20 +21,27 @@ function interaction(state: { deferred: boolean; replied: boolean; ephemeral: bo
 }
 
 describe("answerEphemeral", () => {
-  it("replies ephemerally, without pings, to a fresh interaction", async () => {
+  // No allowedMentions here: the client's default ({ parse: [] }) applies; see client.test.ts.
+  it("replies ephemerally to a fresh interaction", async () => {
     const i = interaction({ deferred: false, replied: false, ephemeral: null });
     expect(await answerEphemeral(i.it, "hi @everyone")).toBe("reply");
-    expect(i.calls[0]?.options).toEqual({
-      content: "hi @everyone",
-      flags: MessageFlags.Ephemeral,
-      allowedMentions: NO_PINGS,
-    });
+    expect(i.calls[0]?.options).toEqual({ content: "hi @everyone", flags: MessageFlags.Ephemeral });
   });
 
   it("edits the private placeholder left by an ephemeral deferReply", async () => {
     const i = interaction({ deferred: true, replied: false, ephemeral: true });
     expect(await answerEphemeral(i.it, "oops")).toBe("editReply");
-    expect(i.calls[0]?.options).toEqual({ content: "oops", allowedMentions: NO_PINGS });
+    expect(i.calls[0]?.options).toEqual({ content: "oops" });
+  });
+
+  it("sends embeds, files and components the same way, content cut to fit", async () => {
+    const fresh = interaction({ deferred: false, replied: false, ephemeral: null });
+    await answerEphemeral(fresh.it, { embeds: [{ title: "t" }] });
+    expect(fresh.calls[0]?.options).toEqual({ embeds: [{ title: "t" }], flags: MessageFlags.Ephemeral });
+    const deferred = interaction({ deferred: true, replied: false, ephemeral: true });
+    await answerEphemeral(deferred.it, { content: "b".repeat(3000), files: [] });
+    expect(deferred.calls[0]?.method).toBe("editReply");
+    expect(String(deferred.calls[0]?.options.content)).toHaveLength(MAX_CONTENT_LENGTH);
   });
 
   it("removes a public placeholder and answers privately instead", async () => {

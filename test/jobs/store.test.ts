@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { createJobStore, type JobKeyValue } from "../../src/jobs/store.ts";
+import { createJobStore } from "../../src/jobs/store.ts";
 import type { JobRecord, JobState } from "../../src/jobs/types.ts";
+import type { RecordKeyValue } from "../../src/storage/key-value.ts";
 import { createStorage } from "../../src/storage/storage.ts";
 import { MemoryKv, memoryLogger, SETTINGS } from "./helpers.ts";
 
 /** MemoryKv with Keyv's TTL: values expire on a clock the test moves. Records the TTL of each set. */
-class TtlKv implements JobKeyValue {
+class TtlKv implements RecordKeyValue {
   clock = 0;
   readonly data = new Map<string, { json: string; expires: number | undefined }>();
   readonly ttls = new Map<string, number | undefined>();

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { createRequestStore, type RequestKeyValue } from "../../src/requests/store.ts";
+import { createRequestStore } from "../../src/requests/store.ts";
 import type { NarrationRequestRecord, RequestState } from "../../src/requests/types.ts";
+import type { RecordKeyValue } from "../../src/storage/key-value.ts";
 
 /** A Keyv-like map with TTLs on a clock the test moves; records the TTL of each set. */
-class TtlKv implements RequestKeyValue {
+class TtlKv implements RecordKeyValue {
   clock = 0;
   readonly data = new Map<string, { json: string; expires: number | undefined }>();
   readonly ttls = new Map<string, number | undefined>();

@@ -134,6 +134,8 @@ describe("cleanForSpeech", () => {
       ["relative without a clock is the date", `<t:${T}:R>`, "November 14, 2023"],
       ["the epoch", "<t:0:D>", "January 1, 1970"],
       ["before the epoch", "<t:-86400:D>", "December 31, 1969"],
+      ["midnight is 00:00, not 24:00", "<t:1699920000:t>", "00:00 UTC"],
+      ["the earliest date, with its era", "<t:-8640000000000:D>", "April 20, 271822 BC"],
       ["out of range", "<t:9999999999999999:D>", "a date"],
     ])("%s", (_name, input, expected) => {
       expect(clean(input)).toBe(expected);

@@ -1,13 +1,21 @@
 import { Agent, type Dispatcher } from "undici";
 import { checkAudioBytes } from "../../audio/sniff.ts";
 import { DEFAULT_DOWNLOAD_HOSTS } from "../../config.ts";
-import { ProviderBusyError, UpstreamError } from "../../speech/errors.ts";
+import { UpstreamError } from "../../speech/errors.ts";
 import type { CallOptions } from "../../speech/types.ts";
+import {
+  type ClientLogger,
+  limiterFor,
+  type ProviderClientDefaults,
+  type ProviderClientOptions,
+  type ResolvedRetry,
+  retryWithinDeadline,
+  withDefaults,
+} from "../http/client-options.ts";
 import { acquireBefore, type CallDeadline, startDeadline } from "../http/deadline.ts";
-import { collectBounded, header, readErrorText } from "../http/http-body.ts";
-import { RateLimiter } from "../http/rate-limiter.ts";
-import { abortableSleep, isRetryableError, withRetry } from "../http/retry.ts";
-import { type LookupAll, SafeDownloader } from "../http/safe-download.ts";
+import { type AgentTimeouts, collectBounded, header, readErrorText } from "../http/http-body.ts";
+import type { RateLimiter } from "../http/rate-limiter.ts";
+import { SafeDownloader } from "../http/safe-download.ts";
 import {
   errorFromAimlDownload,
   errorFromAimlNetwork,
@@ -16,53 +24,37 @@ import {
 } from "./errors.ts";
 import { type AimlTtsBody, AimlTtsJsonSchema } from "./schemas.ts";
 
-/** A pino-compatible subset. The API key and signed audio URLs are never passed to it. */
-export interface AimlLogger {
-  debug(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
+const MiB = 1024 * 1024;
+
+/** Largest body read per kind of answer. */
+export interface AimlBodyLimits {
+  /** The JSON answer (its audio may be inline hex). */
+  syncJson: number;
+  /** One clip: the body of a binary answer, or the file its URL points to. */
+  audioDownload: number;
 }
 
-export interface AimlTimeouts {
-  /** TCP/TLS connect. Default 10 s. */
-  connectMs?: number;
-  /** Until response headers; the gateway answers only when the whole clip is generated. Default 120 s. */
-  headersMs?: number;
-  /** Longest silence between body chunks. Default 60 s. */
-  bodyMs?: number;
-  /** Idle keep-alive sockets are closed after this. Default 10 s. */
-  keepAliveMs?: number;
+/** Overall deadline per public call, retries, backoff and the audio download included. */
+export interface AimlDeadlines {
+  /** One `tts` call. As long as one attempt may wait for its headers: the gateway answers when the clip is done. */
+  synthesizeMs: number;
 }
 
-export interface AimlApiClientOptions {
-  apiKey: string;
-  /** Default `https://api.aimlapi.com`. A base ending in `/v1` (as in the gateway's OpenAI examples) works too. */
-  baseUrl?: string;
-  /** Requests started per rolling minute. Default 60. */
-  requestsPerMinute?: number;
-  /** A limiter shared with other clients of the same account; replaces `requestsPerMinute`. */
-  rateLimiter?: RateLimiter;
-  /** Extra attempts after a retryable failure. Default 3. */
-  retries?: number;
-  /** Backoff scale in ms. Default 1000. */
-  retryBaseMs?: number;
-  /** Longest single backoff in ms. Default 30 000. */
-  retryMaxMs?: number;
-  timeouts?: AimlTimeouts;
-  /** Sockets per origin. Default 64: concurrent /speak requests must not queue behind a few sockets. */
-  connections?: number;
-  /** Largest audio accepted, inline or downloaded; the transfer is aborted past it. Default 50 MiB. */
-  maxDownloadBytes?: number;
-  /** Largest JSON answer (its audio may be inline hex). Default 32 MiB. */
-  maxJsonBytes?: number;
-  /**
-   * Where the audio URLs the gateway returns may point. Default: DEFAULT_DOWNLOAD_HOSTS, https only,
-   * public addresses only. The API base host is always allowed by name.
-   */
-  downloads?: { allowedHosts?: readonly string[]; allowLoopback?: boolean; lookup?: LookupAll };
-  /** Overall deadline of one `tts` call (request, retries, backoff, download). Default 120 s. */
-  deadlineMs?: number;
-  logger?: AimlLogger;
-}
+/** The gateway has one budget: synthesis requests per minute. */
+export type AimlLimiter = "synthesis";
+
+export type AimlApiClientOptions = ProviderClientOptions<AimlLimiter, AimlBodyLimits, AimlDeadlines>;
+
+export const AIML_DEFAULTS = {
+  /** A base ending in `/v1` (as in the gateway's OpenAI examples) works too. */
+  baseUrl: "https://api.aimlapi.com",
+  synthesisRpm: 60,
+  retry: { retries: 3, baseMs: 1000, maxMs: 30_000 },
+  timeouts: { connectMs: 10_000, headersMs: 120_000, bodyMs: 60_000, keepAliveMs: 10_000 },
+  connections: 64,
+  bodyLimits: { syncJson: 32 * MiB, audioDownload: 50 * MiB },
+  deadlines: { synthesizeMs: 120_000 },
+} as const satisfies ProviderClientDefaults<AimlBodyLimits, AimlDeadlines>;
 
 export interface AimlTtsAnswer {
   audio: Buffer;
@@ -73,25 +65,6 @@ export interface AimlTtsAnswer {
   creditsUsed: number | undefined;
   usdSpent: number | undefined;
 }
-
-export interface AimlApiClient {
-  tts(body: AimlTtsBody, opts?: CallOptions): Promise<AimlTtsAnswer>;
-  close(): Promise<void>;
-}
-
-export const AIML_DEFAULTS = {
-  baseUrl: "https://api.aimlapi.com",
-  requestsPerMinute: 60,
-  retries: 3,
-  retryBaseMs: 1000,
-  retryMaxMs: 30_000,
-  connections: 64,
-  maxDownloadBytes: 50 * 1024 * 1024,
-  maxJsonBytes: 32 * 1024 * 1024,
-  /** As long as one attempt may wait for its headers: the gateway answers when the clip is done. */
-  deadlineMs: 120_000,
-  timeouts: { connectMs: 10_000, headersMs: 120_000, bodyMs: 60_000, keepAliveMs: 10_000 },
-} as const;
 
 export function ttsUrl(baseUrl: string): URL {
   const url = new URL(baseUrl);
@@ -147,54 +120,115 @@ function audioFromJsonField(value: string | { url: string }, requestId: string |
   });
 }
 
-export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
-  if (!opts.apiKey) throw new TypeError("AI/ML API key is empty");
-  const endpoint = ttsUrl(opts.baseUrl ?? AIML_DEFAULTS.baseUrl);
-  const maxBytes = opts.maxDownloadBytes ?? AIML_DEFAULTS.maxDownloadBytes;
-  const maxJsonBytes = opts.maxJsonBytes ?? AIML_DEFAULTS.maxJsonBytes;
-  const deadlineMs = opts.deadlineMs ?? AIML_DEFAULTS.deadlineMs;
-  const retry = {
-    retries: opts.retries ?? AIML_DEFAULTS.retries,
-    baseMs: opts.retryBaseMs ?? AIML_DEFAULTS.retryBaseMs,
-    maxMs: opts.retryMaxMs ?? AIML_DEFAULTS.retryMaxMs,
-  };
-  const log = opts.logger;
-  const timeouts = { ...AIML_DEFAULTS.timeouts, ...opts.timeouts };
-  const connections = opts.connections ?? AIML_DEFAULTS.connections;
-  // The API route never redirects; the signed CDN links may, and the downloader follows them by
-  // hand, checking every hop and every address against the download policy.
-  const agent = new Agent({
-    connections,
-    connectTimeout: timeouts.connectMs,
-    headersTimeout: timeouts.headersMs,
-    bodyTimeout: timeouts.bodyMs,
-    keepAliveTimeout: timeouts.keepAliveMs,
-  });
-  const downloader = new SafeDownloader({
-    policy: {
-      allowedHosts: opts.downloads?.allowedHosts ?? DEFAULT_DOWNLOAD_HOSTS,
-      allowLoopback: opts.downloads?.allowLoopback ?? false,
-    },
-    extraHosts: [endpoint.hostname],
-    provider: "aimlapi",
-    label: "AI/ML API",
-    connections,
-    timeouts,
-    lookup: opts.downloads?.lookup,
-    logger: log,
-  });
-  const limiter =
-    opts.rateLimiter ??
-    new RateLimiter({ limit: opts.requestsPerMinute ?? AIML_DEFAULTS.requestsPerMinute, intervalMs: 60_000 });
+/**
+ * The AI/ML API gateway's `/v1/tts` route for the MiniMax models: one synthesis per call, rate
+ * limited, retried when the failure is retryable, and the audio checked to be of the requested format.
+ */
+export class AimlApiClient {
+  readonly #apiKey: string;
+  readonly #endpoint: URL;
+  readonly #agent: Agent;
+  readonly #downloader: SafeDownloader;
+  readonly #synthesis: RateLimiter;
+  readonly #retry: ResolvedRetry;
+  readonly #limits: AimlBodyLimits;
+  readonly #deadlines: AimlDeadlines;
+  readonly #log: ClientLogger | undefined;
 
-  async function send(
+  constructor(opts: AimlApiClientOptions) {
+    if (!opts.apiKey) throw new TypeError("AI/ML API key is empty");
+    const d = AIML_DEFAULTS;
+    this.#apiKey = opts.apiKey;
+    this.#endpoint = ttsUrl(opts.baseUrl ?? d.baseUrl);
+    this.#retry = withDefaults<ResolvedRetry>(d.retry, opts.retry);
+    this.#limits = withDefaults<AimlBodyLimits>(d.bodyLimits, opts.bodyLimits);
+    this.#deadlines = withDefaults<AimlDeadlines>(d.deadlines, opts.deadlines);
+    this.#log = opts.logger;
+    const timeouts = withDefaults<AgentTimeouts>(d.timeouts, opts.timeouts);
+    const connections = opts.connections ?? d.connections;
+    // The API route never redirects; the signed CDN links may, and the downloader follows them by
+    // hand, checking every hop and every address against the download policy.
+    this.#agent = new Agent({
+      connections,
+      connectTimeout: timeouts.connectMs,
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.bodyMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+    });
+    this.#downloader = new SafeDownloader({
+      policy: {
+        allowedHosts: opts.downloads?.allowedHosts ?? DEFAULT_DOWNLOAD_HOSTS,
+        allowLoopback: opts.downloads?.allowLoopback ?? false,
+      },
+      extraHosts: [this.#endpoint.hostname],
+      provider: "aimlapi",
+      label: "AI/ML API",
+      connections,
+      timeouts,
+      lookup: opts.downloads?.lookup,
+      logger: opts.logger,
+    });
+    this.#synthesis = limiterFor(opts.limiters, "synthesis", opts.synthesisRpm ?? d.synthesisRpm, 60_000);
+  }
+
+  async tts(body: AimlTtsBody, opts: CallOptions = {}): Promise<AimlTtsAnswer> {
+    const dl = startDeadline(this.#deadlines.synthesizeMs, opts, {
+      provider: "aimlapi",
+      label: "AI/ML API",
+      op: "tts",
+    });
+    try {
+      dl.signal.throwIfAborted();
+      const json = JSON.stringify(body);
+      const answer = await this.#retrying("tts", dl, () => this.#postOnce(json, dl));
+      // A failed download is retried on its own: posting again would pay for the clip twice.
+      const audio =
+        answer.audio.kind === "bytes"
+          ? answer.audio.audio
+          : await this.#retrying("download", dl, () =>
+              this.#downloadOnce((answer.audio as { url: URL }).url, dl.signal),
+            );
+      if (audio.length === 0) {
+        throw new UpstreamError("AI/ML API returned empty audio", {
+          provider: "aimlapi",
+          traceId: answer.requestId,
+        });
+      }
+      // Checked before anything wraps it (pcm becomes WAV) or posts it.
+      const format = body.audio_setting.format ?? "mp3";
+      const sniffed = checkAudioBytes(audio, format);
+      if (!sniffed.ok) {
+        throw new UpstreamError(`AI/ML API returned ${sniffed.kind} where ${format} audio was expected`, {
+          provider: "aimlapi",
+          traceId: answer.requestId,
+        });
+      }
+      return {
+        audio,
+        delivery: answer.audio.kind === "bytes" ? "inline" : "url",
+        requestId: answer.requestId,
+        creditsUsed: answer.creditsUsed,
+        usdSpent: answer.usdSpent,
+      };
+    } catch (err) {
+      throw dl.outcome(err);
+    } finally {
+      dl.dispose();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#agent.close(), this.#downloader.close()]);
+  }
+
+  async #send(
     url: URL,
     init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string },
     signal: AbortSignal | undefined,
   ): Promise<Dispatcher.ResponseData> {
     const started = performance.now();
     try {
-      const res = await agent.request({
+      const res = await this.#agent.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: init.method,
@@ -202,7 +236,7 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
         body: init.body ?? null,
         signal: signal ?? null,
       });
-      log?.debug(
+      this.#log?.debug(
         {
           method: init.method,
           path: url.pathname,
@@ -213,37 +247,20 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
       );
       return res;
     } catch (err) {
-      log?.debug({ method: init.method, path: url.pathname, err: String(err) }, "aimlapi http failed");
+      this.#log?.debug({ method: init.method, path: url.pathname, err: String(err) }, "aimlapi http failed");
       throw convert(err, signal);
     }
   }
 
-  /** The whole body, refusing (and aborting the transfer) past `limit`. */
-  function collect(
-    res: Dispatcher.ResponseData,
-    signal: AbortSignal | undefined,
-    limit: number,
-    what: string,
-  ): Promise<Buffer> {
-    return collectBounded(res, {
-      maxBytes: limit,
-      tooLarge: () =>
-        new UpstreamError(`AI/ML API ${what} is larger than the ${limit}-byte limit`, {
-          provider: "aimlapi",
-        }),
-      convert: (err) => convert(err, signal),
-    });
-  }
-
-  async function postOnce(body: string, dl: CallDeadline): Promise<Answer> {
+  async #postOnce(body: string, dl: CallDeadline): Promise<Answer> {
     const { signal } = dl;
-    await acquireBefore(limiter, dl, { provider: "aimlapi", label: "AI/ML API" });
-    const res = await send(
-      endpoint,
+    await acquireBefore(this.#synthesis, dl, { provider: "aimlapi", label: "AI/ML API" });
+    const res = await this.#send(
+      this.#endpoint,
       {
         method: "POST",
         headers: {
-          authorization: `Bearer ${opts.apiKey}`,
+          authorization: `Bearer ${this.#apiKey}`,
           "content-type": "application/json",
           accept: "application/json, audio/*, application/octet-stream",
         },
@@ -257,11 +274,11 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
     }
     const type = mediaType(res.headers);
     if (type.startsWith("audio/") || type === "application/octet-stream") {
-      const audio = await collect(res, signal, maxBytes, "audio");
+      const audio = await collect(res, signal, this.#limits.audioDownload, "audio");
       return { audio: { kind: "bytes", audio }, requestId, creditsUsed: undefined, usdSpent: undefined };
     }
     if (type === "application/json" || type.endsWith("+json")) {
-      const text = (await collect(res, signal, maxJsonBytes, "answer")).toString("utf8");
+      const text = (await collect(res, signal, this.#limits.syncJson, "answer")).toString("utf8");
       return parseJsonAnswer(text, res.statusCode, requestId);
     }
     const sample = (await readErrorText(res, signal)).trim().slice(0, 200);
@@ -273,28 +290,24 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
     });
   }
 
-  async function downloadOnce(url: URL, signal: AbortSignal | undefined): Promise<Buffer> {
+  async #downloadOnce(url: URL, signal: AbortSignal | undefined): Promise<Buffer> {
     // No Authorization: the link is pre-signed, and the key must not reach a CDN host.
     let res: Dispatcher.ResponseData;
     try {
-      ({ res } = await downloader.open(url, { signal }));
+      ({ res } = await this.#downloader.open(url, { signal }));
     } catch (err) {
       throw convert(err, signal);
     }
     if (res.statusCode !== 200) throw errorFromAimlDownload(res.statusCode, await readErrorText(res, signal));
-    return collect(res, signal, maxBytes, "audio");
+    return collect(res, signal, this.#limits.audioDownload, "audio");
   }
 
-  function retrying<T>(what: string, dl: CallDeadline, fn: () => Promise<T>): Promise<T> {
-    let last: unknown;
-    return withRetry(fn, {
-      ...retry,
-      signal: dl.signal,
-      // The limiter's refusal means "not before the deadline": trying again sooner cannot help.
-      isRetryable: (err) => !(err instanceof ProviderBusyError) && isRetryableError(err),
+  #retrying<T>(what: string, dl: CallDeadline, fn: () => Promise<T>): Promise<T> {
+    return retryWithinDeadline(fn, {
+      retry: this.#retry,
+      deadline: dl,
       onRetry: (info) => {
-        last = info.error;
-        log?.warn(
+        this.#log?.warn(
           {
             attempt: info.attempt,
             delayMs: info.delayMs,
@@ -303,60 +316,25 @@ export function createAimlApiClient(opts: AimlApiClientOptions): AimlApiClient {
           `aimlapi ${what} failed, retrying`,
         );
       },
-      // A backoff that would end past the deadline is not waited out: the last failure says more.
-      sleep: async (ms, signal) => {
-        if (ms >= dl.remaining()) throw last;
-        await abortableSleep(ms, signal);
-      },
     });
   }
+}
 
-  return {
-    async tts(body, callOpts = {}) {
-      const dl = startDeadline(deadlineMs, callOpts, { provider: "aimlapi", label: "AI/ML API", op: "tts" });
-      try {
-        dl.signal.throwIfAborted();
-        const json = JSON.stringify(body);
-        const answer = await retrying("tts", dl, () => postOnce(json, dl));
-        // A failed download is retried on its own: posting again would pay for the clip twice.
-        const audio =
-          answer.audio.kind === "bytes"
-            ? answer.audio.audio
-            : await retrying("download", dl, () =>
-                downloadOnce((answer.audio as { url: URL }).url, dl.signal),
-              );
-        if (audio.length === 0) {
-          throw new UpstreamError("AI/ML API returned empty audio", {
-            provider: "aimlapi",
-            traceId: answer.requestId,
-          });
-        }
-        // Checked before anything wraps it (pcm becomes WAV) or posts it.
-        const format = body.audio_setting.format ?? "mp3";
-        const sniffed = checkAudioBytes(audio, format);
-        if (!sniffed.ok) {
-          throw new UpstreamError(`AI/ML API returned ${sniffed.kind} where ${format} audio was expected`, {
-            provider: "aimlapi",
-            traceId: answer.requestId,
-          });
-        }
-        return {
-          audio,
-          delivery: answer.audio.kind === "bytes" ? "inline" : "url",
-          requestId: answer.requestId,
-          creditsUsed: answer.creditsUsed,
-          usdSpent: answer.usdSpent,
-        };
-      } catch (err) {
-        throw dl.outcome(err);
-      } finally {
-        dl.dispose();
-      }
-    },
-    async close() {
-      await Promise.all([agent.close(), downloader.close()]);
-    },
-  };
+/** The whole body, refusing (and aborting the transfer) past `limit`. */
+function collect(
+  res: Dispatcher.ResponseData,
+  signal: AbortSignal | undefined,
+  limit: number,
+  what: string,
+): Promise<Buffer> {
+  return collectBounded(res, {
+    maxBytes: limit,
+    tooLarge: () =>
+      new UpstreamError(`AI/ML API ${what} is larger than the ${limit}-byte limit`, {
+        provider: "aimlapi",
+      }),
+    convert: (err) => convert(err, signal),
+  });
 }
 
 /** A 2xx JSON answer: audio (URL or hex) and usage, or an error body some proxies send with 200. */

@@ -1,11 +1,11 @@
 export {
   AIML_DEFAULTS,
-  type AimlApiClient,
+  AimlApiClient,
   type AimlApiClientOptions,
-  type AimlLogger,
-  type AimlTimeouts,
+  type AimlBodyLimits,
+  type AimlDeadlines,
+  type AimlLimiter,
   type AimlTtsAnswer,
-  createAimlApiClient,
   ttsUrl,
 } from "./client.ts";
 export {
@@ -14,6 +14,6 @@ export {
   errorFromAimlResponse,
   parseAimlErrorBody,
 } from "./errors.ts";
-export { createAimlApiProvider } from "./provider.ts";
+export { type AimlApi, createAimlApiProvider } from "./provider.ts";
 export { aimlEmotion, aimlModelId, aimlWireFormat, toAimlBody } from "./request-body.ts";
 export { type AimlTtsBody, AimlTtsBodySchema } from "./schemas.ts";

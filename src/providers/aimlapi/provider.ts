@@ -7,6 +7,9 @@ import type { CallOptions, SpeechRequest, SynthesisResult, TtsProvider } from ".
 import type { AimlApiClient, AimlTtsAnswer } from "./client.ts";
 import { AIML_DEFAULT_CHANNELS, AIML_DEFAULT_SAMPLE_RATE, toAimlBody } from "./request-body.ts";
 
+/** What the provider needs of the client (a narrower type keeps provider tests free of HTTP). */
+export type AimlApi = Pick<AimlApiClient, "tts">;
+
 interface Shape {
   sampleRate: number;
   channels: 1 | 2;
@@ -63,7 +66,7 @@ function finishAudio(
  * The AI/ML API gateway as a TtsProvider: synchronous requests only (no streaming, no async jobs, no
  * voice list), up to 5000 characters each; longer texts go through `synthesizeLong`.
  */
-export function createAimlApiProvider(client: AimlApiClient): TtsProvider {
+export function createAimlApiProvider(client: AimlApi): TtsProvider {
   return {
     name: "aimlapi",
     capabilities: { stream: false, async: false, voices: false, maxSyncChars: AIMLAPI_MAX_CHARS },

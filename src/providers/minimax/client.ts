@@ -1,7 +1,7 @@
 import { FormData } from "undici";
 import { checkAudioBytes } from "../../audio/sniff.ts";
 import { DEFAULT_DOWNLOAD_HOSTS } from "../../config.ts";
-import { ExpiredError, InvalidInputError, ProviderBusyError, UpstreamError } from "../../speech/errors.ts";
+import { ExpiredError, InvalidInputError, UpstreamError } from "../../speech/errors.ts";
 import type {
   AsyncResult,
   AsyncTaskCreated,
@@ -12,18 +12,21 @@ import type {
   StreamSummary,
   VoiceInfo,
 } from "../../speech/types.ts";
-import { acquireBefore, type CallDeadline, startDeadline } from "../http/deadline.ts";
-import { RateLimiter } from "../http/rate-limiter.ts";
-import { abortableSleep, isRetryableError, type RetryOptions, withRetry } from "../http/retry.ts";
-import type { LookupAll } from "../http/safe-download.ts";
-import { errorFromBaseResp, isSafeToRepeat } from "./errors.ts";
 import {
-  type HttpTimeouts,
-  MiniMaxHttp,
-  type MiniMaxLogger,
-  type OpenResponse,
-  parseAnswer,
-} from "./http.ts";
+  type ClientLogger,
+  limiterFor,
+  type ProviderClientDefaults,
+  type ProviderClientOptions,
+  type ResolvedRetry,
+  retryWithinDeadline,
+  withDefaults,
+} from "../http/client-options.ts";
+import { acquireBefore, type CallDeadline, startDeadline } from "../http/deadline.ts";
+import type { AgentTimeouts } from "../http/http-body.ts";
+import type { RateLimiter } from "../http/rate-limiter.ts";
+import { isRetryableError } from "../http/retry.ts";
+import { errorFromBaseResp, isSafeToRepeat } from "./errors.ts";
+import { MiniMaxHttp, type OpenResponse, parseAnswer } from "./http.ts";
 import { type AsyncInput, toAsyncBody, toSyncBody } from "./request-body.ts";
 import {
   type ArchiveLimits,
@@ -45,65 +48,9 @@ import {
 } from "./schemas.ts";
 import { decodeHexAudio, readAudioStream } from "./sse.ts";
 
-export interface ClientRetryOptions {
-  /** Extra attempts for a retryable failure. Default 3. */
-  retries?: number;
-  /** Default 500 ms. */
-  baseMs?: number;
-  /** Default 20 s. */
-  maxMs?: number;
-  /** Injectable for tests. */
-  random?: () => number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-export interface MiniMaxClientOptions {
-  apiKey: string;
-  /** e.g. `https://api.minimax.io`; a path prefix is kept. */
-  baseUrl: string;
-  /** Legacy; sent as `?GroupId=` only when non-empty. */
-  groupId?: string;
-  /** Synthesis requests (sync, stream, async create) per minute. Default 60. */
-  synthesisRpm?: number;
-  /** Async status queries and file lookups per second. Default 10. */
-  queryQps?: number;
-  /**
-   * Ready-made limiters, overriding synthesisRpm/queryQps: lets several clients sharing one key
-   * share one budget.
-   */
-  limiters?: { synthesis?: RateLimiter; query?: RateLimiter; files?: RateLimiter };
-  timeouts?: HttpTimeouts;
-  /** Sockets per origin. Default 64: concurrent /speak requests must not queue behind a few sockets. */
-  connections?: number;
-  retry?: ClientRetryOptions;
-  /**
-   * Where the signed links MiniMax returns may point (`download_url`, `output_format: url` audio).
-   * Default: DEFAULT_DOWNLOAD_HOSTS, https only, public addresses only. The API base host is always
-   * allowed by name.
-   */
-  downloads?: ClientDownloadOptions;
-  /** Largest result archive accepted (download_url or retrieve_content). Default 200 MiB. */
-  maxResultBytes?: number;
-  /** Body bounds per route (see DEFAULT_BODY_LIMITS). */
-  bodyLimits?: Partial<MiniMaxBodyLimits>;
-  /** Overall deadlines per call, retries and backoff included (see DEFAULT_DEADLINES). */
-  deadlines?: Partial<MiniMaxDeadlines>;
-  archiveLimits?: ArchiveLimits;
-  logger?: MiniMaxLogger;
-}
-
-export interface ClientDownloadOptions {
-  /** Host names or `*.domain` patterns. */
-  allowedHosts?: readonly string[];
-  /** Tests and local fakes only: http:// and loopback addresses allowed. Default false. */
-  allowLoopback?: boolean;
-  /** DNS for the connect-time address check; tests inject answers. */
-  lookup?: LookupAll;
-}
-
 const MiB = 1024 * 1024;
 
-/** Largest body read per route. MiniMax sends audio as hex, so a JSON answer is twice its audio. */
+/** Largest body read per kind of answer. MiniMax sends audio as hex, so a JSON answer is twice its audio. */
 export interface MiniMaxBodyLimits {
   /** Sync t2a_v2 JSON (hex audio). */
   syncJson: number;
@@ -116,15 +63,9 @@ export interface MiniMaxBodyLimits {
   metadata: number;
   /** One `output_format: url` clip. */
   audioDownload: number;
+  /** An async task's result archive (download_url or retrieve_content). */
+  result: number;
 }
-
-export const DEFAULT_BODY_LIMITS: MiniMaxBodyLimits = {
-  syncJson: 32 * MiB,
-  streamAudio: 32 * MiB,
-  voices: 8 * MiB,
-  metadata: 1 * MiB,
-  audioDownload: 32 * MiB,
-};
 
 /**
  * Overall deadline per public call, retries and backoff included. A sync synthesis gets as long as
@@ -141,23 +82,47 @@ export interface MiniMaxDeadlines {
   resultMs: number;
 }
 
-export const DEFAULT_DEADLINES: MiniMaxDeadlines = {
-  synthesizeMs: 120_000,
-  streamMs: 120_000,
-  createMs: 60_000,
-  uploadMs: 60_000,
-  queryMs: 30_000,
-  voicesMs: 30_000,
-  resultMs: 5 * 60_000,
-};
+/**
+ * Synthesis (sync, stream, async create) has an RPM budget; async status queries a QPS budget; file
+ * lookups and result downloads (`files`) a budget of their own of the same size.
+ */
+export type MiniMaxLimiter = "synthesis" | "query" | "files";
 
-export const DEFAULT_CLIENT_OPTIONS = {
+export interface MiniMaxClientOptions
+  extends ProviderClientOptions<MiniMaxLimiter, MiniMaxBodyLimits, MiniMaxDeadlines> {
+  /** Legacy; sent as `?GroupId=` only when non-empty. */
+  groupId?: string;
+  /** Async status queries and file lookups per second (each its own budget). */
+  queryQps?: number;
+  /** Bounds on unpacking a result archive; by default no more than `bodyLimits.result`. */
+  archiveLimits?: ArchiveLimits;
+}
+
+export const MINIMAX_DEFAULTS = {
+  baseUrl: "https://api.minimax.io",
   synthesisRpm: 60,
   queryQps: 10,
-  connections: 64,
-  maxResultBytes: 200 * MiB,
   retry: { retries: 3, baseMs: 500, maxMs: 20_000 },
-} as const;
+  timeouts: { connectMs: 10_000, headersMs: 120_000, bodyMs: 120_000, keepAliveMs: 10_000 },
+  connections: 64,
+  bodyLimits: {
+    syncJson: 32 * MiB,
+    streamAudio: 32 * MiB,
+    voices: 8 * MiB,
+    metadata: 1 * MiB,
+    audioDownload: 32 * MiB,
+    result: 200 * MiB,
+  },
+  deadlines: {
+    synthesizeMs: 120_000,
+    streamMs: 120_000,
+    createMs: 60_000,
+    uploadMs: 60_000,
+    queryMs: 30_000,
+    voicesMs: 30_000,
+    resultMs: 5 * 60_000,
+  },
+} as const satisfies ProviderClientDefaults<MiniMaxBodyLimits, MiniMaxDeadlines> & { queryQps: number };
 
 export interface SyncSynthesis {
   audio: Buffer;
@@ -239,21 +204,21 @@ export class MiniMaxClient {
    * same size as the documented query limit, but their own, so result downloads do not delay polls.
    */
   readonly #files: RateLimiter;
-  readonly #retry: Pick<RetryOptions, "retries" | "baseMs" | "maxMs" | "random" | "sleep">;
+  readonly #retry: ResolvedRetry;
   readonly #limits: MiniMaxBodyLimits;
-  readonly #maxResultBytes: number;
   readonly #deadlines: MiniMaxDeadlines;
   readonly #archiveLimits: ArchiveLimits;
-  readonly #log: MiniMaxLogger | undefined;
+  readonly #log: ClientLogger | undefined;
 
   constructor(opts: MiniMaxClientOptions) {
-    const d = DEFAULT_CLIENT_OPTIONS;
+    const d = MINIMAX_DEFAULTS;
+    const connections = opts.connections ?? d.connections;
     this.#http = new MiniMaxHttp({
       apiKey: opts.apiKey,
-      baseUrl: opts.baseUrl,
+      baseUrl: opts.baseUrl ?? d.baseUrl,
       groupId: opts.groupId,
-      connections: opts.connections ?? d.connections,
-      timeouts: opts.timeouts,
+      connections,
+      timeouts: withDefaults<AgentTimeouts>(d.timeouts, opts.timeouts),
       downloads: {
         allowedHosts: opts.downloads?.allowedHosts ?? DEFAULT_DOWNLOAD_HOSTS,
         allowLoopback: opts.downloads?.allowLoopback ?? false,
@@ -261,23 +226,18 @@ export class MiniMaxClient {
       },
       logger: opts.logger,
     });
-    this.#synthesis =
-      opts.limiters?.synthesis ??
-      new RateLimiter({ limit: opts.synthesisRpm ?? d.synthesisRpm, intervalMs: SYNTHESIS_WINDOW_MS });
-    this.#query =
-      opts.limiters?.query ??
-      new RateLimiter({ limit: opts.queryQps ?? d.queryQps, intervalMs: QUERY_WINDOW_MS });
-    this.#files =
-      opts.limiters?.files ??
-      new RateLimiter({ limit: opts.queryQps ?? d.queryQps, intervalMs: QUERY_WINDOW_MS });
-    this.#retry = { ...d.retry, ...opts.retry };
-    this.#limits = { ...DEFAULT_BODY_LIMITS, ...opts.bodyLimits };
-    this.#maxResultBytes = opts.maxResultBytes ?? d.maxResultBytes;
-    this.#deadlines = { ...DEFAULT_DEADLINES, ...opts.deadlines };
+    const rpm = opts.synthesisRpm ?? d.synthesisRpm;
+    const qps = opts.queryQps ?? d.queryQps;
+    this.#synthesis = limiterFor(opts.limiters, "synthesis", rpm, SYNTHESIS_WINDOW_MS);
+    this.#query = limiterFor(opts.limiters, "query", qps, QUERY_WINDOW_MS);
+    this.#files = limiterFor(opts.limiters, "files", qps, QUERY_WINDOW_MS);
+    this.#retry = withDefaults<ResolvedRetry>(d.retry, opts.retry);
+    this.#limits = withDefaults<MiniMaxBodyLimits>(d.bodyLimits, opts.bodyLimits);
+    this.#deadlines = withDefaults<MiniMaxDeadlines>(d.deadlines, opts.deadlines);
     // The archive can hold no more than was downloaded.
     this.#archiveLimits = {
-      maxTotalBytes: Math.min(DEFAULT_ARCHIVE_LIMITS.maxTotalBytes, this.#maxResultBytes),
-      maxEntryBytes: Math.min(DEFAULT_ARCHIVE_LIMITS.maxEntryBytes, this.#maxResultBytes),
+      maxTotalBytes: Math.min(DEFAULT_ARCHIVE_LIMITS.maxTotalBytes, this.#limits.result),
+      maxEntryBytes: Math.min(DEFAULT_ARCHIVE_LIMITS.maxEntryBytes, this.#limits.result),
       ...opts.archiveLimits,
     };
     this.#log = opts.logger;
@@ -427,7 +387,7 @@ export class MiniMaxClient {
    * UntrustedDownloadError.
    */
   downloadFile(url: string, opts: CallOptions & { maxBytes?: number } = {}): Promise<Buffer> {
-    const maxBytes = opts.maxBytes ?? this.#maxResultBytes;
+    const maxBytes = opts.maxBytes ?? this.#limits.result;
     return this.#withDeadline("download", this.#deadlines.resultMs, opts, (dl) =>
       this.#call("download", dl, () => this.#http.download(url, { signal: dl.signal, maxBytes })),
     );
@@ -441,7 +401,7 @@ export class MiniMaxClient {
         await this.#acquire(this.#files, dl);
         return this.#http.getBytes(ROUTES.retrieveContent, query, {
           signal: dl.signal,
-          maxBytes: this.#maxResultBytes,
+          maxBytes: this.#limits.result,
         });
       });
       if (contentType.includes("json")) throwIfBaseRespError(bytes, traceId);
@@ -466,7 +426,7 @@ export class MiniMaxClient {
           this.#readArchive(() =>
             this.#http.openDownload(url, {
               signal: dl.signal,
-              maxBytes: this.#maxResultBytes,
+              maxBytes: this.#limits.result,
               tooLarge: archiveTooLarge,
             }),
           ),
@@ -542,7 +502,7 @@ export class MiniMaxClient {
         await this.#acquire(this.#files, dl);
         const res = await this.#http.openGet(ROUTES.retrieveContent, query, {
           signal: dl.signal,
-          maxBytes: this.#maxResultBytes,
+          maxBytes: this.#limits.result,
           tooLarge: archiveTooLarge,
         });
         if (res.contentType.includes("json")) {
@@ -603,21 +563,12 @@ export class MiniMaxClient {
     fn: () => Promise<T>,
     isRetryable: (err: unknown) => boolean = isRetryableError,
   ): Promise<T> {
-    const sleep = this.#retry.sleep ?? abortableSleep;
-    let last: unknown;
-    return withRetry(fn, {
-      ...this.#retry,
-      signal: dl.signal,
-      // The limiter's refusal means "not before the deadline": trying again sooner cannot help.
-      isRetryable: (err) => !(err instanceof ProviderBusyError) && isRetryable(err),
+    return retryWithinDeadline(fn, {
+      retry: this.#retry,
+      deadline: dl,
+      isRetryable,
       onRetry: ({ attempt, delayMs, error }) => {
-        last = error;
         this.#log?.warn({ op, attempt, delayMs, err: describe(error) }, "MiniMax call failed; retrying");
-      },
-      // A backoff that would end past the deadline is not waited out: the last failure says more.
-      sleep: async (ms, signal) => {
-        if (ms >= dl.remaining()) throw last;
-        await sleep(ms, signal);
       },
     });
   }

@@ -1,7 +1,9 @@
 import { Agent, type Dispatcher, type FormData } from "undici";
 import type { z } from "zod";
 import { UpstreamError } from "../../speech/errors.ts";
+import type { ClientLogger } from "../http/client-options.ts";
 import {
+  type AgentTimeouts,
   type BoundedReadOptions,
   collectBounded,
   header,
@@ -15,48 +17,22 @@ import { EnvelopeSchema, parseMiniMaxJson } from "./schemas.ts";
 /**
  * The undici layer under MiniMaxClient: one keep-alive Agent for the API (bearer auth), a separate
  * SafeDownloader for the signed links MiniMax hands out (no auth, allowlist and address checks on
- * every hop, see util/safe-download.ts), a size bound on every body chosen per route by the caller,
+ * every hop, see http/safe-download.ts), a size bound on every body chosen per route by the caller,
  * and the three-step answer check every JSON route needs (HTTP status, then shape, then
  * `base_resp.status_code === 0`, since MiniMax reports business errors inside HTTP 200).
  */
-
-/** A pino-compatible subset. The API key and signed URLs are never passed to it. */
-export interface MiniMaxLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export interface HttpTimeouts {
-  /** TCP/TLS connect. Default 10 s. */
-  connectMs?: number;
-  /** Until response headers; a long non-streaming synthesis answers only when done. Default 120 s. */
-  headersMs?: number;
-  /** Longest silence between body chunks. Default 120 s. */
-  bodyMs?: number;
-  /** Idle keep-alive sockets are closed after this (server hints may shorten it). Default 10 s. */
-  keepAliveMs?: number;
-}
-
-export const DEFAULT_TIMEOUTS: Required<HttpTimeouts> = {
-  connectMs: 10_000,
-  headersMs: 120_000,
-  bodyMs: 120_000,
-  keepAliveMs: 10_000,
-};
 
 export interface MiniMaxHttpOptions {
   apiKey: string;
   baseUrl: string;
   /** Legacy; appended as `?GroupId=` only when non-empty (an empty one earns a misleading 1008). */
   groupId?: string;
-  /** Sockets per origin. Default 64: concurrent /speak requests must not queue behind a few sockets. */
-  connections?: number;
-  timeouts?: HttpTimeouts;
+  /** Sockets per origin. */
+  connections: number;
+  timeouts: AgentTimeouts;
   /** Where signed download links may point. The API base host is always allowed by name. */
   downloads: DownloadPolicy & { lookup?: LookupAll };
-  logger?: MiniMaxLogger;
+  logger?: ClientLogger;
 }
 
 /** Per call: the caller's signal and the route's body bound. */
@@ -107,7 +83,7 @@ export class MiniMaxHttp {
   readonly #apiKey: string;
   readonly #baseUrl: string;
   readonly #groupId: string | undefined;
-  readonly #log: MiniMaxLogger | undefined;
+  readonly #log: ClientLogger | undefined;
 
   constructor(opts: MiniMaxHttpOptions) {
     const base = new URL(opts.baseUrl);
@@ -115,10 +91,10 @@ export class MiniMaxHttp {
       throw new TypeError(`MiniMax base URL must be http(s), got ${base.protocol}`);
     }
     if (!opts.apiKey) throw new TypeError("MiniMax API key is empty");
-    const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    const { timeouts } = opts;
     // No redirect interceptor: API routes never redirect, and downloads follow theirs by hand.
     this.#agent = new Agent({
-      connections: opts.connections ?? 64,
+      connections: opts.connections,
       connectTimeout: timeouts.connectMs,
       headersTimeout: timeouts.headersMs,
       bodyTimeout: timeouts.bodyMs,
@@ -129,7 +105,7 @@ export class MiniMaxHttp {
       extraHosts: [base.hostname],
       provider: "minimax",
       label: "MiniMax",
-      connections: opts.connections ?? 64,
+      connections: opts.connections,
       timeouts,
       lookup: opts.downloads.lookup,
       logger: opts.logger,

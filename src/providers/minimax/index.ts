@@ -1,20 +1,16 @@
 export {
-  type ClientDownloadOptions,
-  type ClientRetryOptions,
-  DEFAULT_BODY_LIMITS,
-  DEFAULT_CLIENT_OPTIONS,
-  DEFAULT_DEADLINES,
+  MINIMAX_DEFAULTS,
   type MiniMaxBodyLimits,
   MiniMaxClient,
   type MiniMaxClientOptions,
   type MiniMaxDeadlines,
   type MiniMaxFile,
+  type MiniMaxLimiter,
   type SyncSynthesis,
   type UploadPurpose,
   type VoiceType,
 } from "./client.ts";
 export { errorFromBaseResp, errorFromHttp } from "./errors.ts";
-export { DEFAULT_TIMEOUTS, type HttpTimeouts, type MiniMaxLogger } from "./http.ts";
 export {
   createMiniMaxProvider,
   type MiniMaxApi,

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { flacStreamInfo } from "../../../src/audio/duration.ts";
 import { mp3Frames, mp3Info } from "../../../src/audio/mp3.ts";
 import { parseWav } from "../../../src/audio/wav.ts";
-import { type AimlApiClient, createAimlApiClient } from "../../../src/providers/aimlapi/client.ts";
+import { AimlApiClient, type AimlApiClientOptions } from "../../../src/providers/aimlapi/client.ts";
 import { createAimlApiProvider } from "../../../src/providers/aimlapi/provider.ts";
 import type { AimlTtsBody } from "../../../src/providers/aimlapi/schemas.ts";
 import { RateLimiter } from "../../../src/providers/http/rate-limiter.ts";
@@ -31,13 +31,11 @@ const req = (patch: Partial<SpeechRequest> = {}): SpeechRequest => ({
 });
 
 const clients: AimlApiClient[] = [];
-function clientFor(fake: FakeAimlApi, patch: Partial<Parameters<typeof createAimlApiClient>[0]> = {}) {
-  const client = createAimlApiClient({
+function clientFor(fake: FakeAimlApi, patch: Partial<AimlApiClientOptions> = {}) {
+  const client = new AimlApiClient({
     apiKey: "test-key",
     baseUrl: fake.url,
-    retries: RETRIES,
-    retryBaseMs: 5,
-    retryMaxMs: 20,
+    retry: { retries: RETRIES, baseMs: 5, maxMs: 20 },
     timeouts: { headersMs: 400, bodyMs: 400 },
     // The fake's audio URLs are http://127.0.0.1: allowed for tests only.
     downloads: { allowLoopback: true },
@@ -259,9 +257,9 @@ describe("against the fake gateway", () => {
       expect(ttsPosts(fake)).toHaveLength(RETRIES + 1);
     });
 
-    it("refuses audio larger than maxDownloadBytes", async () => {
+    it("refuses audio larger than bodyLimits.audioDownload", async () => {
       const err = await rejection(
-        createAimlApiProvider(clientFor(fake, { maxDownloadBytes: 1000 })).synthesize(
+        createAimlApiProvider(clientFor(fake, { bodyLimits: { audioDownload: 1000 } })).synthesize(
           req({ text: "A sentence long enough to make more than a kilobyte of audio." }),
         ),
       );
@@ -322,8 +320,8 @@ describe("against the fake gateway", () => {
   });
 
   it("starts requests through the rate limiter", async () => {
-    const rateLimiter = new RateLimiter({ limit: 2, intervalMs: 300 });
-    const provider = createAimlApiProvider(clientFor(fake, { rateLimiter }));
+    const synthesis = new RateLimiter({ limit: 2, intervalMs: 300 });
+    const provider = createAimlApiProvider(clientFor(fake, { limiters: { synthesis } }));
     const started = performance.now();
     for (let i = 0; i < 3; i++) await provider.synthesize(req({ text: `Request ${i}.` }));
     expect(performance.now() - started).toBeGreaterThanOrEqual(290);

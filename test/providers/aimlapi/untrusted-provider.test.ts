@@ -3,11 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { zipSync } from "fflate";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  type AimlApiClient,
-  type AimlApiClientOptions,
-  createAimlApiClient,
-} from "../../../src/providers/aimlapi/client.ts";
+import { AimlApiClient, type AimlApiClientOptions } from "../../../src/providers/aimlapi/client.ts";
 import { createAimlApiProvider } from "../../../src/providers/aimlapi/provider.ts";
 import { RateLimiter } from "../../../src/providers/http/rate-limiter.ts";
 import type { LookupAll } from "../../../src/providers/http/safe-download.ts";
@@ -43,12 +39,10 @@ const clients: AimlApiClient[] = [];
 const warnings: Record<string, unknown>[] = [];
 
 function clientFor(target: FakeAimlApi, patch: Partial<AimlApiClientOptions> = {}): AimlApiClient {
-  const client = createAimlApiClient({
+  const client = new AimlApiClient({
     apiKey: "test-key",
     baseUrl: target.url,
-    retries: 2,
-    retryBaseMs: 5,
-    retryMaxMs: 20,
+    retry: { retries: 2, baseMs: 5, maxMs: 20 },
     logger: { debug: () => {}, warn: (obj) => warnings.push(obj as Record<string, unknown>) },
     ...patch,
   });
@@ -219,7 +213,7 @@ describe("audio checked before it is wrapped or posted", () => {
 describe("body caps", () => {
   it("the JSON answer", async () => {
     const err = await caught(
-      clientFor(fake, { ...loopbackOk, maxJsonBytes: 20 }).tts({
+      clientFor(fake, { ...loopbackOk, bodyLimits: { syncJson: 20 } }).tts({
         model: "minimax/speech-2.6-hd",
         text: "hi",
         voice_setting: { voice_id: "Wise_Woman" },
@@ -231,7 +225,7 @@ describe("body caps", () => {
 
   it("inline audio", async () => {
     const err = await caught(
-      createAimlApiProvider(clientFor(binary, { maxDownloadBytes: 1000 })).synthesize(req()),
+      createAimlApiProvider(clientFor(binary, { bodyLimits: { audioDownload: 1000 } })).synthesize(req()),
     );
     expect(err.message).toMatch(/audio is larger than the 1000-byte limit/);
   });
@@ -240,7 +234,11 @@ describe("body caps", () => {
 describe("deadline", () => {
   it("a hung request fails at the call's deadline, retryable", async () => {
     fake.inject({ kind: "timeout", route: "/v1/tts" });
-    const client = clientFor(fake, { ...loopbackOk, deadlineMs: 300, timeouts: { headersMs: 60_000 } });
+    const client = clientFor(fake, {
+      ...loopbackOk,
+      deadlines: { synthesizeMs: 300 },
+      timeouts: { headersMs: 60_000 },
+    });
     const started = performance.now();
     const err = await caught(createAimlApiProvider(client).synthesize(req()));
     expect(err).toBeInstanceOf(DeadlineExceededError);
@@ -263,8 +261,10 @@ describe("deadline", () => {
 
 describe("the rate limiter and the deadline", () => {
   it("refuses at once what could not start in time; nothing is sent or billed", async () => {
-    const rateLimiter = new RateLimiter({ limit: 1, intervalMs: 60_000 });
-    const provider = createAimlApiProvider(clientFor(fake, { ...loopbackOk, rateLimiter, deadlineMs: 5000 }));
+    const synthesis = new RateLimiter({ limit: 1, intervalMs: 60_000 });
+    const provider = createAimlApiProvider(
+      clientFor(fake, { ...loopbackOk, limiters: { synthesis }, deadlines: { synthesizeMs: 5000 } }),
+    );
     await provider.synthesize(req());
     const started = performance.now();
     const err = await caught(provider.synthesize(req()));

@@ -47,12 +47,7 @@ function client(over: Partial<MiniMaxClientOptions> = {}): MiniMaxClient {
       synthesis: new RateLimiter({ limit: 1000, intervalMs: 1000 }),
       query: new RateLimiter({ limit: 1000, intervalMs: 1000 }),
     },
-    logger: {
-      debug: () => {},
-      info: () => {},
-      warn: (obj) => warnings.push(obj as Record<string, unknown>),
-      error: () => {},
-    },
+    logger: { debug: () => {}, warn: (obj) => warnings.push(obj as Record<string, unknown>) },
     ...over,
   });
   clients.push(c);
@@ -317,12 +312,12 @@ describe("body caps per route", () => {
   it.each([
     ["the download link", true],
     ["retrieve_content", false],
-  ])("a result archive over maxResultBytes, through %s", async (_route, allowLoopback) => {
+  ])("a result archive over bodyLimits.result, through %s", async (_route, allowLoopback) => {
     const roomy = client(loopbackOk);
     const fileId = await finishedTask(roomy);
     const c = client({
       downloads: { allowLoopback },
-      maxResultBytes: 3000,
+      bodyLimits: { result: 3000 },
       // Entry limits out of the way: the byte cap on the transfer itself is under test.
       archiveLimits: { maxEntryBytes: 1e9, maxTotalBytes: 1e9 },
     });
@@ -340,7 +335,7 @@ describe("body caps per route", () => {
     mm.inject({ kind: "tar", variant: "hugeTotal", hugeEntries: 256, hugeEntryBytes: 1024 * 1024 });
     const c = client({
       ...loopbackOk,
-      maxResultBytes: 2 * 1024 * 1024,
+      bodyLimits: { result: 2 * 1024 * 1024 },
       archiveLimits: { maxEntryBytes: 1e9, maxTotalBytes: 1e9 },
     });
     const started = performance.now();

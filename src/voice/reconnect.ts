@@ -1,0 +1,68 @@
+import { entersState, VoiceConnectionDisconnectReason, VoiceConnectionStatus } from "@discordjs/voice";
+import type { Logger } from "../logger.ts";
+import type { LeaveReason, Session } from "./session.ts";
+
+/**
+ * Keeping a session's connection alive: a dropped connection is rejoined with a growing delay (up
+ * to `REJOIN_ATTEMPTS`, then the session ends as failed); a move or removal (close code 4014) gets
+ * `MOVE_GRACE_MS` to reconnect before it counts as a kick; repeated DAVE decryption failures force a
+ * fresh voice handshake.
+ */
+
+const MOVE_GRACE_MS = 5000;
+const REJOIN_ATTEMPTS = 5;
+
+export function supervise(
+  session: Session,
+  ctx: { logger: Logger; end(session: Session, reason: LeaveReason): void },
+): void {
+  const { logger, end } = ctx;
+  const { connection } = session;
+  connection.on("stateChange", (_old, state) => {
+    if (session.leaving) return;
+    if (state.status === VoiceConnectionStatus.Destroyed) {
+      end(session, "failed");
+      return;
+    }
+    if (state.status !== VoiceConnectionStatus.Disconnected) return;
+    if (state.reason === VoiceConnectionDisconnectReason.WebSocketClose && state.closeCode === 4014) {
+      // 4014: moved to another channel (a new connection follows) or removed from voice.
+      entersState(connection, VoiceConnectionStatus.Connecting, MOVE_GRACE_MS).catch(() => {
+        if (!session.leaving && connection.state.status === VoiceConnectionStatus.Disconnected) {
+          end(session, "kicked");
+        }
+      });
+      return;
+    }
+    if (connection.rejoinAttempts < REJOIN_ATTEMPTS) {
+      const delay = (connection.rejoinAttempts + 1) * 1000;
+      logger.warn(
+        { guild: session.guildId, attempt: connection.rejoinAttempts + 1, reason: state.reason },
+        "voice connection dropped; rejoining",
+      );
+      setTimeout(() => {
+        if (!session.leaving && connection.state.status === VoiceConnectionStatus.Disconnected) {
+          connection.rejoin();
+        }
+      }, delay).unref();
+    } else {
+      end(session, "failed");
+    }
+  });
+  connection.on("error", (err) => {
+    logger.warn({ err, guild: session.guildId }, "voice connection error");
+  });
+  connection.on("debug", (message) => {
+    if (!session.dave.observe(message, Date.now())) return;
+    logger.warn({ guild: session.guildId }, "repeated DAVE decryption failures; rejoining voice");
+    rejoinFresh(session);
+  });
+}
+
+/**
+ * A new voice server handshake (and so a new DAVE group session) without leaving the channel: the
+ * same op 4 the library itself sends after an unexpected close.
+ */
+function rejoinFresh(session: Session): void {
+  session.connection.rejoin();
+}
