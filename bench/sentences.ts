@@ -15,7 +15,13 @@ export interface SentencesResult {
   current: { opsPerS: number };
   intl: { opsPerS: number };
   /** Cases from the splitter's tests (and a few more) each splitter gets right. */
-  correct: { current: number; intl: number; total: number; currentFailures: string[]; intlFailures: string[] };
+  correct: {
+    current: number;
+    intl: number;
+    total: number;
+    currentFailures: string[];
+    intlFailures: string[];
+  };
   /** Of the corpus's paragraphs, how many both split the same way. */
   agreement: { same: number; total: number };
 }
@@ -23,13 +29,25 @@ export interface SentencesResult {
 const SENTENCES = new Intl.Segmenter("en", { granularity: "sentence" });
 const PAUSE_MARKER = /<#\d+(?:\.\d+)?#>/;
 /** The abbreviations the current splitter knows ("Dr. Smith"), and single capitals ("J. Smith"). */
-const ABBREVIATIONS = new Set(["mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "e.g", "i.e", "fig", "no"]);
+const ABBREVIATIONS = new Set([
+  "mr",
+  "mrs",
+  "ms",
+  "dr",
+  "prof",
+  "sr",
+  "jr",
+  "st",
+  "vs",
+  "e.g",
+  "i.e",
+  "fig",
+  "no",
+]);
 
 function endsInAbbreviation(sentence: string): boolean {
   if (!sentence.endsWith(".")) return false;
-  const word = sentence
-    .slice(sentence.search(/\S+$/), -1)
-    .replace(/^[("'“‘]+/, "");
+  const word = sentence.slice(sentence.search(/\S+$/), -1).replace(/^[("'“‘]+/, "");
   return ABBREVIATIONS.has(word.toLowerCase()) || /^[A-Z]$/.test(word);
 }
 
@@ -163,7 +181,9 @@ export async function benchSentences(rounds = 5, msPerRound = 300): Promise<Sent
 
 export function printSentences(r: SentencesResult): void {
   const kChars = (ops: number) => fmt((ops * r.chars) / 1e6, 1);
-  console.log(`Sentence splitting (${r.chars.toLocaleString("en-US")} characters: English, Chinese, Japanese, Hindi, pause markers)`);
+  console.log(
+    `Sentence splitting (${r.chars.toLocaleString("en-US")} characters: English, Chinese, Japanese, Hindi, pause markers)`,
+  );
   console.log(
     `  splitSentences (current)     : ${fmt(r.current.opsPerS, 0)} ops/s (${kChars(r.current.opsPerS)} M chars/s), ` +
       `${r.correct.current}/${r.correct.total} cases right`,
@@ -173,8 +193,10 @@ export function printSentences(r: SentencesResult): void {
       `${r.correct.intl}/${r.correct.total} cases right; ${fmt(r.intl.opsPerS / r.current.opsPerS, 3)}× the current splitter`,
   );
   console.log(`  same split on ${r.agreement.same} of ${r.agreement.total} sample paragraphs`);
-  for (const text of r.correct.currentFailures) console.log(`  the current splitter gets wrong: ${JSON.stringify(text)}`);
-  for (const text of r.correct.intlFailures) console.log(`  Intl.Segmenter gets wrong: ${JSON.stringify(text)}`);
+  for (const text of r.correct.currentFailures)
+    console.log(`  the current splitter gets wrong: ${JSON.stringify(text)}`);
+  for (const text of r.correct.intlFailures)
+    console.log(`  Intl.Segmenter gets wrong: ${JSON.stringify(text)}`);
 }
 
 if (import.meta.main) printSentences(await benchSentences());

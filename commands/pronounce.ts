@@ -270,8 +270,10 @@ async function component(interaction: ComponentInteraction, ctx: BotContext): Pr
   await interaction.update(listPage(await ctx.pronunciation.list(guildIdOf(interaction)), page));
 }
 
-/** Suggestions for `remove`; members without Manage Server get none (the access rule), which also
- * keeps the dictionary private to those who manage it. */
+/**
+ * Suggestions for `remove`. Members without Manage Server get none (the access rule answers with an
+ * empty list), which also keeps the dictionary private to those who manage it.
+ */
 async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
   const typed = interaction.options.getFocused().toLowerCase();
   const entries = await ctx.pronunciation.list(guildIdOf(interaction));

@@ -4,8 +4,6 @@ import {
   idsMissing,
   type RecordStore,
   type RecordStoreOptions,
-  rememberInList,
-  storeWithOpenIndex,
 } from "../storage/record-kit.ts";
 import { isFinal, type JobRecord, JobRecordSchema, type JobState } from "./types.ts";
 
@@ -48,12 +46,11 @@ const userKey = (userId: string) => `index:user:${userId}`;
 export function createJobStore(kv: RecordKeyValue, opts: JobStoreOptions = {}): JobStore {
   const perUser = opts.perUserIndex ?? 50;
   const kit = createRecordKit(kv, {
+    ...opts,
     schema: JobRecordSchema,
     key: jobKey,
     dropsInput: (job) => DROPS_INPUT.has(job.state),
     onInvalid: (jobId, issues) => opts.logger?.warn({ jobId, issues }, "skipping an invalid job record"),
-    now: opts.now,
-    recordTtlMs: opts.recordTtlMs,
   });
   const { ttl } = kit;
 
@@ -61,16 +58,12 @@ export function createJobStore(kv: RecordKeyValue, opts: JobStoreOptions = {}): 
     const job = kit.prepare(record);
     const final = isFinal(job.state);
     // A final record expires; one going back to work (Retry) is stored without a TTL again.
-    await storeWithOpenIndex(kv, ACTIVE_KEY, job.id, !final, () =>
+    await kit.storeIndexedOpen(ACTIVE_KEY, job.id, !final, () =>
       kv.set(jobKey(job.id), job, final ? ttl : undefined),
     );
-    // With a TTL, rewritten on every write of one of its jobs: the index's own TTL restarts, so it
-    // outlives the final records it lists and never expires under a job still at work.
-    await rememberInList(kv, userKey(job.requesterId), job.id, {
-      max: perUser,
-      ttl,
-      refresh: ttl !== undefined,
-    });
+    // With a TTL, rewritten on every write of one of its jobs, so it never expires under a job still
+    // at work.
+    await kit.remember(userKey(job.requesterId), job.id, { max: perUser, refresh: ttl !== undefined });
     return job;
   }
 

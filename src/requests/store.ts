@@ -5,8 +5,6 @@ import {
   idsMissing,
   type RecordStore,
   type RecordStoreOptions,
-  rememberInList,
-  storeWithOpenIndex,
 } from "../storage/record-kit.ts";
 import { isFinalRequest, type NarrationRequestRecord, NarrationRequestRecordSchema } from "./types.ts";
 
@@ -47,12 +45,11 @@ const jobKey = (jobId: string) => `job:${jobId}`;
 export function createRequestStore(kv: RecordKeyValue, opts: RequestStoreOptions = {}): RequestStore {
   const recentMax = opts.recentPerGuild ?? 50;
   const kit = createRecordKit(kv, {
+    ...opts,
     schema: NarrationRequestRecordSchema,
     key: recordKey,
     dropsInput: (request) => isFinalRequest(request.state),
     onInvalid: (requestId, issues) => opts.logger?.warn({ requestId, issues }, "skipping an invalid request"),
-    now: opts.now,
-    recordTtlMs: opts.recordTtlMs,
   });
   const { ttl } = kit;
 
@@ -60,15 +57,14 @@ export function createRequestStore(kv: RecordKeyValue, opts: RequestStoreOptions
     const request = kit.prepare(record);
     const final = isFinalRequest(request.state);
     const recordTtl = final ? ttl : undefined;
-    await storeWithOpenIndex(kv, openKey(request.guildId), request.id, !final, async () => {
+    await kit.storeIndexedOpen(openKey(request.guildId), request.id, !final, async () => {
       if (!final) await addToIdList(kv, GUILDS_KEY, request.guildId);
       if (request.jobId) await kv.set(jobKey(request.jobId), request.id, recordTtl);
       await kv.set(recordKey(request.id), request, recordTtl);
     });
     // Rewritten when the request is new to it, and when one ends.
-    await rememberInList(kv, recentKey(request.guildId), request.id, {
+    await kit.remember(recentKey(request.guildId), request.id, {
       max: recentMax,
-      ttl,
       refresh: recordTtl !== undefined,
     });
     return request;

@@ -1,3 +1,4 @@
+import { roleMention } from "../text/markup.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { GuildSettings } from "./settings.ts";
 
@@ -16,7 +17,7 @@ export function assertMayRequest(
     }
     const role = settings.speak.requiredRoleId;
     if (role && !member.roleIds.includes(role)) {
-      throw new UserFacingError(`/speak needs the <@&${role}> role on this server.`);
+      throw new UserFacingError(`/speak needs the ${roleMention(role)} role on this server.`);
     }
   }
   const max = settings.limits.maxCharsPerRequest;

@@ -1,6 +1,7 @@
+import { relativeTime } from "../text/markup.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { BudgetLimits, BudgetName, BudgetStore, Hold } from "./budget-store.ts";
-import { nextDayReset, nextMonthReset, relativeTime, type UsagePeriod } from "./periods.ts";
+import { nextDayReset, nextMonthReset, type UsagePeriod } from "./periods.ts";
 
 /**
  * Character budgets: how many characters each member and each guild used per UTC day and month. A
@@ -10,6 +11,8 @@ import { nextDayReset, nextMonthReset, relativeTime, type UsagePeriod } from "./
  * (see budget-store.ts), so concurrent requests, even from several processes, never overrun a budget.
  */
 
+/** Discord's live relative time, for the reset times (see text/markup.ts). */
+export { relativeTime } from "../text/markup.ts";
 export type { BudgetLimits, BudgetName, Hold } from "./budget-store.ts";
 export {
   DAY_TTL_MS,
@@ -19,7 +22,6 @@ export {
   nextDayReset,
   nextMonthReset,
   periodKey,
-  relativeTime,
   type UsagePeriod,
 } from "./periods.ts";
 

@@ -1,3 +1,4 @@
+import { relativeTime } from "../text/markup.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 
 /**
@@ -62,9 +63,9 @@ export function createUserGuards(opts: GuardOptions): UserGuards {
       if (bucket.tokens < 1) {
         const readyAt = t + (1 - bucket.tokens) * cooldownMs;
         const seconds = Math.max(1, Math.ceil((readyAt - t) / 1000));
-        // <t:…:R> renders as a live relative time in the member's own client.
+        // A live relative time in the member's own client, never earlier than the real one.
         throw new UserFacingError(
-          `Slow down a little: you can speak again in ${seconds} s (<t:${Math.ceil(readyAt / 1000)}:R>).`,
+          `Slow down a little: you can speak again in ${seconds} s (${relativeTime(readyAt, "ceil")}).`,
         );
       }
       bucket.tokens -= 1;

@@ -5,7 +5,7 @@ import { UserFacingError } from "../user-facing-error.ts";
 /**
  * What each model and provider accepts. The option mappers consult this table so that a parameter is
  * sent only when the chosen model supports it, and an impossible combination is refused before any
- * request (see the MiniMax spec §1.1–1.4 and §6).
+ * request (from MiniMax's and the AI/ML API's documentation of each model).
  */
 
 export const EMOTIONS = [
@@ -126,7 +126,7 @@ export function modelCapabilities(model: string): ModelCapabilities {
   return { emotions: SEVEN, unsupportedLanguages: [], interjections: false };
 }
 
-/** Formats each MiniMax mode can produce (spec §1.3, §1.4, §2.1). */
+/** Formats each MiniMax mode (sync, stream, async) can produce. */
 export const MINIMAX_FORMATS = {
   sync: ["mp3", "wav", "flac", "pcm"],
   stream: ["mp3", "flac", "pcm"],

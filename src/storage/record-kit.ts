@@ -91,46 +91,6 @@ export async function addToIdList(kv: RecordKeyValue, key: string, id: string): 
   if (!ids.includes(id)) await kv.set(key, [...ids, id]);
 }
 
-/**
- * Stores a record with the index of the open ones (at `key`) in step: an open record is listed before
- * `storeRecord` runs, a closed one unlisted after. So a crash between the writes leaves a stale entry
- * (pruned on read), never an open record missing from the index (which a restart would lose).
- */
-export async function storeWithOpenIndex(
-  kv: RecordKeyValue,
-  key: string,
-  id: string,
-  open: boolean,
-  storeRecord: () => Promise<unknown>,
-): Promise<void> {
-  const ids = await readIdList(kv, key);
-  const listed = ids.includes(id);
-  if (open && !listed) await kv.set(key, [...ids, id]);
-  await storeRecord();
-  if (!open && listed) {
-    await kv.set(
-      key,
-      ids.filter((x) => x !== id),
-    );
-  }
-}
-
-/**
- * Adds `id` to the capped list at `key` (the last `max` kept), stored with `ttl`. With `refresh` the
- * list is rewritten even when `id` is in it already: that restarts the list's own TTL, so it outlives
- * the records it lists.
- */
-export async function rememberInList(
-  kv: RecordKeyValue,
-  key: string,
-  id: string,
-  opts: { max: number; ttl: number | undefined; refresh: boolean },
-): Promise<void> {
-  const ids = await readIdList(kv, key);
-  if (ids.includes(id) && !opts.refresh) return;
-  await kv.set(key, (ids.includes(id) ? ids : [...ids, id]).slice(-opts.max), opts.ttl);
-}
-
 /** What a finished record keeps of its input (see `DroppedInputSchema` in src/text/narration-input.ts). */
 export interface DroppedInputMarker {
   kind: "dropped";
@@ -180,7 +140,8 @@ export interface RecordStoreOptions {
   recordTtlMs?: number;
 }
 
-export interface RecordKitSpec<R extends KeptRecord> {
+/** What a store tells the kit about its records (with its `now` and `recordTtlMs` options). */
+export interface RecordKitSpec<R extends KeptRecord> extends Omit<RecordStoreOptions, "logger"> {
   schema: z.ZodType<R>;
   /** The record's own key. */
   key(id: string): string;
@@ -188,9 +149,6 @@ export interface RecordKitSpec<R extends KeptRecord> {
   dropsInput(record: R): boolean;
   /** An unreadable record was skipped (log it). */
   onInvalid(id: string, issues: z.core.$ZodIssue[]): void;
-  now?: () => number;
-  /** How long a finished record is kept (ms); undefined or ≤ 0 keeps it for ever (tests, tools). */
-  recordTtlMs?: number;
 }
 
 export interface RecordKit<R> {
@@ -218,10 +176,28 @@ export interface RecordKit<R> {
     opts?: { max?: number; ttl?: number },
   ): Promise<void>;
   /**
+   * Stores a record with the index of the open ones (at `key`) in step: an open record is listed
+   * before `storeRecord` runs, a closed one unlisted after. So a crash between the writes leaves a
+   * stale entry (pruned on read), never an open record missing from the index (which a restart
+   * would lose).
+   */
+  storeIndexedOpen(
+    key: string,
+    id: string,
+    open: boolean,
+    storeRecord: () => Promise<unknown>,
+  ): Promise<void>;
+  /**
    * The records listed at `key` (an index of open records) that are not `isClosed`, oldest first;
    * those gone or closed are pruned from the list.
    */
   listOpen(key: string, isClosed: (record: R) => boolean): Promise<R[]>;
+  /**
+   * Adds `id` to the capped list of recent records at `key` (the last `max` kept), which expires
+   * with the records (`ttl`). With `refresh` the list is rewritten even when `id` is in it already:
+   * that restarts the list's own TTL, so it outlives the records it lists.
+   */
+  remember(key: string, id: string, opts: { max: number; refresh: boolean }): Promise<void>;
 }
 
 export function createRecordKit<R extends KeptRecord>(
@@ -272,11 +248,28 @@ export function createRecordKit<R extends KeptRecord>(
       newId: () => randomBytes(9).toString("base64url"),
     }),
     prune,
+    async storeIndexedOpen(key, id, open, storeRecord) {
+      const ids = await readIdList(kv, key);
+      const listed = ids.includes(id);
+      if (open && !listed) await kv.set(key, [...ids, id]);
+      await storeRecord();
+      if (!open && listed) {
+        await kv.set(
+          key,
+          ids.filter((x) => x !== id),
+        );
+      }
+    },
     async listOpen(key, isClosed) {
       const ids = await readIdList(kv, key);
       const open = (await readMany(ids)).filter((r) => !isClosed(r));
       await prune(key, idsMissing(ids, open), (r) => !r || isClosed(r));
       return open.sort((a, b) => a.createdAt - b.createdAt);
+    },
+    async remember(key, id, { max, refresh }) {
+      const ids = await readIdList(kv, key);
+      if (ids.includes(id) && !refresh) return;
+      await kv.set(key, (ids.includes(id) ? ids : [...ids, id]).slice(-max), ttl);
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Splitting long text into request-sized chunks that still sound natural when synthesised one after
  * another: prefer sentence ends, then clause punctuation, then spaces, and cut inside a word only when
- * nothing else fits. Pause markers `<#x#>` (MiniMax spec §1.6) are atomic and must sit between
+ * nothing else fits. MiniMax's pause markers `<#x#>` are atomic and must sit between
  * speakable text, so a marker is never left at the edge of a chunk.
  */
 

@@ -123,7 +123,12 @@ const SPEAKABLE = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;
 const INVISIBLE = /[\u200B\u200C\u2060\uFEFF\u{F0000}-\u{FFFFF}]|[\u0000-\u0008\u000B-\u001F\u007F]/gu;
 
 /** Read in UTC like a caption: "November 14, 2023" and "22:13 UTC". */
-const DATE = new Intl.DateTimeFormat("en-US", { timeZone: "UTC", year: "numeric", month: "long", day: "numeric" });
+const DATE = new Intl.DateTimeFormat("en-US", {
+  timeZone: "UTC",
+  year: "numeric",
+  month: "long",
+  day: "numeric",
+});
 /** Years before 1 AD, which the plain format would print without their era. */
 const DATE_BC = new Intl.DateTimeFormat("en-US", {
   timeZone: "UTC",

@@ -34,9 +34,9 @@ export const DroppedInputSchema = z.object({
 export type DroppedInput = z.infer<typeof DroppedInputSchema>;
 
 /**
- * Turning what a user sent (inline text, a `.txt`, a `.zip`) into a job input MiniMax will accept
- * (spec §2.1), refusing early with a reason: a bad input found by MiniMax only after the job waited
- * in its queue is a much worse experience. Pure: bytes in, bytes out.
+ * Turning what a user sent (inline text, a `.txt`, a `.zip`) into an input MiniMax's async API will
+ * accept, refusing early with a reason: a bad input found by MiniMax only after the job waited in
+ * its queue is a much worse experience. Pure: bytes in, bytes out.
  */
 
 export interface PreparedInput<K extends JobInput["kind"]> {

@@ -1,7 +1,7 @@
 /**
- * Checking pause markers `<#x#>` (MiniMax spec §1.6) before a text is sent: MiniMax rejects a whole
- * request over one bad marker, and for a long narration job that costs a slot in its queue, so we
- * name every bad marker up front. Markers are only checked, never removed or rewritten.
+ * Checking MiniMax's pause markers `<#x#>` (x seconds of silence) before a text is sent: MiniMax
+ * rejects a whole request over one bad marker, and for a long narration job that costs a slot in its
+ * queue, so we name every bad marker up front. Markers are only checked, never removed or rewritten.
  */
 
 export type PauseMarkerCheck = { ok: true } | { ok: false; problems: string[] };

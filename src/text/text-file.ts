@@ -1,6 +1,6 @@
 /**
- * Decoding user-supplied text files (CLI --file, and later Discord attachments): bounded, UTF-8 only,
- * with a clear reason when a file is not text.
+ * Decoding user-supplied text files (the CLI's --file, /pronounce imports, and the .txt files and zip
+ * members sent for narration): bounded, UTF-8 only, with a clear reason when a file is not text.
  */
 
 export class TextFileError extends Error {

@@ -33,6 +33,8 @@ interface Ctx extends AccessContext {
 
 let moderatorRoleId: string | undefined;
 let botVoiceChannel: string | undefined;
+/** How long reading the server's settings takes (a slow storage). */
+let settingsDelayMs = 0;
 
 const guarded: CommandModule<ChatInputCommandInteraction, Ctx> = {
   data: new SlashCommandBuilder()
@@ -105,7 +107,12 @@ const guarded: CommandModule<ChatInputCommandInteraction, Ctx> = {
 const registry = createRegistry([guarded]);
 const ctx: Ctx = {
   calls: [],
-  guildSettings: { get: async () => ({ requests: { moderatorRoleId } }) },
+  guildSettings: {
+    get: async () => {
+      if (settingsDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, settingsDelayMs));
+      return { requests: { moderatorRoleId } };
+    },
+  },
   voice: { status: () => (botVoiceChannel ? { voiceChannelId: botVoiceChannel } : undefined) },
 };
 let fake: FakeDiscord;
@@ -134,6 +141,7 @@ beforeAll(async () => {
     registry,
     ctx,
     logger: createLogger({ level: "debug", destination }),
+    deferAfterMs: 150,
   });
   client.on("interactionCreate", (interaction) => {
     tasks.push(dispatcher.handle(interaction));
@@ -159,6 +167,7 @@ beforeEach(async () => {
   ctx.calls.length = 0;
   moderatorRoleId = fake.fixtures.roles.mods!.id;
   botVoiceChannel = undefined;
+  settingsDelayMs = 0;
 });
 
 const admin = () => fake.fixtures.users.admin.id;
@@ -240,6 +249,17 @@ describe("declared access", () => {
       /^Only moderators can use this form: it takes the Manage Server permission \(/,
     );
     expect(ctx.calls).toEqual(["execute:open", "component:approve"]);
+  });
+
+  it("checks within Discord's 3 seconds: a slow settings read is deferred, the refusal fills the placeholder", async () => {
+    const card = await run("open", admin());
+    settingsDelayMs = 500;
+    const click = fake.dispatchComponent({ customId: "guarded:approve:1", message: card, user: member() });
+    const refused = await click.waitForResponse((m) => m.content.length > 0);
+    expect(click.ack?.type).toBe(6); // deferUpdate: the card stays as it was
+    expect(refused.content).toMatch(/^Only moderators can use this button/);
+    expect(isEphemeral(refused)).toBe(true);
+    expect(await lastLine()).toMatchObject({ outcome: "rejected", autoDeferred: true });
   });
 
   it("lets members in the bot's voice channel, or with Move Members, control what it plays", async () => {

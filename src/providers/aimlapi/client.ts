@@ -36,7 +36,10 @@ export interface AimlBodyLimits {
 
 /** Overall deadline per public call, retries, backoff and the audio download included. */
 export interface AimlDeadlines {
-  /** One `tts` call. As long as one attempt may wait for its headers: the gateway answers when the clip is done. */
+  /**
+   * One `tts` call: as long as one attempt may wait for its headers, since the gateway answers only
+   * when the clip is done.
+   */
   synthesizeMs: number;
 }
 

@@ -13,7 +13,7 @@ import { AimlErrorBodySchema } from "./schemas.ts";
 
 /**
  * AI/ML API failure → one provider-neutral error class. Unlike MiniMax itself, the gateway uses real
- * HTTP statuses, with a `{message, path, requestId, statusCode, timestamp}` body (spec §6).
+ * HTTP statuses, with a `{message, path, requestId, statusCode, timestamp}` body.
  */
 
 const MAX_MSG = 500;

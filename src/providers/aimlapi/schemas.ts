@@ -11,7 +11,7 @@ import {
 } from "../../speech/models.ts";
 
 /**
- * The AI/ML API `/v1/tts` wire format for the MiniMax models (spec §6). The request schema mirrors the
+ * The AI/ML API `/v1/tts` wire format for the MiniMax models. The request schema mirrors the
  * gateway's published OpenAPI so tests can check that what we build would pass its validation.
  */
 

@@ -1,15 +1,9 @@
+import { ProviderBusyError } from "../../speech/errors.ts";
 import type { CallDeadline } from "./deadline.ts";
 import type { AgentTimeouts } from "./http-body.ts";
 import { RateLimiter } from "./rate-limiter.ts";
-import {
-  abortableSleep,
-  isRetryableError,
-  type RetryInfo,
-  type RetryOptions,
-  withRetry,
-} from "./retry.ts";
+import { abortableSleep, isRetryableError, type RetryInfo, type RetryOptions, withRetry } from "./retry.ts";
 import type { LookupAll } from "./safe-download.ts";
-import { ProviderBusyError } from "../../speech/errors.ts";
 
 /**
  * The options both provider clients take (`new MiniMaxClient(…)`, `new AimlApiClient(…)`), with the

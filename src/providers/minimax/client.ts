@@ -190,8 +190,8 @@ function checkAudio(audio: Buffer, format: SpeechRequest["format"], traceId: str
 const STREAM_SNIFF_BYTES = 64;
 
 /**
- * The MiniMax T2A HTTP API. Synthesis calls share an RPM budget and status/file lookups a QPS budget
- * (spec §5.3), so the client slows itself down instead of earning 1002s; only retryable failures are
+ * The MiniMax T2A HTTP API. MiniMax gives synthesis calls an RPM budget and status queries a QPS
+ * budget, so the client slows itself down instead of earning 1002s; only retryable failures are
  * retried, and calls that would create something twice are retried only when the server provably did
  * nothing.
  */
@@ -447,7 +447,7 @@ export class MiniMaxClient {
     });
   }
 
-  /** Multipart upload; `purpose` goes before `file` (spec §2.4). */
+  /** Multipart upload; MiniMax wants the `purpose` field before `file`. */
   async uploadFile(
     content: Buffer,
     filename: string,

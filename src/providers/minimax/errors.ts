@@ -12,8 +12,9 @@ import {
 import { CONNECT_FAILURE_CODES, errorFromNetworkFailure, networkErrorCode } from "../http/network-error.ts";
 
 /**
- * MiniMax failure → one provider-neutral error class (spec §5.2). Business errors arrive as HTTP 200
- * with a non-zero `base_resp.status_code`; transport failures as HTTP statuses or socket errors.
+ * MiniMax failure → one provider-neutral error class, by MiniMax's documented error codes. Business
+ * errors arrive as HTTP 200 with a non-zero `base_resp.status_code`; transport failures as HTTP
+ * statuses or socket errors.
  */
 
 /** Transient codes; the ones in RATE_LIMITED_CODES mean "too fast" and back off harder. */

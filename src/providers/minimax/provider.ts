@@ -27,7 +27,7 @@ export interface MiniMaxProviderDefaults {
   outputFormat?: "hex" | "url";
 }
 
-/** MiniMax's documented defaults when neither the answer nor the request says (spec §1.3). */
+/** MiniMax's documented defaults when neither the answer nor the request says. */
 const DEFAULT_SAMPLE_RATE = 32_000;
 const DEFAULT_CHANNELS = 1;
 

@@ -63,7 +63,7 @@ export interface SyncT2aBody extends CommonBody {
 
 export interface AsyncT2aBody extends CommonBody {
   text?: string;
-  /** int64 in the API; a JSON string is reportedly rejected with 2013 (spec §2.1). */
+  /** An int64 in MiniMax's schema; a JSON string is reportedly rejected with 2013. */
   text_file_id?: number;
 }
 
@@ -139,7 +139,7 @@ function commonBody(settings: SpeechSettings, mode: Mode): CommonBody {
   if (settings.volume !== undefined) voice.vol = settings.volume;
   if (settings.pitch !== undefined) voice.pitch = settings.pitch;
   if (settings.emotion !== undefined) {
-    // `neutral` is the pre-2.6 name of `calm` (spec §1.2).
+    // `neutral` is what MiniMax called `calm` before speech-2.6.
     const emotion = settings.emotion === "neutral" ? "calm" : settings.emotion;
     if (!caps.emotions.includes(emotion)) {
       throw new UnsupportedOptionError(
@@ -163,7 +163,7 @@ function commonBody(settings: SpeechSettings, mode: Mode): CommonBody {
   // Bitrate only means something for mp3; for other formats it is not sent at all.
   if (settings.bitrate !== undefined && format === "mp3") audio.bitrate = settings.bitrate;
   if (settings.channels !== undefined) audio.channel = settings.channels;
-  // The async schema defaults to 2 channels while its prose says 1 (spec §2.1); always say which.
+  // MiniMax's async schema defaults to 2 channels while its prose says 1; always say which.
   else if (mode === "async") audio.channel = 1;
 
   const body: CommonBody = { model, voice_setting: voice, audio_setting: audio };

@@ -7,7 +7,7 @@ import type { AsyncResult, AsyncResultPart, SubtitleSegment } from "../../speech
 import { ExtraFileSchema, SubtitleListSchema } from "./schemas.ts";
 
 /**
- * Unpacks the tar MiniMax returns for an async task (spec §2.3): `content-<id>.<fmt>` with its
+ * Unpacks the tar MiniMax returns for a finished async task: `content-<id>.<fmt>` with its
  * `.titles` (subtitle JSON) and `.extra` (JSON object); zip inputs add a folder per input file and
  * `title-<id>` / `extra-<id>` trios. The archive comes from the network, so every limit is checked
  * from the header before a body byte is read, and nothing outside them is ever buffered: given the

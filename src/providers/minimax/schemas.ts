@@ -2,9 +2,9 @@ import { z } from "zod";
 import { SubtitleSegmentSchema } from "../../speech/types.ts";
 
 /**
- * zod schemas for every MiniMax response body (spec §1.5, §2, §3.1). Informational fields are
- * lenient (`.catch(undefined)`): a surprising `audio_size` must not cost the user their audio. Fields
- * the client acts on (ids, audio, status) are strict.
+ * zod schemas for every MiniMax response body (synthesis, async tasks, files, voices). Informational
+ * fields are lenient (`.catch(undefined)`): a surprising `audio_size` must not cost the user their
+ * audio. Fields the client acts on (ids, audio, status) are strict.
  */
 
 export const BaseRespSchema = z.object({
@@ -23,8 +23,8 @@ export const EnvelopeSchema = z.object({
 });
 
 /**
- * task_id / file_id: int64 documented as string in one schema, integer in every example (§2.1).
- * Kept as a decimal string internally. `parseMiniMaxJson` already turned unsafe integers into their
+ * task_id / file_id: int64, documented as a string in one of MiniMax's schemas and an integer in
+ * every example. Kept as a decimal string internally. `parseMiniMaxJson` already turned unsafe integers into their
  * exact source text, so a number here is always exact.
  */
 export const IdSchema = z
@@ -94,7 +94,7 @@ export type AsyncQueryResponse = z.infer<typeof AsyncQueryResponseSchema>;
 
 export const FileObjectSchema = z.object({
   file_id: IdSchema,
-  /** May be 0 for async results (§2.3). */
+  /** MiniMax may report 0 for an async result. */
   bytes: optionalNumber,
   created_at: optionalNumber,
   filename: optionalString,
@@ -121,7 +121,7 @@ export const VoiceItemSchema = z.object({
 });
 export type VoiceItem = z.infer<typeof VoiceItemSchema>;
 
-/** Categories not asked for may be missing or `null` (§3.1). */
+/** get_voice leaves out the categories not asked for, or sends them as `null`. */
 const voiceList = z
   .array(VoiceItemSchema)
   .nullish()

@@ -6,9 +6,9 @@ import { type ExtraInfo, parseMiniMaxJson, StreamEventSchema, type T2aResponse }
 
 /**
  * Reads a `POST /v1/t2a_v2` (`stream: true`) Server-Sent-Events body and yields the audio as it
- * arrives (spec §1.5). eventsource-parser takes care of events and lines split anywhere across
- * chunks, `\r\n` vs `\n`, comments and `data:` with or without the space; a streaming TextDecoder
- * takes care of multi-byte characters split across chunks.
+ * arrives, one hex-encoded chunk per `data:` event. eventsource-parser takes care of events and
+ * lines split anywhere across chunks, `\r\n` vs `\n`, comments and `data:` with or without the
+ * space; a streaming TextDecoder takes care of multi-byte characters split across chunks.
  */
 
 export interface SseAudioOptions {

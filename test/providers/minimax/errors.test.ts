@@ -20,7 +20,7 @@ import {
 
 type Row = [code: number, kind: ErrorKind, rateLimited: boolean];
 
-// Spec §5.2, every code.
+// Every error code MiniMax documents.
 const TABLE: Row[] = [
   [1000, "retryable", false],
   [1001, "retryable", false],
