@@ -7,7 +7,9 @@ import { fmt } from "./stats.ts";
  * interleaved so machine noise hits both alike. ICU alone breaks after "Dr." and not after "…", and
  * knows nothing of pause markers, so the candidate gets the fix-ups it needs to pass the splitter's
  * tests: markers cut first, segments ending in an abbreviation joined to the next, "…" ending a
- * sentence. Its correctness on those cases is printed with the figures.
+ * sentence. Its correctness on those cases is printed with the figures. It stays a candidate: ICU
+ * ends no sentence before a lower-case word, which chat often is (see README, "Dependencies").
+ * `node bench/sentences.ts` runs this one alone.
  */
 
 export interface SentencesResult {

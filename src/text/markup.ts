@@ -6,8 +6,7 @@ import { channelMention, roleMention, TimestampStyles, time } from "@discordjs/f
  * out Discord's syntax by hand. Plain strings in and out; discord.js itself is not involved.
  */
 
-/** `<#id>`: the channel's name, clickable. */
-/** `<@&id>`: the role's name, in its colour. */
+/** `<#id>`: the channel's name, clickable; `<@&id>`: the role's name, in its colour. */
 export { channelMention, roleMention };
 
 /**
