@@ -8,7 +8,8 @@ import { allows, guildIdOf } from "../src/discord/access.ts";
 import type { CommandModule } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { replyEphemeral } from "../src/discord/reply.ts";
-import { relativeTime, type UsageSummary } from "../src/settings/usage.ts";
+import type { UsageSummary } from "../src/settings/usage.ts";
+import { relativeTime } from "../src/text/markup.ts";
 
 export const TOP_USERS = 10;
 

@@ -40,8 +40,3 @@ export function nextMonthReset(ms: number): number {
   const d = new Date(ms);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
-
-/** A Discord relative timestamp (`<t:unix:R>`), shown in each reader's own time zone. */
-export function relativeTime(ms: number): string {
-  return `<t:${Math.floor(ms / 1000)}:R>`;
-}

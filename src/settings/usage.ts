@@ -12,7 +12,6 @@ import { nextDayReset, nextMonthReset, type UsagePeriod } from "./periods.ts";
  */
 
 /** Discord's live relative time, for the reset times (see text/markup.ts). */
-export { relativeTime } from "../text/markup.ts";
 export type { BudgetLimits, BudgetName, Hold } from "./budget-store.ts";
 export {
   DAY_TTL_MS,

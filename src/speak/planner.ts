@@ -4,6 +4,7 @@ import { effectiveDefaults, type GuildSettings, type GuildSettingsStore } from "
 import type { UsageLedger } from "../settings/usage.ts";
 import type { UserSettingsStore } from "../settings/user-settings.ts";
 import type { SpeechSettingsInput } from "../speech/types.ts";
+import { relativeTime } from "../text/markup.ts";
 import type { JobInput } from "../text/narration-input.ts";
 import { prepareFileInput, prepareTextInput } from "../text/narration-input.ts";
 import { UserFacingError } from "../user-facing-error.ts";
@@ -203,7 +204,7 @@ export function createRequestPlanner(deps: PlannerDeps): RequestPlanner {
       if (readyAt > now()) {
         const seconds = Math.max(1, Math.ceil((readyAt - now()) / 1000));
         throw new UserFacingError(
-          `Please wait ${seconds} s before starting another narration (<t:${Math.ceil(readyAt / 1000)}:R>).`,
+          `Please wait ${seconds} s before starting another narration (${relativeTime(readyAt, "ceil")}).`,
         );
       }
     }

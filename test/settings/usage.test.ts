@@ -9,8 +9,8 @@ import {
   monthKey,
   nextDayReset,
   nextMonthReset,
-  relativeTime,
 } from "../../src/settings/usage.ts";
+import { relativeTime } from "../../src/text/markup.ts";
 import { UserFacingError } from "../../src/user-facing-error.ts";
 
 const G = "111111111111111111";
