@@ -2,6 +2,7 @@ import { type ChatInputCommandInteraction, EmbedBuilder, SlashCommandBuilder } f
 import type { CommandModule } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { replyEphemeral } from "../src/discord/reply.ts";
+import { PITCH_RANGE, rangeText, SPEED_RANGE, VOLUME_RANGE } from "../src/speech/ranges.ts";
 
 const data = new SlashCommandBuilder()
   .setName("help")
@@ -20,8 +21,10 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
         name: "/speak text:…",
         value:
           `Speak a text: audio in seconds, up to ${ctx.config.syncMaxChars} characters; longer texts become a ` +
-          "narration job. Options: `voice` (start typing to search), `model`, `speed` (0.5–2), `pitch` (−12…12), " +
-          "`volume` (0.1–10), `emotion`, `language`, `effect`, `format` (mp3, wav, flac or a voice message), " +
+          "narration job. Options: `voice` (start typing to search), `model`, " +
+          `\`speed\` (${rangeText(SPEED_RANGE)}), \`pitch\` (${rangeText(PITCH_RANGE)}), ` +
+          `\`volume\` (${rangeText(VOLUME_RANGE)}), ` +
+          "`emotion`, `language`, `effect`, `format` (mp3, wav, flac or a voice message), " +
           "`private` (only you see it), `play` (speak it in your voice channel).",
       },
       {

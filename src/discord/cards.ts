@@ -1,5 +1,4 @@
 import type { ActionRowBuilder, ButtonBuilder, Client, EmbedBuilder, SendableChannels } from "discord.js";
-import { NO_PINGS } from "./reply.ts";
 
 /**
  * A card: one channel message (an embed and its buttons) that shows a record and is edited as the
@@ -40,7 +39,6 @@ export function createCardPoster<R>(client: Client, spec: CardSpec<R>): CardPost
   const card = (record: R) => ({
     embeds: [spec.embed(record)],
     components: spec.buttons(record),
-    allowedMentions: NO_PINGS,
   });
 
   return {

@@ -1,4 +1,5 @@
 import { Client, GatewayIntentBits } from "discord.js";
+import { NO_PINGS } from "./reply.ts";
 
 export interface DiscordClientOptions {
   /** REST base, e.g. https://discord.com/api, a REST proxy or a local fake. */
@@ -28,6 +29,8 @@ export function createDiscordClient(opts: DiscordClientOptions): Client {
       // Node's fetch serializes the body itself first, so uploads work with either.
       makeRequest: (url, init) => fetch(url, init as RequestInit),
     },
-    allowedMentions: { parse: [] },
+    // Nobody gets pinged by what a member typed: discord.js applies this default to interaction
+    // replies, edits, follow-ups and channel sends alike.
+    allowedMentions: NO_PINGS,
   });
 }

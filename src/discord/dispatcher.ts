@@ -323,7 +323,7 @@ function classify(err: unknown): { message: string; result: Result } {
       result: { outcome: "rejected", reason: `access: ${err.requirement}`, level: "info" },
     };
   }
-  if (isUserFacing(err)) {
+  if (err instanceof UserFacingError) {
     return { message: err.message, result: { outcome: "user_error", reason: err.message, level: "info" } };
   }
   if (isStorageFailure(err)) {
@@ -341,14 +341,6 @@ function classify(err: unknown): { message: string; result: Result } {
     };
   }
   return { message: GENERIC_ERROR_MESSAGE, result: { outcome: "error", err, level: "error" } };
-}
-
-/**
- * Domain code has its own UserFacingError (src/user-facing-error.ts) so it need not import the Discord
- * layer; both classes share the name, which is what is checked besides the Discord one's identity.
- */
-function isUserFacing(err: unknown): err is Error {
-  return err instanceof UserFacingError || (err instanceof Error && err.name === "UserFacingError");
 }
 
 function contextOf(interaction: Interaction): Record<string, unknown> {

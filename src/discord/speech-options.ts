@@ -13,6 +13,7 @@ import {
   MINIMAX_MODELS,
   SOUND_EFFECTS,
 } from "../speech/models.ts";
+import { PITCH_RANGE, rangeText, SPEED_RANGE, VOLUME_RANGE } from "../speech/ranges.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import { languageBoostChoices } from "../voices/voice-browser.ts";
 import type { BotContext } from "./context.ts";
@@ -67,19 +68,27 @@ function addOption<T extends SharedSlashCommandOptions<T>>(
       );
     case "speed":
       return b.addNumberOption((o) =>
-        o.setName("speed").setDescription("Speed, 0.5 to 2 (default 1)").setMinValue(0.5).setMaxValue(2),
+        o
+          .setName("speed")
+          .setDescription(`Speed, ${rangeText(SPEED_RANGE)} (default 1)`)
+          .setMinValue(SPEED_RANGE.min)
+          .setMaxValue(SPEED_RANGE.max),
       );
     case "pitch":
       return b.addIntegerOption((o) =>
         o
           .setName("pitch")
-          .setDescription("Pitch in semitones, -12 to 12 (default 0)")
-          .setMinValue(-12)
-          .setMaxValue(12),
+          .setDescription(`Pitch in semitones, ${rangeText(PITCH_RANGE)} (default 0)`)
+          .setMinValue(PITCH_RANGE.min)
+          .setMaxValue(PITCH_RANGE.max),
       );
     case "volume":
       return b.addNumberOption((o) =>
-        o.setName("volume").setDescription("Volume, 0.1 to 10 (default 1)").setMinValue(0.1).setMaxValue(10),
+        o
+          .setName("volume")
+          .setDescription(`Volume, ${rangeText(VOLUME_RANGE)} (default 1)`)
+          .setMinValue(VOLUME_RANGE.min)
+          .setMaxValue(VOLUME_RANGE.max),
       );
     case "emotion":
       return b.addStringOption((o) =>

@@ -1,6 +1,5 @@
 import type { Client } from "discord.js";
 import type { VoiceHost } from "../voice/voice-service.ts";
-import { NO_PINGS } from "./reply.ts";
 
 /** The voice layer's view of the discord.js client: adapters, who is in a channel, and notices. */
 export function createVoiceHost(client: Client): VoiceHost {
@@ -14,7 +13,7 @@ export function createVoiceHost(client: Client): VoiceHost {
     botUserId: () => client.user?.id,
     async post(channelId, content) {
       const channel = client.channels.cache.get(channelId) ?? (await client.channels.fetch(channelId));
-      if (channel?.isSendable()) await channel.send({ content, allowedMentions: NO_PINGS });
+      if (channel?.isSendable()) await channel.send({ content });
     },
   };
 }

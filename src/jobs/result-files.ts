@@ -2,6 +2,7 @@ import { audioDurationMs } from "../audio/duration.ts";
 import { splitToFit } from "../speak/fit-attachments.ts";
 import { AudioFormatSchema } from "../speech/models.ts";
 import type { SubtitleSegment } from "../speech/types.ts";
+import { userMention } from "../text/markup.ts";
 import { toSrt } from "../text/subtitles.ts";
 import type { JobRecord, ResultFile } from "./types.ts";
 
@@ -108,5 +109,5 @@ export function creditText(
     durationMs === undefined ? undefined : formatDuration(durationMs),
     `${(job.usageCharacters ?? job.chars).toLocaleString("en-US")} characters`,
   ].filter((f) => f !== undefined);
-  return `🎧 ${title} — narrated for <@${job.requesterId}> · ${facts.join(" · ")}`;
+  return `🎧 ${title} — narrated for ${userMention(job.requesterId)} · ${facts.join(" · ")}`;
 }

@@ -19,7 +19,6 @@ import { isFinal, type JobRecord, JobRecordSchema, type JobState } from "./types
  */
 
 /** @deprecated The one definition is `RecordKeyValue` in src/storage/key-value.ts (kept for test helpers). */
-export type JobKeyValue = RecordKeyValue;
 
 export interface JobStore extends RecordStore<JobRecord> {
   /** Every non-final job, oldest first. */

@@ -1,6 +1,7 @@
 import { NARRATE_FORMATS } from "../jobs/narrate.ts";
 import { assertMayRequest } from "../settings/access.ts";
 import type { SpeakOptions } from "../speak/speak-options.ts";
+import { channelMention } from "../text/markup.ts";
 import { prepareFileInput, prepareTextInput } from "../text/narration-input.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { Pump, RequestContext } from "./context.ts";
@@ -82,7 +83,7 @@ export async function submitRequest(
         : undefined,
     );
     throw new UserFacingError(
-      `I could not post the request in <#${request.cardChannelId}>. ` +
+      `I could not post the request in ${channelMention(request.cardChannelId ?? req.channelId)}. ` +
         "Ask a server admin to let me view and send messages there.",
     );
   }

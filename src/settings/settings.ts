@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { emotionFits } from "../speech/models.ts";
 import type { KeyValue } from "../storage/key-value.ts";
+import { channelMention, roleMention } from "../text/markup.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import { type VoiceDefaults, VoiceDefaultsSchema } from "./voice-defaults.ts";
 
@@ -279,8 +280,8 @@ function formatValue(path: string, value: unknown): string {
     return "*unlimited*";
   }
   if (typeof value === "boolean") return value ? "yes" : "no";
-  if (path.startsWith("channels.")) return `<#${String(value)}>`;
-  if (path.endsWith("RoleId")) return `<@&${String(value)}>`;
+  if (path.startsWith("channels.")) return channelMention(String(value));
+  if (path.endsWith("RoleId")) return roleMention(String(value));
   if (typeof value === "number") return `\`${value.toLocaleString("en-US")}\``;
   return `\`${String(value)}\``;
 }

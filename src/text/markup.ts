@@ -1,4 +1,4 @@
-import { channelMention, roleMention, TimestampStyles, time } from "@discordjs/formatters";
+import { channelMention, roleMention, TimestampStyles, time, userMention } from "@discordjs/formatters";
 
 /**
  * The bits of Discord message markup the domain code writes (channel and role mentions, live relative
@@ -6,8 +6,8 @@ import { channelMention, roleMention, TimestampStyles, time } from "@discordjs/f
  * out Discord's syntax by hand. Plain strings in and out; discord.js itself is not involved.
  */
 
-/** `<#id>`: the channel's name, clickable; `<@&id>`: the role's name, in its colour. */
-export { channelMention, roleMention };
+/** `<#id>`: the channel's name, clickable; `<@&id>`: the role's name, in its colour; `<@id>`: a member. */
+export { channelMention, roleMention, userMention };
 
 /**
  * `<t:seconds:R>`: "in 5 minutes", which each reader's client renders and keeps current. `ms` is an

@@ -7,6 +7,7 @@ import {
 } from "@discordjs/voice";
 import type { Logger } from "../logger.ts";
 import type { SpeechRequest } from "../speech/types.ts";
+import { channelMention } from "../text/markup.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import { createDaveWatch, type DaveWatch } from "./dave-watch.ts";
 import { createGuildPlayer, type GuildPlayer } from "./guild-player.ts";
@@ -199,7 +200,7 @@ export function createSessions(deps: SessionDeps): Sessions {
         const busy = existing.player.nowPlaying() !== undefined || existing.player.upcoming().length > 0;
         if (busy && host.humansIn(input.guildId, existing.voiceChannelId) > 0) {
           throw new UserFacingError(
-            `I am already speaking in <#${existing.voiceChannelId}>. Join that channel, or use /stop there first.`,
+            `I am already speaking in ${channelMention(existing.voiceChannelId)}. Join that channel, or use /stop there first.`,
           );
         }
         move(existing, input.voiceChannelId, input.textChannelId);
@@ -221,7 +222,7 @@ export function createSessions(deps: SessionDeps): Sessions {
         );
         end(session, "shutdown");
         throw new UserFacingError(
-          `I could not connect to <#${session.voiceChannelId}> in time. Check that I may connect there, then try again.`,
+          `I could not connect to ${channelMention(session.voiceChannelId)} in time. Check that I may connect there, then try again.`,
         );
       }
     },

@@ -1,5 +1,6 @@
 import type { Logger } from "../logger.ts";
 import { describeTtsError, TtsError } from "../speech/errors.ts";
+import { userMention } from "../text/markup.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { PlayItem } from "./guild-player.ts";
 import type { SourceOutcome } from "./speech-source.ts";
@@ -31,7 +32,7 @@ export function createSettleHandler(deps: {
     );
     const reason = describePlaybackError(err);
     deps
-      .post(item.textChannelId, `⚠️ Could not read "${item.label}" for <@${item.userId}>: ${reason}`)
+      .post(item.textChannelId, `⚠️ Could not read "${item.label}" for ${userMention(item.userId)}: ${reason}`)
       .catch((postErr: unknown) => deps.logger.debug({ err: postErr }, "could not post a voice error"));
   };
 }

@@ -1,11 +1,11 @@
 import type { JobRunnerOptions } from "../../src/jobs/runner.ts";
 import type { JobLogger } from "../../src/jobs/steps.ts";
-import type { JobKeyValue } from "../../src/jobs/store.ts";
 import type { JobPublisher, JobRecord, ResultFile } from "../../src/jobs/types.ts";
 import type { SpeechSettings } from "../../src/speech/types.ts";
+import type { RecordKeyValue } from "../../src/storage/key-value.ts";
 
 /** A Keyv-like map that stores JSON copies, as a real store serialises (no shared references). */
-export class MemoryKv implements JobKeyValue {
+export class MemoryKv implements RecordKeyValue {
   readonly data = new Map<string, string>();
   async get(key: string): Promise<unknown> {
     const raw = this.data.get(key);

@@ -15,7 +15,7 @@ import { SYSTEM_VOICES } from "../minimax/voices.ts";
 import { type AimlTtsRequest, validateAimlBody } from "./validation.ts";
 
 /**
- * A local AI/ML API gateway for the MiniMax speech models (spec §6): `POST /v1/tts` only, real HTTP
+ * A local AI/ML API gateway for the MiniMax speech models: `POST /v1/tts` only, real HTTP
  * status codes (unlike MiniMax), the `{message, path, requestId, statusCode, timestamp}` error shape,
  * and the three answer shapes its docs disagree about.
  */

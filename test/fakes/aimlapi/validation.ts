@@ -11,7 +11,7 @@ import {
 } from "../../../src/speech/models.ts";
 
 /**
- * The AI/ML API `POST /v1/tts` body schema for the MiniMax models (spec §6): the gateway validates
+ * The AI/ML API `POST /v1/tts` body schema for the MiniMax models: the gateway validates
  * before it calls MiniMax, so its rules (5,000 characters, `neutral` not `calm`, no streaming) apply
  * even where MiniMax itself would differ.
  */

@@ -6,7 +6,7 @@ import { renderSpeech } from "./synth.ts";
 import type { SynthesisParams } from "./validation.ts";
 
 /**
- * Async tasks (spec §2): created → `Processing` for a while → a final status. Status is computed when
+ * Async tasks: created → `Processing` for a while → a final status. Status is computed when
  * asked (from the clock or the poll count) rather than by timers, so nothing runs in the background
  * and a test clock can move time forward.
  */
@@ -78,7 +78,7 @@ export function taskStatus(task: FakeTask, timing: TaskTiming, poll: boolean): T
 const FIELD_ORDER = ["title", "content", "extra"] as const;
 
 /**
- * The result archive (spec §2.3): per text, `<field>-<id>.<fmt>` audio, `.titles` cues and `.extra`
+ * The result archive: per text, `<field>-<id>.<fmt>` audio, `.titles` cues and `.extra`
  * info. Zip input gets a folder per member; its ids carry the member number so basenames stay unique.
  */
 export function resultEntries(task: FakeTask, render: { msPerChar: number; maxAudioMs: number }): TarEntry[] {

@@ -1,6 +1,6 @@
 import { jsonReply, type Reply } from "../common/http.ts";
 
-/** `status_msg` texts as MiniMax sends them (spec §5.2). */
+/** `status_msg` texts as MiniMax sends them. */
 export const STATUS_MESSAGES: Record<number, string> = {
   0: "success",
   1000: "unknown error",

@@ -4,7 +4,7 @@ import type { RecordedRequest } from "../common/http.ts";
 import { type BaseRespError, invalidParams } from "./codes.ts";
 
 /**
- * `/v1/files/upload` input handling: what MiniMax accepts as `text_file_id` material (spec §2.1, §2.4).
+ * `/v1/files/upload` input handling: what MiniMax accepts as `text_file_id` material.
  * A `.txt` is one text; a `.zip` holds `1.json`, `2.json`… (or `1.txt`…) — anything else in it is the
  * infamous `check file in zip error`.
  */

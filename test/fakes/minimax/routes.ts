@@ -4,7 +4,7 @@ import { t2aAsyncV2, t2aV2 } from "./routes-synthesis.ts";
 import type { RouteHandler } from "./state.ts";
 import { validateGetVoice } from "./validation.ts";
 
-/** `POST /v1/get_voice` (spec §3.1): categories not asked for come back `null` or absent, as live. */
+/** `POST /v1/get_voice`: categories not asked for come back `null` or absent, as live. */
 const getVoice: RouteHandler = ({ state, record, trace }) => {
   const validated = validateGetVoice(record.json);
   if (!validated.ok) return errorReply(validated.error, trace);

@@ -8,7 +8,7 @@ import { ROUTES } from "./routes.ts";
 import { createState, type MiniMaxState, resetState } from "./state.ts";
 
 /**
- * A local MiniMax speech API (see the MiniMax spec, §8 "Notes for a faithful local fake"): same
+ * A local MiniMax speech API: same
  * routes, field names, quirks and error codes, with real audio, so clients are tested against the
  * protocol rather than against mocks of themselves.
  */
@@ -50,7 +50,7 @@ function httpFailure(status: number): Reply {
   );
 }
 
-/** Missing bearer → 1004; a key that is not ours → 2049, as a key for the other region gets (spec §4). */
+/** Missing bearer → 1004; a key that is not ours → 2049, as a key for the other region gets. */
 function authError(state: MiniMaxState, record: RecordedRequest) {
   const match = /^Bearer\s+(.+)$/i.exec(record.headers.authorization ?? "");
   const key = match?.[1]?.trim();

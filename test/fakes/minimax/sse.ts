@@ -5,7 +5,7 @@ import { STATUS_MESSAGES } from "./codes.ts";
 import type { RenderedAudio } from "./synth.ts";
 
 /**
- * The `stream: true` reply of t2a_v2 (spec §1.5): `data: {json}` events, incremental hex in
+ * The `stream: true` reply of t2a_v2: `data: {json}` events, incremental hex in
  * `status:1` events, then one `status:2` event carrying `extra_info` and — unless the client opted
  * out — the whole audio again. No `[DONE]` sentinel unless a fault adds one.
  */

@@ -1,7 +1,7 @@
 import { PAUSE_MARKER, pauseSeconds } from "../audio/tone.ts";
 
 /**
- * Sentence cues in MiniMax's subtitle shape (spec §1.5 / §2.3): ≤ 50 characters each, times in ms,
+ * Sentence cues in MiniMax's subtitle shape: ≤ 50 characters each, times in ms,
  * character offsets into the submitted text. Times follow the same model as the audio length
  * (per spoken character, whitespace free, pauses as silence), so the last cue ends where the audio does.
  */

@@ -108,7 +108,7 @@ const SyncBody = z.object({
 const AsyncBody = z.object({
   ...commonShape,
   text: z.string().nullish(),
-  // int64 in MiniMax's schema: a JSON string id is refused (spec §2.1, [3P-LIVE]).
+  // int64 in MiniMax's schema: a JSON string id is refused.
   text_file_id: z.number().int().positive().nullish(),
   voice_setting: z.object({ ...voiceSettingShape, english_normalization: z.boolean().nullish() }),
   audio_setting: z
@@ -123,7 +123,7 @@ function describe(error: z.ZodError): BaseRespError {
   return invalidParams(path ? `${path}: ${issue.message}` : issue.message);
 }
 
-/** ASCII control characters other than tab and newline count as "invisible" (spec §1.1, error 1042). */
+/** ASCII control characters other than tab and newline count as "invisible" (error 1042). */
 function invisibleRatio(text: string): number {
   if (text.length === 0) return 0;
   const invisible = text.match(/[\u0000-\u0008\u000b-\u001f\u007f]/g)?.length ?? 0;
@@ -249,7 +249,7 @@ export function validateAsync(body: unknown, knownVoice: (id: string) => boolean
     format: (b.audio_setting?.format ?? "mp3") as FakeAudioFormat,
     sampleRate: b.audio_setting?.audio_sample_rate ?? 32000,
     bitrate: b.audio_setting?.bitrate ?? 128000,
-    // The async schema's default is stereo, unlike sync (spec §2.1/§2.5).
+    // The async schema's default is stereo, unlike sync.
     channels: b.audio_setting?.channel ?? 2,
     outputFormat: "hex",
     subtitles: true,

@@ -1,5 +1,5 @@
 /**
- * The system voices the fake knows (spec §3.2), copied with their odd spellings on purpose
+ * The system voices the fake knows, copied with their odd spellings on purpose
  * (`English_Trustworth_Man`, `French_Female_News Anchor` with a space, `Cantonese_ProfessionalHost (F)`),
  * so clients that "tidy" ids break here as they would against MiniMax.
  */
