@@ -1,4 +1,5 @@
 import { isFinal } from "../jobs/types.ts";
+import { createKeyedSerialQueue } from "../storage/record-kit.ts";
 import type { Pump, RequestContext } from "./context.ts";
 import { pickNext, type QueueCandidate } from "./fair-queue.ts";
 import { finishRequest } from "./finish.ts";
@@ -10,18 +11,13 @@ import { startRequest } from "./start.ts";
  * narrations of the guild are not counted). One run per guild at a time; a run never throws.
  */
 export function createPump(ctx: RequestContext): Pump {
-  const pumps = new Map<string, Promise<void>>();
-  return function pump(guildId) {
-    const previous = pumps.get(guildId) ?? Promise.resolve();
-    const run = previous
-      .then(() => pumpNow(ctx, guildId))
-      .catch((err: unknown) => ctx.logger.warn({ guildId, err }, "could not start narration requests"));
-    pumps.set(guildId, run);
-    void run.then(() => {
-      if (pumps.get(guildId) === run) pumps.delete(guildId);
-    });
-    return run;
-  };
+  const serially = createKeyedSerialQueue();
+  return (guildId) =>
+    serially(guildId, () =>
+      pumpNow(ctx, guildId).catch((err: unknown) =>
+        ctx.logger.warn({ guildId, err }, "could not start narration requests"),
+      ),
+    );
 }
 
 /** Starts as many approved requests of the guild as it has free slots, fairly. */

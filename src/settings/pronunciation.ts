@@ -1,4 +1,5 @@
 import type { KeyValue } from "../storage/key-value.ts";
+import { createKeyedSerialQueue } from "../storage/record-kit.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 
 /**
@@ -239,17 +240,7 @@ export interface PronunciationStore {
 
 export function createPronunciationStore(kv: KeyValue): PronunciationStore {
   // Every change is read-modify-write; two /pronounce add at once would otherwise lose one.
-  const locks = new Map<string, Promise<unknown>>();
-  function exclusive<T>(guildId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = locks.get(guildId) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    locks.set(guildId, settled);
-    void settled.then(() => {
-      if (locks.get(guildId) === settled) locks.delete(guildId);
-    });
-    return next;
-  }
+  const exclusive = createKeyedSerialQueue();
 
   async function list(guildId: string): Promise<PronunciationEntry[]> {
     const raw = await kv.get(guildId);

@@ -4,6 +4,7 @@ import { effectiveDefaults, type GuildSettings, type GuildSettingsStore } from "
 import type { UsageLedger } from "../settings/usage.ts";
 import type { UserSettingsStore } from "../settings/user-settings.ts";
 import type { SpeechSettingsInput } from "../speech/types.ts";
+import { createKeyedSerialQueue } from "../storage/record-kit.ts";
 import { relativeTime } from "../text/markup.ts";
 import type { JobInput } from "../text/narration-input.ts";
 import { prepareFileInput, prepareTextInput } from "../text/narration-input.ts";
@@ -136,7 +137,7 @@ export function jobHoldId(jobId: string, attempt = 0): string {
 export function createRequestPlanner(deps: PlannerDeps): RequestPlanner {
   const now = deps.now ?? Date.now;
   /** One narration decision at a time per member, so two at once cannot both pass the caps. */
-  const narrationLocks = new Map<string, Promise<unknown>>();
+  const serially = createKeyedSerialQueue();
 
   function guildOf(actor: Actor): string {
     if (!actor.guildId) throw new UserFacingError(GUILD_ONLY_MESSAGE);
@@ -208,18 +209,6 @@ export function createRequestPlanner(deps: PlannerDeps): RequestPlanner {
         );
       }
     }
-  }
-
-  /** Runs `fn` after the member's previous narration decision. */
-  function serially<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = narrationLocks.get(key) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const settled = run.catch(() => undefined);
-    narrationLocks.set(key, settled);
-    void settled.then(() => {
-      if (narrationLocks.get(key) === settled) narrationLocks.delete(key);
-    });
-    return run;
   }
 
   return {

@@ -33,6 +33,23 @@ export function createSerialQueue(): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
+/**
+ * One serial queue per key (a guild, a member): `fn` runs after every earlier call with the same key,
+ * while other keys go on in parallel. Keys with nothing queued are forgotten, so the map stays small.
+ */
+export function createKeyedSerialQueue(): <T>(key: string, fn: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(key: string, fn: () => Promise<T>) => {
+    const run = (tails.get(key) ?? Promise.resolve()).then(fn, fn);
+    const settled = run.catch(() => undefined);
+    tails.set(key, settled);
+    void settled.then(() => {
+      if (tails.get(key) === settled) tails.delete(key);
+    });
+    return run;
+  };
+}
+
 export async function readIdList(kv: Pick<KeyValue, "get">, key: string): Promise<string[]> {
   const value = await kv.get(key);
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { RecordKeyValue } from "../../src/storage/key-value.ts";
-import { createRecordKit, idsMissing, recordStates } from "../../src/storage/record-kit.ts";
+import {
+  createKeyedSerialQueue,
+  createRecordKit,
+  idsMissing,
+  recordStates,
+} from "../../src/storage/record-kit.ts";
 
 /** A Keyv-like map that logs every write with its TTL. */
 class LogKv implements RecordKeyValue {
@@ -125,5 +130,31 @@ describe("record kit", () => {
     expect((await store.update("a", (cur) => cur && { ...cur, chars: 9 }))?.chars).toBe(9);
     expect((await store.get("a"))?.chars).toBe(9);
     expect(store.newId()).toMatch(/^[A-Za-z0-9_-]{12}$/);
+  });
+});
+
+describe("createKeyedSerialQueue", () => {
+  it("runs one key's calls in order, other keys alongside, and a failure does not block the next", async () => {
+    const serially = createKeyedSerialQueue();
+    const order: string[] = [];
+    const gate = Promise.withResolvers<void>();
+    const a1 = serially("a", async () => {
+      await gate.promise;
+      order.push("a1");
+    });
+    const a2 = serially("a", async () => {
+      order.push("a2");
+      throw new Error("boom");
+    });
+    const a3 = serially("a", async () => void order.push("a3"));
+    const b1 = serially("b", async () => void order.push("b1"));
+    await b1;
+    // Key b did not wait for key a.
+    expect(order).toEqual(["b1"]);
+    gate.resolve();
+    await a1;
+    await expect(a2).rejects.toThrow("boom");
+    await a3;
+    expect(order).toEqual(["b1", "a1", "a2", "a3"]);
   });
 });
