@@ -2,11 +2,12 @@ import { type Client, Events } from "discord.js";
 import { toVoiceMessage } from "./audio/voice-message.ts";
 import type { Config } from "./config.ts";
 import { toChatMessage } from "./discord/chat-message.ts";
-import { createDiscordClient } from "./discord/client.ts";
+import { createDiscordClient, loginOrExplain } from "./discord/client.ts";
 import type { BotContext } from "./discord/context.ts";
 import { createDispatcher, type Dispatcher } from "./discord/dispatcher.ts";
 import { createDraftStore } from "./discord/drafts.ts";
 import { type GatewayHealth, watchGateway } from "./discord/gateway-health.ts";
+import { inviteUrl } from "./discord/invite.ts";
 import { createDiscordJobPublisher } from "./discord/job-publisher.ts";
 import {
   type CommandSyncState,
@@ -111,7 +112,12 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       const dispatcher = running.dispatcher;
       client.on(Events.InteractionCreate, (interaction) => void dispatcher.handle(interaction));
       running.metricsServer = await startMetrics(base, gateway, running.storage);
-      await client.login(config.discord.token);
+      // A refused token, an unreachable DISCORD_API_URL or a disallowed intent fails here with one line
+      // that says what to change (a DiscordSetupError).
+      await loginOrExplain(client, config.discord.token, {
+        apiUrl: config.discord.apiUrl,
+        autoRead: config.voice.autoRead,
+      });
     },
     async stop() {
       if (running.dispatcher) {
@@ -342,9 +348,9 @@ function wireVoiceEvents(client: Client, voice: Voice): void {
 }
 
 /**
- * Once logged in: the slash commands are synced (in the background), and jobs resume, since they post
- * through the client; none is lost across restarts. Holds a crash left behind are settled first, so
- * budgets are right before anything new runs; requests resume last.
+ * Once logged in: the invite URL is logged, the slash commands are synced (in the background), and
+ * jobs resume, since they post through the client; none is lost across restarts. Holds a crash left
+ * behind are settled first, so budgets are right before anything new runs; requests resume last.
  */
 function whenReady(
   { config, logger, provider }: Base,
@@ -367,6 +373,7 @@ function whenReady(
     },
     "logged in to Discord",
   );
+  logger.info({ url: inviteUrl(ready.application.id) }, "invite the bot to a server with this URL");
   syncCommands({
     rest: ready.rest,
     applicationId: ready.application.id,
@@ -374,6 +381,9 @@ function whenReady(
     definitions: parts.definitions,
     state: parts.commandState,
     logger,
+    // One GET of what Discord has: a new application or a wiped guild gets its commands back even
+    // when the stored hash says they were sent.
+    verify: true,
   }).catch((err: unknown) => logger.error({ err }, "could not register the slash commands"));
   reconcileHolds({ ledger: stores.usage, getJob: (id) => stores.jobStore.get(id) })
     .then(

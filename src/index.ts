@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import { configSecrets, loadConfig, loadConfigOrExit } from "./config.ts";
 import { createLogger } from "./logger.ts";
 
@@ -9,6 +10,9 @@ import { createLogger } from "./logger.ts";
 
 /** How long a shutdown after a crash may take before the process exits anyway. */
 const CRASH_SHUTDOWN_TIMEOUT_MS = 15_000;
+
+/** Signals closer together than this are one request to stop; a later one forces the exit. */
+const REPEATED_SIGNAL_MS = 1000;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadConfig({ requireDiscordToken: true }));
@@ -23,9 +27,21 @@ async function main(): Promise<void> {
 
   let stopping = false;
   let crashed = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  let signalledAt = 0;
+  const stop = (signal: "SIGINT" | "SIGTERM") => {
+    if (stopping) {
+      // Under `npm start`, Ctrl-C reaches the bot twice at once (from the terminal and forwarded by npm):
+      // that is one request. A signal sent again later means "now": exit without waiting for the drain.
+      const now = Date.now();
+      if (signalledAt === 0) signalledAt = now;
+      else if (now - signalledAt > REPEATED_SIGNAL_MS) {
+        logger.warn({ signal }, "signalled again while shutting down; exiting at once");
+        process.exit(128 + constants.signals[signal]);
+      }
+      return;
+    }
     stopping = true;
+    signalledAt = Date.now();
     logger.info({ signal }, "shutting down");
     app
       .stop()
@@ -35,8 +51,9 @@ async function main(): Promise<void> {
         process.exit(1);
       });
   };
+  // `on`, not `once`: a second signal must not fall through to Node's default (an abrupt exit).
   process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
 
   // After a crash the process state is unknown: stop what can be stopped (in-flight interactions
   // still get their answers, storage is closed), but never wait for ever, and exit 1 whatever happens.
@@ -62,8 +79,9 @@ async function main(): Promise<void> {
   try {
     await app.start();
   } catch (err) {
-    if (isStorageError(err)) {
-      // Storage that cannot be opened is a setup problem, like a bad variable: one line, no stack.
+    if (isSetupError(err)) {
+      // Storage that cannot be opened, a refused token, an unreachable DISCORD_API_URL, a disallowed
+      // intent: setup problems, like a bad variable, so one line that says what to change, no stack.
       process.stderr.write(`${err.message}\n`);
     } else {
       logger.fatal({ err }, "could not start the bot");
@@ -73,9 +91,9 @@ async function main(): Promise<void> {
   }
 }
 
-/** By name, so this file need not import the storage module (and its Redis client) up front. */
-function isStorageError(err: unknown): err is Error {
-  return err instanceof Error && err.name === "StorageError";
+/** By name, so this file need not import the storage and Discord modules up front. */
+function isSetupError(err: unknown): err is Error {
+  return err instanceof Error && (err.name === "StorageError" || err.name === "DiscordSetupError");
 }
 
 main().catch((err: unknown) => {

@@ -310,13 +310,131 @@ function silentFrameHeader(like: Mp3FrameHeader): Buffer {
 }
 
 /**
- * Splits a file into parts of at most `maxBytes`, cutting only where a frame starts, so every part is
- * a playable MP3 and `Buffer.concat(parts)` is the input byte for byte. The first part keeps the
- * leading tag (and any Xing frame, whose stale frame count some players will show for that part), the
- * last part keeps the trailing tags. The parts are views into `buf`.
+ * `main_data_begin` of a frame's side information: how many bytes before this frame's header its audio
+ * data starts (the bit reservoir). 0 means the frame decodes from its own bytes and those after it, so a
+ * part that starts there plays exactly as that span of the whole file does.
+ */
+export function mainDataBegin(buf: Uint8Array, frame: Mp3Frame): number {
+  const o = frame.offset + 4 + (frame.crc ? 2 : 0);
+  // MPEG-1: the first 9 bits of the side information; MPEG-2 and 2.5: the first 8.
+  return frame.version === "1" ? (buf[o]! << 1) | (buf[o + 1]! >> 7) : buf[o]!;
+}
+
+const CRC16_TABLE = Uint16Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xa001 : c >>> 1;
+  return c;
+});
+
+/** CRC-16 as LAME computes it for its tag (polynomial 0x8005 reflected, initial value 0). */
+function lameCrc(bytes: Uint8Array): number {
+  let c = 0;
+  for (const byte of bytes) c = (c >>> 8) ^ CRC16_TABLE[(c ^ byte) & 0xff]!;
+  return c;
+}
+
+const XING_FRAMES = 0x1;
+const XING_BYTES = 0x2;
+const XING_TOC = 0x4;
+const XING_QUALITY = 0x8;
+/** Encoder strings of the LAME tag layout that follows a Xing/Info header (LAME, ffmpeg, GOGO). */
+const LAME_TAG_ENCODERS = ["LAME", "Lavc", "Lavf", "GOGO"];
+
+/** Where the fields of a Xing/Info frame are, relative to the frame; undefined when it states no frame count. */
+function xingFields(
+  buf: Uint8Array,
+  info: Mp3Frame,
+): { frames: number; bytes: number; toc: number; lame: number } | undefined {
+  if (info.infoTag !== "Xing" && info.infoTag !== "Info") return undefined;
+  const xing = 4 + (info.crc ? 2 : 0) + sideInfoBytes(info);
+  if (xing + 12 > info.frameBytes) return undefined;
+  const at = info.offset + xing + 4;
+  const flags = ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
+  if ((flags & XING_FRAMES) === 0) return undefined;
+  let p = xing + 8;
+  const field = (present: number, bytes: number) => {
+    if ((flags & present) === 0) return -1;
+    p += bytes;
+    return p - bytes;
+  };
+  const frames = field(XING_FRAMES, 4);
+  const bytes = field(XING_BYTES, 4);
+  const toc = field(XING_TOC, 100);
+  field(XING_QUALITY, 4);
+  if (p > info.frameBytes) return undefined;
+  return { frames, bytes, toc, lame: p };
+}
+
+/**
+ * A copy of the Xing/Info frame `info` describing `audio` (the audio frames that follow it in the part)
+ * instead of the whole file: frame count, byte count, seek table and, when a LAME tag follows, its
+ * music length and CRCs. The encoder delay stays (the part starts where the file does); the end padding
+ * is kept only when the part ends where the file does. Undefined when the frame cannot be rewritten
+ * (a VBRI frame, or a Xing frame that states no frame count): such a frame is dropped instead.
+ */
+function rewriteInfoFrame(
+  buf: Uint8Array,
+  info: Mp3Frame,
+  audio: readonly Mp3Frame[],
+  keepPadding: boolean,
+): Buffer | undefined {
+  const fields = xingFields(buf, info);
+  const last = audio.at(-1);
+  if (!fields || !last) return undefined;
+  const frame = Buffer.from(buf.subarray(info.offset, info.offset + info.frameBytes));
+  const audioEnd = last.offset + last.frameBytes;
+  const totalBytes = audioEnd - info.offset;
+  frame.writeUInt32BE(audio.length, fields.frames);
+  if (fields.bytes >= 0) frame.writeUInt32BE(totalBytes, fields.bytes);
+  if (fields.toc >= 0) {
+    for (let i = 0; i < 100; i++) {
+      const f = audio[Math.floor((i * audio.length) / 100)]!;
+      frame[fields.toc + i] = Math.min(255, Math.floor((256 * (f.offset - info.offset)) / totalBytes));
+    }
+  }
+
+  // The LAME tag: 36 bytes right after the Xing fields, ending in a CRC of the frame up to there.
+  const lame = fields.lame;
+  if (lame + 36 > frame.length) return frame;
+  const original = buf.subarray(info.offset, info.offset + info.frameBytes);
+  const crcValid = lameCrc(original.subarray(0, lame + 34)) === frame.readUInt16BE(lame + 34);
+  if (!crcValid && !LAME_TAG_ENCODERS.includes(frame.toString("latin1", lame, lame + 4))) return frame;
+  if (!keepPadding) {
+    // Encoder delay (12 bits) then end padding (12 bits) at +21.
+    frame[lame + 22] = frame[lame + 22]! & 0xf0;
+    frame[lame + 23] = 0;
+  }
+  frame.writeUInt32BE(totalBytes, lame + 28);
+  frame.writeUInt16BE(lameCrc(buf.subarray(info.offset + info.frameBytes, audioEnd)), lame + 32);
+  frame.writeUInt16BE(lameCrc(frame.subarray(0, lame + 34)), lame + 34);
+  return frame;
+}
+
+/**
+ * A part holds at least this share of the size limit before a cut that needs no bit reservoir is
+ * preferred over the latest possible cut: at worst about twice the parts, in practice (speech pauses
+ * are everywhere) next to none more.
+ */
+export const MIN_CLEAN_PART_SHARE = 0.5;
+
+/**
+ * Splits a file into parts of at most `maxBytes`, cutting only where an audio frame starts, so every
+ * part is a playable MP3 and the parts hold every audio frame of the file exactly once.
  *
- * Throws a RangeError when that is impossible: a single frame, or a tag together with its neighbouring
- * frame, larger than `maxBytes`.
+ * - A cut is made, where the size window allows, before a frame whose `main_data_begin` is 0: that
+ *   frame takes nothing from the bit reservoir of the part before, so the next part plays from its
+ *   first frame as the whole file does there (a cut elsewhere costs its first tens of milliseconds,
+ *   which decode as silence or noise on their own). Otherwise the part is made as large as it can be.
+ * - The file's Xing/Info frame describes the whole file, and players would show the whole duration for
+ *   the first part: that part gets it rewritten for its own frames (same size), or loses it when it
+ *   cannot be rewritten (VBRI). Later parts have none.
+ * - The first part keeps the leading tag, the last part the trailing tags; bytes between frames stay.
+ *
+ * So `Buffer.concat(parts)` is the input byte for byte except the info frame. The parts after the first
+ * are views into `buf`. A file that already fits is returned as it is.
+ *
+ * Throws a RangeError when splitting is impossible: a single frame, or a tag together with its
+ * neighbouring frame, larger than `maxBytes`.
  */
 export function splitMp3(buf: Buffer, maxBytes: number): Buffer[] {
   if (!Number.isInteger(maxBytes) || maxBytes < 1)
@@ -326,22 +444,47 @@ export function splitMp3(buf: Buffer, maxBytes: number): Buffer[] {
   if (firstAudio === -1) throw new Error("no MPEG audio frames found");
   if (buf.length <= maxBytes) return [buf];
 
-  // A part may end where any frame after the first audio frame starts: every part then holds audio.
-  const cuts = frames.slice(firstAudio + 1).map((f) => f.offset);
+  // Only the info frame in front of the audio describes the file; one further on (a file joined by a
+  // tool that kept them) is inside a part, where players do not look for it.
+  const info = frames.slice(0, firstAudio).findLast((f) => f.infoTag !== undefined);
+  const audio = frames.slice(firstAudio).filter((f) => f.infoTag === undefined);
+  // Bytes the first part loses when its info frame has to go.
+  const dropped = info && !xingFields(buf, info) ? info.frameBytes : 0;
+
+  // A part may end where any audio frame after the first starts: every part then holds audio.
   const parts: Buffer[] = [];
+  let firstPartFrames = audio.length;
   let start = 0;
-  let i = 0;
-  while (buf.length - start > maxBytes) {
-    let best = -1;
-    while (i < cuts.length && cuts[i]! - start <= maxBytes) best = cuts[i++]!;
-    if (best === -1) {
+  let next = 1;
+  for (;;) {
+    const limit = maxBytes + (parts.length === 0 ? dropped : 0);
+    if (buf.length - start <= limit) break;
+    let latest = -1;
+    let clean = -1;
+    for (let i = next; i < audio.length && audio[i]!.offset - start <= limit; i++) {
+      latest = i;
+      const size = audio[i]!.offset - start;
+      if (size >= limit * MIN_CLEAN_PART_SHARE && mainDataBegin(buf, audio[i]!) === 0) clean = i;
+    }
+    const cut = clean !== -1 ? clean : latest;
+    if (cut === -1) {
       throw new RangeError(
         `cannot split this MP3 into parts of ${maxBytes} bytes: a frame or tag at byte ${start} does not fit`,
       );
     }
-    parts.push(buf.subarray(start, best));
-    start = best;
+    if (parts.length === 0) firstPartFrames = cut;
+    parts.push(buf.subarray(start, audio[cut]!.offset));
+    start = audio[cut]!.offset;
+    next = cut + 1;
   }
   parts.push(buf.subarray(start));
+
+  if (info) {
+    const first = parts[0]!;
+    const own = rewriteInfoFrame(buf, info, audio.slice(0, firstPartFrames), parts.length === 1);
+    const before = first.subarray(0, info.offset);
+    const after = first.subarray(info.offset + info.frameBytes);
+    parts[0] = Buffer.concat(own ? [before, own, after] : [before, after]);
+  }
   return parts;
 }

@@ -1,30 +1,41 @@
 import { createWriteStream } from "node:fs";
-import { readFile, rename, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { readFile, stat } from "node:fs/promises";
+import { basename, extname, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { audioDurationMs } from "../audio/duration.ts";
-import { configSecrets, loadConfig, loadConfigOrExit } from "../config.ts";
-import { createLogger } from "../logger.ts";
+import { type Config, configSecrets, loadConfig, loadConfigOrExit } from "../config.ts";
+import { createLogger, type Logger } from "../logger.ts";
 import { createProvider } from "../providers/create-provider.ts";
 import { runAsyncSynthesis } from "../speech/async-run.ts";
-import { describeTtsError, TtsError } from "../speech/errors.ts";
+import { TtsError } from "../speech/errors.ts";
 import { MINIMAX_LIMITS } from "../speech/models.ts";
 import type { SpeechRequest, SubtitleSegment, TtsProvider } from "../speech/types.ts";
 import { synthesizeLong } from "../text/long-text.ts";
 import { toSrt } from "../text/subtitles.ts";
 import { decodeTextFile, formatBytes, TextFileError } from "../text/text-file.ts";
-import { parseSpeakArgs, type SpeakArgs, USAGE } from "./args.ts";
+import { parseSpeakArgs, type SpeakArgs, speechSettings, USAGE } from "./args.ts";
+import { type CliContext, checkApiHost, describeForCli } from "./messages.ts";
+import { CliError, errnoText, PartFiles, prepareOutput } from "./output.ts";
 
 /** The most a --file may hold: MiniMax's text_file_id limit is 100,000 characters (≤ 4 bytes each). */
 const MAX_FILE_BYTES = 400_000;
-
-/** A problem to report in one line, without a stack trace. */
-class CliError extends Error {}
 
 interface Written {
   path: string;
   bytes: number;
   durationMs: number | undefined;
+}
+
+/** What a run needs once the flags, the configuration and the output path are settled. */
+interface Run {
+  provider: TtsProvider;
+  req: SpeechRequest;
+  out: string;
+  input: SpeakArgs["input"];
+  mode: SpeakArgs["mode"];
+  fileBytes: Buffer | undefined;
+  signal: AbortSignal;
+  parts: PartFiles;
 }
 
 function out(line: string): void {
@@ -35,83 +46,152 @@ function err(line: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const config = loadConfigOrExit(() => loadConfig({ requireDiscordToken: false }));
-  const parsed = parseSpeakArgs(argv, { model: config.tts.model, voice: config.tts.defaultVoice });
+  // Flags first, without any configuration: --help and flag mistakes need no API key.
+  const parsed = parseSpeakArgs(argv);
   if (!parsed.ok) {
-    err(`${parsed.error}\n\n${USAGE}`);
+    err(`Error: ${parsed.error} (see --help)`);
     return 2;
   }
-  if (parsed.args.help) {
+  if (parsed.command === "help") {
     out(USAGE);
     return 0;
   }
-  // `npm run` changes into the project folder; relative paths mean the folder the user typed the command in.
-  const here = process.env.INIT_CWD ?? process.cwd();
-  const args: SpeakArgs = {
-    ...parsed.args,
-    out: resolve(here, parsed.args.out),
-    input:
-      parsed.args.input.kind === "file"
-        ? { kind: "file", path: resolve(here, parsed.args.input.path) }
-        : parsed.args.input,
-  };
+  const config = loadConfigOrExit(() => loadConfig({ requireDiscordToken: false }));
   const logger = createLogger({
     level: config.logLevel === "info" ? "warn" : config.logLevel,
     secrets: configSecrets(config),
     destination: process.stderr,
   });
-  const { provider, close } = createProvider(config, logger);
   const abort = new AbortController();
-  process.once("SIGINT", () => abort.abort(new Error("interrupted")));
+  const parts = new PartFiles();
+  process.once("SIGINT", () => {
+    abort.abort(new Error("interrupted"));
+    // A second Ctrl-C does not wait for the provider call to wind down.
+    process.once("SIGINT", () => {
+      parts.removeAllSync();
+      err("Interrupted.");
+      process.exit(130);
+    });
+  });
+  const apiUrl = config.tts.provider === "aimlapi" ? config.aimlapi.apiUrl : config.minimax.apiUrl;
+  const ctx: CliContext = {
+    provider: config.tts.provider,
+    apiUrl,
+    voiceId: parsed.command === "speak" ? (parsed.args.settings.voiceId ?? config.tts.defaultVoice) : "",
+  };
+  let close: (() => Promise<void>) | undefined;
   try {
-    let text: string;
-    let fileBytes: Buffer | undefined;
-    if (args.input.kind === "file") {
-      fileBytes = await readInputFile(args.input.path);
-      text = decodeTextFile(fileBytes, { maxBytes: MAX_FILE_BYTES });
+    // Everything that can be checked for free is checked before the first request.
+    const prepared = parsed.command === "speak" ? await prepare(parsed.args, config, parts) : undefined;
+    const dns = await checkApiHost(ctx, abort.signal);
+    if (dns) throw new CliError(dns);
+    const handle = createProvider(config, logger);
+    close = handle.close;
+    if (prepared === undefined) {
+      await listVoices(handle.provider, abort.signal);
     } else {
-      text = args.input.text;
-    }
-    const req: SpeechRequest = { ...args.settings, text };
-    const long =
-      args.mode === "async" || (args.mode === "auto" && [...text].length > config.tts.syncMaxChars);
-    const started = performance.now();
-    if (args.mode === "stream") {
-      await runStream(provider, req, args, abort.signal, started);
-    } else if (long) {
-      await runLong(provider, req, args, fileBytes, abort.signal);
-    } else {
-      const result = await provider.synthesize(req, { signal: abort.signal });
-      const w = await writeAtomic(args.out, result.audio, result.durationMs ?? measure(result.audio, req));
-      summary(w, result.usageCharacters, result.traceId, performance.now() - started);
+      await speak({ ...prepared, provider: handle.provider, signal: abort.signal, parts }, config);
     }
     return 0;
   } catch (e) {
-    if (e instanceof TtsError) {
-      err(`Error: ${describeTtsError(e)}`);
-      const detail = [
-        e.code !== undefined ? `code ${e.code}` : undefined,
-        e.statusMsg ? `"${e.statusMsg}"` : undefined,
-        e.httpStatus !== undefined ? `HTTP ${e.httpStatus}` : undefined,
-        e.traceId ? `trace id ${e.traceId}` : undefined,
-      ].filter(Boolean);
-      if (detail.length > 0) err(`       (${detail.join(", ")})`);
-      return 1;
-    }
-    if (e instanceof TextFileError || e instanceof CliError) {
-      err(`Error: ${e.message}`);
-      return 1;
-    }
-    if (abort.signal.aborted) {
-      err("Interrupted.");
-      return 130;
-    }
-    logger.error({ err: e }, "unexpected error");
-    err(`Error: ${(e as Error).message}`);
-    return 1;
+    await parts.removeAll();
+    return report(e, abort.signal, ctx, logger);
   } finally {
-    await close();
+    await close?.();
   }
+}
+
+/** Reads the input and settles the output path: free, and done before anything is sent. */
+async function prepare(
+  parsed: SpeakArgs,
+  config: Config,
+  parts: PartFiles,
+): Promise<Omit<Run, "provider" | "signal">> {
+  // `npm run` changes into the project folder; relative paths mean the folder the user typed the command in.
+  const here = process.env.INIT_CWD ?? process.cwd();
+  const settings = speechSettings(parsed, { model: config.tts.model, voice: config.tts.defaultVoice });
+  let text: string;
+  let fileBytes: Buffer | undefined;
+  const input: SpeakArgs["input"] =
+    parsed.input.kind === "file" ? { kind: "file", path: resolve(here, parsed.input.path) } : parsed.input;
+  if (input.kind === "file") {
+    fileBytes = await readInputFile(input.path);
+    text = decodeTextFile(fileBytes, { maxBytes: MAX_FILE_BYTES });
+  } else {
+    text = input.text;
+  }
+  const req: SpeechRequest = { ...settings, text };
+  const long = isLong(parsed.mode, text, config);
+  const path = await prepareOutput({
+    out: parsed.out,
+    here,
+    format: settings.format,
+    companions: long ? (p) => [srtPath(p)] : undefined,
+  });
+  return { req, out: path, input, mode: parsed.mode, fileBytes, parts };
+}
+
+function isLong(mode: SpeakArgs["mode"], text: string, config: Config): boolean {
+  return mode === "async" || (mode === "auto" && [...text].length > config.tts.syncMaxChars);
+}
+
+async function speak(run: Run, config: Config): Promise<void> {
+  const started = performance.now();
+  if (run.mode === "stream") {
+    await runStream(run, started);
+  } else if (isLong(run.mode, run.req.text, config)) {
+    await runLong(run);
+  } else {
+    const result = await run.provider.synthesize(run.req, { signal: run.signal });
+    const w = await writeAudio(
+      run,
+      run.out,
+      result.audio,
+      result.durationMs ?? measure(result.audio, run.req),
+    );
+    summary(w, result.usageCharacters, result.traceId, performance.now() - started);
+  }
+}
+
+async function listVoices(provider: TtsProvider, signal: AbortSignal): Promise<void> {
+  if (!provider.listVoices) {
+    throw new CliError(
+      `The ${provider.name} provider cannot list voices; see its documentation for the voice ids.`,
+    );
+  }
+  const voices = await provider.listVoices({ signal });
+  const width = Math.max(8, ...voices.map((v) => v.voiceId.length));
+  for (const v of voices) {
+    const name = v.name && v.name !== v.voiceId ? `  ${v.name}` : "";
+    out(`${v.voiceId.padEnd(width)}  ${v.category}${name}`);
+  }
+  err(`${voices.length} voice${voices.length === 1 ? "" : "s"}; pass one with --voice ID.`);
+}
+
+/** The exit code for a failure, after saying it in one line (two for provider details). */
+function report(e: unknown, signal: AbortSignal, ctx: CliContext, logger: Logger): number {
+  if (signal.aborted) {
+    err("Interrupted.");
+    return 130;
+  }
+  if (e instanceof TtsError) {
+    err(`Error: ${describeForCli(e, ctx)}`);
+    const detail = [
+      e.code !== undefined ? `code ${e.code}` : undefined,
+      e.statusMsg ? `"${e.statusMsg}"` : undefined,
+      e.httpStatus !== undefined ? `HTTP ${e.httpStatus}` : undefined,
+      e.traceId ? `trace id ${e.traceId}` : undefined,
+    ].filter(Boolean);
+    if (detail.length > 0) err(`       (${detail.join(", ")})`);
+    return 1;
+  }
+  if (e instanceof TextFileError || e instanceof CliError) {
+    err(`Error: ${e.message}`);
+    return 1;
+  }
+  logger.error({ err: e }, "unexpected error");
+  err(`Error: ${(e as Error).message}`);
+  return 1;
 }
 
 /** Checks the size before reading, so a huge file is refused without being loaded. */
@@ -132,20 +212,15 @@ async function readInputFile(path: string): Promise<Buffer> {
   }
 }
 
-async function runStream(
-  provider: TtsProvider,
-  req: SpeechRequest,
-  args: SpeakArgs,
-  signal: AbortSignal,
-  started: number,
-): Promise<void> {
+async function runStream(run: Run, started: number): Promise<void> {
+  const { provider, req } = run;
   if (!provider.stream) {
     throw new CliError(`The ${provider.name} provider cannot stream; run without --stream.`);
   }
-  const tmp = join(dirname(args.out), `.${basename(args.out)}.part`);
   let firstChunkMs: number | undefined;
-  const gen = provider.stream(req, { signal });
+  const gen = provider.stream(req, { signal: run.signal });
   let summaryInfo: Awaited<ReturnType<typeof gen.next>>["value"] | undefined;
+  let bytes = 0;
   // Written chunk by chunk so a long clip starts landing on disk at the first audio.
   async function* chunks() {
     for (;;) {
@@ -155,29 +230,28 @@ async function runStream(
         return;
       }
       firstChunkMs ??= performance.now() - started;
+      bytes += next.value.length;
       yield next.value;
     }
   }
-  await pipeline(chunks, createWriteStream(tmp));
-  await rename(tmp, args.out);
+  const part = run.parts.open(run.out);
+  try {
+    await pipeline(chunks, createWriteStream(part));
+  } catch (e) {
+    // A provider failure is reported as such; only a failing disk is said as a write error.
+    if (e instanceof TtsError || run.signal.aborted || (e as NodeJS.ErrnoException).code === undefined)
+      throw e;
+    throw new CliError(`Cannot write ${run.out}: ${errnoText(e)}`);
+  }
+  await run.parts.commit(part, run.out);
   const s = summaryInfo as Exclude<typeof summaryInfo, Buffer | undefined>;
-  const audio = await readFile(args.out);
-  summary(
-    { path: args.out, bytes: audio.length, durationMs: s?.durationMs ?? measure(audio, req) },
-    s?.usageCharacters,
-    s?.traceId,
-    performance.now() - started,
-  );
+  const durationMs = s?.durationMs ?? measure(await readFile(run.out), req);
+  summary({ path: run.out, bytes, durationMs }, s?.usageCharacters, s?.traceId, performance.now() - started);
   if (firstChunkMs !== undefined) out(`  first audio after ${Math.round(firstChunkMs)} ms`);
 }
 
-async function runLong(
-  provider: TtsProvider,
-  req: SpeechRequest,
-  args: SpeakArgs,
-  fileBytes: Buffer | undefined,
-  signal: AbortSignal,
-): Promise<void> {
+async function runLong(run: Run): Promise<void> {
+  const { provider, req, signal } = run;
   const started = performance.now();
   if (!provider.async) {
     err(`The ${provider.name} provider has no async API: synthesizing in chunks…`);
@@ -185,8 +259,8 @@ async function runLong(
       signal,
       onProgress: (p: { done: number; total: number }) => err(`  chunk ${p.done}/${p.total}`),
     });
-    const w = await writeAtomic(args.out, long.result.audio, long.result.durationMs);
-    const srt = await writeSubtitles(args.out, long.subtitles);
+    const w = await writeAudio(run, run.out, long.result.audio, long.result.durationMs);
+    const srt = await writeSubtitles(run, run.out, long.subtitles);
     summary(w, long.result.usageCharacters, long.result.traceId, performance.now() - started);
     out(`  subtitles: ${srt}`);
     return;
@@ -200,37 +274,37 @@ async function runLong(
   }
   // Inline text is limited to 50,000 characters; longer texts travel as an uploaded file.
   const upload =
-    fileBytes ?? (chars > MINIMAX_LIMITS.asyncTextMaxChars ? Buffer.from(req.text, "utf8") : undefined);
+    run.fileBytes ?? (chars > MINIMAX_LIMITS.asyncTextMaxChars ? Buffer.from(req.text, "utf8") : undefined);
   const input = upload
     ? {
         fileId: await api.uploadText(
           upload,
-          args.input.kind === "file" ? basename(args.input.path) : "input.txt",
+          run.input.kind === "file" ? basename(run.input.path) : "input.txt",
           { signal },
         ),
       }
     : { text: req.text };
-  const run = await runAsyncSynthesis(api, input, req, {
+  const task = await runAsyncSynthesis(api, input, req, {
     signal,
     initialDelayMs: 500,
     onProgress: (p) => err(`  task ${p.taskId}: ${p.status} (${(p.elapsedMs / 1000).toFixed(1)} s)`),
   });
-  const parts = run.result.parts;
+  const parts = task.result.parts;
   if (parts.length === 0) throw new CliError("The speech service returned an empty result.");
   for (const [i, part] of parts.entries()) {
-    const path = parts.length === 1 ? args.out : numbered(args.out, i + 1);
+    const path = parts.length === 1 ? run.out : numbered(run.out, i + 1);
     const extra = part.extra as { audio_length?: unknown } | undefined;
     const reported = typeof extra?.audio_length === "number" ? extra.audio_length : undefined;
-    const w = await writeAtomic(path, part.audio, reported ?? measure(part.audio, req));
+    const w = await writeAudio(run, path, part.audio, reported ?? measure(part.audio, req));
     summary(
       w,
-      i === 0 ? run.created.usageCharacters : undefined,
-      run.created.traceId,
+      i === 0 ? task.created.usageCharacters : undefined,
+      task.created.traceId,
       performance.now() - started,
     );
-    if (part.subtitles) out(`  subtitles: ${await writeSubtitles(path, part.subtitles)}`);
+    if (part.subtitles) out(`  subtitles: ${await writeSubtitles(run, path, part.subtitles)}`);
   }
-  out(`  task ${run.created.taskId}, ${run.polls} poll${run.polls === 1 ? "" : "s"}`);
+  out(`  task ${task.created.taskId}, ${task.polls} poll${task.polls === 1 ? "" : "s"}`);
 }
 
 function numbered(path: string, n: number): string {
@@ -238,18 +312,25 @@ function numbered(path: string, n: number): string {
   return `${path.slice(0, path.length - ext.length)}-${n}${ext}`;
 }
 
-async function writeSubtitles(audioPath: string, segments: SubtitleSegment[]): Promise<string> {
+function srtPath(audioPath: string): string {
   const ext = extname(audioPath);
-  const path = `${audioPath.slice(0, audioPath.length - ext.length)}.srt`;
-  await writeAtomic(path, Buffer.from(toSrt(segments), "utf8"), undefined);
+  return `${audioPath.slice(0, audioPath.length - ext.length)}.srt`;
+}
+
+async function writeSubtitles(run: Run, audioPath: string, segments: SubtitleSegment[]): Promise<string> {
+  const path = srtPath(audioPath);
+  await run.parts.write(path, Buffer.from(toSrt(segments), "utf8"));
   return path;
 }
 
-/** Write beside the target and rename, so an interrupted run never leaves a half file under the real name. */
-async function writeAtomic(path: string, data: Buffer, durationMs: number | undefined): Promise<Written> {
-  const tmp = join(dirname(path), `.${basename(path)}.part`);
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+/** Through a `.part` file and a rename, so an interrupted run never leaves a half file under the real name. */
+async function writeAudio(
+  run: Run,
+  path: string,
+  data: Buffer,
+  durationMs: number | undefined,
+): Promise<Written> {
+  await run.parts.write(path, data);
   return { path, bytes: data.length, durationMs };
 }
 
@@ -278,5 +359,11 @@ function summary(
   out(`  trace id: ${traceId ?? "none"}`);
   out(`  took ${Math.round(elapsedMs)} ms`);
 }
+
+// `npm run speak -- --list-voices | head` closes the pipe early: that is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 process.exitCode = await main(process.argv.slice(2));

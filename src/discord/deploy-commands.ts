@@ -11,6 +11,7 @@ import {
 } from "../config.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import { createStorage } from "../storage/storage.ts";
+import { explainDiscordError } from "./client.ts";
 import {
   type CommandSyncState,
   type CommandsRest,
@@ -151,6 +152,9 @@ async function main(): Promise<void> {
       force,
     });
     process.stdout.write(describe(result));
+  } catch (err) {
+    // A refused token or an unreachable DISCORD_API_URL: the same one line as `npm start` prints.
+    throw explainDiscordError(err, { apiUrl: config.discord.apiUrl }) ?? err;
   } finally {
     await storage.close();
   }

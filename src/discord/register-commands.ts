@@ -5,7 +5,7 @@ import type { Logger } from "../logger.ts";
 /** The two REST calls registration needs; discord.js `REST` (or `client.rest`) fits as is. */
 export interface CommandsRest {
   put(route: `/${string}`, options: { body: unknown }): Promise<unknown>;
-  get(route: `/${string}`): Promise<unknown>;
+  get(route: `/${string}`, options?: { query?: URLSearchParams }): Promise<unknown>;
 }
 
 /** Where the hash of the last registered set is kept (a Keyv namespace, a file, a Map in tests). */
@@ -41,8 +41,9 @@ export interface SyncCommandsOptions {
   /** Register even when nothing changed. */
   force?: boolean;
   /**
-   * Also ask Discord which commands it has (one GET) and register when the names differ from ours,
-   * e.g. after someone removed them by hand or another copy of the bot registered a different set.
+   * Also ask Discord which commands it has (one GET) and register when they differ from ours, whatever
+   * the stored hash says: a new application, a wiped guild, commands removed by hand, or another copy
+   * of the bot that registered a different set.
    */
   verify?: boolean;
 }
@@ -71,10 +72,14 @@ export async function syncCommands(opts: SyncCommandsOptions): Promise<SyncResul
   const hash = hashDefinitions(definitions, scope);
   const count = definitions.length;
 
-  let reason: "forced" | "changed" | "missing on Discord" | undefined;
+  let reason: "forced" | "changed" | "different on Discord" | undefined;
+  let difference: CommandsDifference | undefined;
   if (opts.force) reason = "forced";
   else if ((await state.get(key)) !== hash) reason = "changed";
-  else if (opts.verify && !sameNames(await rest.get(route), definitions)) reason = "missing on Discord";
+  else if (opts.verify) {
+    difference = await remoteDifference(rest, route, definitions, scope, logger);
+    if (difference) reason = "different on Discord";
+  }
 
   if (reason === undefined) {
     logger.info({ scope, count, changed: false }, "application commands unchanged");
@@ -88,8 +93,89 @@ export async function syncCommands(opts: SyncCommandsOptions): Promise<SyncResul
     // The commands are registered; failing to remember it only costs one extra overwrite next time.
     logger.warn({ err, scope }, "could not store the application commands hash");
   }
-  logger.info({ scope, count, changed: true, reason }, "application commands registered");
+  logger.info({ scope, count, changed: true, reason, ...difference }, "application commands registered");
   return { changed: true, scope, count };
+}
+
+/** Which of our commands Discord lacks or holds in another form, and which of its commands we lack. */
+export interface CommandsDifference {
+  missing: string[];
+  different: string[];
+  extra: string[];
+}
+
+/** One GET; undefined when Discord has our set. A failed GET trusts the stored hash (and says so). */
+async function remoteDifference(
+  rest: CommandsRest,
+  route: `/${string}`,
+  definitions: readonly RESTPostAPIApplicationCommandsJSONBody[],
+  scope: CommandScope,
+  logger: Logger,
+): Promise<CommandsDifference | undefined> {
+  let remote: unknown;
+  try {
+    // With their localizations, so that a definition with some compares equal to what Discord holds.
+    remote = await rest.get(route, { query: new URLSearchParams({ with_localizations: "true" }) });
+  } catch (err) {
+    logger.warn({ err, scope }, "could not list the commands Discord has; trusting the stored hash");
+    return undefined;
+  }
+  const difference = compareWithRemote(remote, definitions);
+  const same =
+    difference.missing.length === 0 && difference.different.length === 0 && difference.extra.length === 0;
+  return same ? undefined : difference;
+}
+
+/**
+ * Compares Discord's list with ours. A command matches by (type, name); its body matches when every
+ * field we send has the same value on Discord. Fields Discord adds (ids, versions, defaults such as
+ * `nsfw` or `integration_types`) do not count, fields we leave undefined are not sent so do not count
+ * either, and a `false`, `null` or empty value we send matches one Discord leaves out.
+ */
+export function compareWithRemote(
+  remote: unknown,
+  local: readonly RESTPostAPIApplicationCommandsJSONBody[],
+): CommandsDifference {
+  const list = Array.isArray(remote) ? remote : [];
+  const keyOf = (c: unknown) => {
+    const o = (typeof c === "object" && c !== null ? c : {}) as { type?: unknown; name?: unknown };
+    return `${String(o.type ?? 1)}:${String(o.name)}`;
+  };
+  const remoteByKey = new Map(list.map((c: unknown) => [keyOf(c), c]));
+  const localKeys = new Set(local.map(keyOf));
+  const missing: string[] = [];
+  const different: string[] = [];
+  for (const command of local) {
+    const theirs = remoteByKey.get(keyOf(command));
+    if (theirs === undefined) missing.push(command.name);
+    else if (!covers(theirs, command)) different.push(command.name);
+  }
+  const extra = list
+    .filter((c: unknown) => !localKeys.has(keyOf(c)))
+    .map((c: unknown) => String((c as { name?: unknown } | null)?.name));
+  return { missing, different, extra };
+}
+
+function isBlank(v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === "") return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return typeof v === "object" && Object.values(v).every(isBlank);
+}
+
+/** True when `remote` has every value `local` sends (see compareWithRemote). */
+function covers(remote: unknown, local: unknown): boolean {
+  if (isBlank(local)) return isBlank(remote);
+  if (Array.isArray(local)) {
+    return (
+      Array.isArray(remote) && remote.length === local.length && local.every((v, i) => covers(remote[i], v))
+    );
+  }
+  if (typeof local === "object" && local !== null) {
+    if (typeof remote !== "object" || remote === null || Array.isArray(remote)) return false;
+    const theirs = remote as Record<string, unknown>;
+    return Object.entries(local).every(([k, v]) => v === undefined || covers(theirs[k], v));
+  }
+  return remote === local;
 }
 
 /**
@@ -117,16 +203,4 @@ export function canonicalJson(value: unknown): string {
     for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
     return sorted;
   });
-}
-
-/**
- * Only compares (type, name) pairs: Discord fills in defaults and ids, so comparing whole bodies would
- * need a model of every default. A changed option under an unchanged name is caught by the hash instead.
- */
-function sameNames(remote: unknown, local: readonly RESTPostAPIApplicationCommandsJSONBody[]): boolean {
-  if (!Array.isArray(remote)) return false;
-  const keyOf = (c: { type?: unknown; name?: unknown }) => `${String(c.type ?? 1)}:${String(c.name)}`;
-  const remoteKeys = remote.map((c: unknown) => keyOf(typeof c === "object" && c !== null ? c : {})).sort();
-  const localKeys = local.map(keyOf).sort();
-  return remoteKeys.length === localKeys.length && remoteKeys.every((k, i) => k === localKeys[i]);
 }

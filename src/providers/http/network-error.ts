@@ -54,9 +54,32 @@ export function errorFromNetworkFailure(err: unknown, ctx: NetworkFailureContext
   if (code && LOCAL_FAILURE_CODES.has(code)) {
     return new UpstreamError(`${ctx.label} request could not be made: ${message}`, details);
   }
+  // Name resolution said plainly: ENOTFOUND means the name does not exist (a wrong URL, or no network
+  // at all), EAI_AGAIN that the resolver could not answer now. Both stay retryable for the callers'
+  // policies (a resolver outage can pass); only the wording says which it is.
+  if (code === "ENOTFOUND") {
+    return new RetryableError(
+      `${ctx.label} host ${dnsHost(err, message)} could not be resolved (ENOTFOUND): check the URL and the network`,
+      details,
+    );
+  }
+  if (code === "EAI_AGAIN") {
+    return new RetryableError(
+      `${ctx.label} host ${dnsHost(err, message)} could not be resolved right now (EAI_AGAIN: DNS lookup failed temporarily)`,
+      details,
+    );
+  }
   const timeout = code?.includes("TIMEOUT") || code === "ETIMEDOUT";
   return new RetryableError(
     `${ctx.label} ${timeout ? "request timed out" : "connection failed"}: ${message}`,
     details,
   );
+}
+
+/** The name a DNS failure was about: Node sets `hostname`; otherwise it follows the code in the message. */
+function dnsHost(err: unknown, message: string): string {
+  if (typeof err === "object" && err !== null && "hostname" in err && typeof err.hostname === "string") {
+    return err.hostname;
+  }
+  return /(?:ENOTFOUND|EAI_AGAIN)\s+([^\s,;:]+)/.exec(message)?.[1] ?? "(unknown)";
 }

@@ -185,6 +185,11 @@ export class FakeDiscord {
     return this.#state.commands.list(guildId ?? "global");
   }
 
+  /** Forgets the global commands, or a guild's: as after a new application or a wiped guild. */
+  clearCommands(guildId?: string): void {
+    this.#state.commands.scopes.delete(guildId ?? "global");
+  }
+
   // ——— messages ———
 
   message(id: string): FakeMessage | undefined {

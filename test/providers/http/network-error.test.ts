@@ -41,7 +41,6 @@ describe("errorFromNetworkFailure", () => {
   const cases = [
     ["ECONNREFUSED", RetryableError, "connection failed"],
     ["ECONNRESET", RetryableError, "connection failed"],
-    ["ENOTFOUND", RetryableError, "connection failed"],
     ["UND_ERR_SOCKET", RetryableError, "connection failed"],
     ["UND_ERR_CONNECT_TIMEOUT", RetryableError, "request timed out"],
     ["UND_ERR_HEADERS_TIMEOUT", RetryableError, "request timed out"],
@@ -64,6 +63,37 @@ describe("errorFromNetworkFailure", () => {
       expect(err.provider).toBe(provider);
       expect(err.cause).toBe(cause);
       expect(err.traceId).toBeUndefined();
+    });
+
+    it("says a name that does not exist plainly, naming the host (ENOTFOUND)", () => {
+      const cause = Object.assign(new Error("getaddrinfo ENOTFOUND nonexistent.invalid"), {
+        code: "ENOTFOUND",
+        hostname: "nonexistent.invalid",
+      });
+      const err = errorFromNetworkFailure(cause, { provider, label });
+      expect(err).toBeInstanceOf(RetryableError);
+      expect(err.message).toBe(
+        `${label} host nonexistent.invalid could not be resolved (ENOTFOUND): check the URL and the network`,
+      );
+      expect(err.message).not.toMatch(/temporar/i);
+      expect(err.statusMsg).toBe("ENOTFOUND: getaddrinfo ENOTFOUND nonexistent.invalid");
+      expect(err.cause).toBe(cause);
+    });
+
+    it("calls only EAI_AGAIN a temporary DNS failure, and finds the host in the message", () => {
+      const cause = Object.assign(new Error("getaddrinfo EAI_AGAIN api.minimax.io"), { code: "EAI_AGAIN" });
+      const err = errorFromNetworkFailure(cause, { provider, label });
+      expect(err).toBeInstanceOf(RetryableError);
+      expect(err.message).toBe(
+        `${label} host api.minimax.io could not be resolved right now (EAI_AGAIN: DNS lookup failed temporarily)`,
+      );
+    });
+
+    it("says the host is unknown when neither the error nor its message names it", () => {
+      const err = errorFromNetworkFailure(withCode("ENOTFOUND"), { provider, label });
+      expect(err.message).toBe(
+        `${label} host (unknown) could not be resolved (ENOTFOUND): check the URL and the network`,
+      );
     });
 
     it("uses the bare message without a code", () => {
