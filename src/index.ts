@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       });
   };
   // `on`, not `once`: a second signal must not fall through to Node's default (an abrupt exit).
-  process.once("SIGINT", () => stop("SIGINT"));
+  process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
 
   // After a crash the process state is unknown: stop what can be stopped (in-flight interactions

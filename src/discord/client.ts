@@ -140,7 +140,9 @@ function httpStatus(err: unknown): number | undefined {
 }
 
 function errorCode(err: unknown): unknown {
-  return typeof err === "object" && err !== null && "code" in err ? (err as { code: unknown }).code : undefined;
+  return typeof err === "object" && err !== null && "code" in err
+    ? (err as { code: unknown }).code
+    : undefined;
 }
 
 function statusText(status: number): string {

@@ -9,7 +9,11 @@ import { PermissionFlagsBits } from "discord.js";
  */
 export const BOT_PERMISSIONS = [
   { name: "View Channels", flag: PermissionFlagsBits.ViewChannel, why: "see text and voice channels" },
-  { name: "Send Messages", flag: PermissionFlagsBits.SendMessages, why: "post narration results and notices" },
+  {
+    name: "Send Messages",
+    flag: PermissionFlagsBits.SendMessages,
+    why: "post narration results and notices",
+  },
   { name: "Embed Links", flag: PermissionFlagsBits.EmbedLinks, why: "narration status and request cards" },
   { name: "Attach Files", flag: PermissionFlagsBits.AttachFiles, why: "audio files and .srt subtitles" },
   {
@@ -27,9 +31,7 @@ export const BOT_PERMISSIONS = [
 ] as const;
 
 /** The permissions integer of the invite: every flag in BOT_PERMISSIONS. */
-export function botPermissions(
-  permissions: readonly { flag: bigint }[] = BOT_PERMISSIONS,
-): bigint {
+export function botPermissions(permissions: readonly { flag: bigint }[] = BOT_PERMISSIONS): bigint {
   return permissions.reduce((bits, p) => bits | p.flag, 0n);
 }
 

@@ -46,25 +46,70 @@ function srtTime(ms: number): string {
 }
 
 /**
- * SubRip text with `\n` line endings. Cues without text are skipped (numbering stays 1, 2, 3…), negative
- * times clamp to 0, a cue always ends after it begins, and blank lines inside a text (which would end the
- * cue early in every SRT parser) are removed.
+ * A cue's text as SubRip (and WebVTT, which SRT is converted to) can carry it: `\n` line endings, lines
+ * trimmed, blank lines removed (a blank line ends the cue in every parser), and every `-->` replaced by
+ * `→`. The arrow is what makes a line a timing line, in ffmpeg's SRT reader, in other SRT parsers and
+ * in WebVTT (where it is not allowed in cue text at all), so without it no line of text can be taken
+ * for the start of another cue, e.g. a text line `00:00:05,000 --> 00:00:06,000`.
+ */
+function cueText(text: string): string {
+  return text
+    .replace(/\r\n?/g, "\n")
+    .split("\n")
+    .map((line) => line.replaceAll("-->", "→").trim())
+    .filter((line) => line !== "")
+    .join("\n");
+}
+
+interface Cue {
+  begin: number;
+  end: number;
+  text: string;
+}
+
+/**
+ * The cues an SRT file shows, in order and never overlapping: times rounded to milliseconds (negative
+ * ones to 0), cues without text or without finite times left out, cues sorted by start, cues starting
+ * at the same millisecond merged into one (their lines in order, the later end), and each cue's end
+ * clamped to the next cue's start. Every cue ends at least 1 ms after it begins.
+ */
+function srtCues(segments: readonly SubtitleSegment[]): Cue[] {
+  const cues: Cue[] = [];
+  for (const seg of segments) {
+    const text = cueText(seg.text);
+    if (text === "" || !Number.isFinite(seg.time_begin) || !Number.isFinite(seg.time_end)) continue;
+    const begin = Math.max(0, Math.round(seg.time_begin));
+    cues.push({ begin, end: Math.max(begin + 1, Math.round(seg.time_end)), text });
+  }
+  cues.sort((a, b) => a.begin - b.begin); // stable: cues that start together keep their order
+
+  const merged: Cue[] = [];
+  for (const cue of cues) {
+    const last = merged.at(-1);
+    if (last && last.begin === cue.begin) {
+      last.text += `\n${cue.text}`;
+      last.end = Math.max(last.end, cue.end);
+    } else {
+      merged.push({ ...cue });
+    }
+  }
+  // Starts are now strictly increasing, so clamping keeps every end after its begin.
+  for (let i = 0; i + 1 < merged.length; i++) {
+    merged[i]!.end = Math.min(merged[i]!.end, merged[i + 1]!.begin);
+  }
+  return merged;
+}
+
+/**
+ * SubRip text with `\n` line endings, numbered 1, 2, 3… with no holes. Cues come out sorted and never
+ * overlapping (see `srtCues`; MiniMax's sentence times overlap by fractions of a millisecond, which
+ * rounding would turn into 1 ms overlaps), and their text cannot be mistaken for timing lines (see
+ * `cueText`), so the file converts to valid WebVTT as well.
  */
 export function toSrt(segments: readonly SubtitleSegment[]): string {
-  const cues: string[] = [];
-  for (const seg of segments) {
-    const text = seg.text
-      .replace(/\r\n?/g, "\n")
-      .split("\n")
-      .map((line) => line.trim())
-      .filter((line) => line !== "")
-      .join("\n");
-    if (text === "") continue;
-    const begin = Math.max(0, Math.round(seg.time_begin));
-    const end = Math.max(begin + 1, Math.round(seg.time_end));
-    cues.push(`${cues.length + 1}\n${srtTime(begin)} --> ${srtTime(end)}\n${text}\n`);
-  }
-  return cues.join("\n");
+  return srtCues(segments)
+    .map((cue, i) => `${i + 1}\n${srtTime(cue.begin)} --> ${srtTime(cue.end)}\n${cue.text}\n`)
+    .join("\n");
 }
 
 export function offsetSubtitles(segments: readonly SubtitleSegment[], offsetMs: number): SubtitleSegment[] {

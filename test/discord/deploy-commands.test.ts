@@ -188,12 +188,37 @@ describe("npm run deploy-commands against the fake Discord", () => {
   it("reports a rejected token without a stack trace", async () => {
     const fake = await startFakeDiscord();
     try {
-      const result = await run([], { DISCORD_TOKEN: "wrong-token", DISCORD_API_URL: fake.apiUrl });
+      const result = await run([], {
+        DISCORD_TOKEN: "wrong-token",
+        DISCORD_API_URL: fake.apiUrl,
+        STORAGE_URL: `sqlite://${join(dir, "bot.sqlite")}`,
+      });
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/^Could not deploy the commands: .*401/);
-      expect(result.stderr).not.toContain("    at ");
+      // The same line as `npm start` prints, behind what failed.
+      expect(result.stderr).toBe(
+        "Could not deploy the commands: Discord refused DISCORD_TOKEN (401 Unauthorized): copy the bot token " +
+          "from the Developer Portal (your application → Bot → Reset Token) into DISCORD_TOKEN.\n",
+      );
+      expect(result.stderr).not.toContain("wrong-token");
     } finally {
       await fake.close();
     }
+  });
+
+  it("reports an unreachable DISCORD_API_URL in one line", async () => {
+    const fake = await startFakeDiscord();
+    const port = fake.port;
+    await fake.close();
+    const apiUrl = `http://127.0.0.1:${port}/api`;
+    const result = await run([], {
+      DISCORD_TOKEN: "any-token",
+      DISCORD_API_URL: apiUrl,
+      STORAGE_URL: `sqlite://${join(dir, "bot.sqlite")}`,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^Could not deploy the commands: Could not reach Discord at DISCORD_API_URL=http:\/\/127\.0\.0\.1:\d+\/api \(connect ECONNREFUSED [^)]+\): check DISCORD_API_URL .*\n$/,
+    );
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
   });
 });

@@ -7,6 +7,7 @@ import {
 } from "discord.js";
 import { describe, expect, it } from "vitest";
 import {
+  compareWithRemote,
   hashDefinitions,
   type SyncCommandsOptions,
   syncCommands,
@@ -24,21 +25,35 @@ function slash(name: string, description = `about ${name}`): RESTPostAPIApplicat
 function stubRest() {
   const puts: { route: string; body: unknown }[] = [];
   const gets: string[] = [];
+  const queries: (string | undefined)[] = [];
   let remote: unknown[] = [];
   return {
     puts,
     gets,
+    queries,
+    /** What "Discord" holds now (a function: setup() spreads this object). */
+    remote: () => remote,
     setRemote(list: unknown[]) {
       remote = list;
     },
     rest: {
       async put(route: `/${string}`, options: { body: unknown }) {
         puts.push({ route, body: options.body });
-        remote = options.body as unknown[];
+        // What Discord answers: our bodies with the fields it fills in (undefined ones are never sent).
+        remote = (JSON.parse(JSON.stringify(options.body)) as Record<string, unknown>[]).map((c, i) => ({
+          id: String(i + 1),
+          application_id: APP,
+          version: "1",
+          default_member_permissions: null,
+          nsfw: false,
+          integration_types: [0],
+          ...c,
+        }));
         return remote;
       },
-      async get(route: `/${string}`) {
+      async get(route: `/${string}`, options?: { query?: URLSearchParams }) {
         gets.push(route);
+        queries.push(options?.query?.toString());
         return remote;
       },
     },
@@ -149,21 +164,71 @@ describe("syncCommands", () => {
   it("with verify, re-registers when Discord lost commands the hash says are there", async () => {
     const t = setup();
     await t.sync();
-    t.setRemote([{ id: "1", type: 1, name: "speak", application_id: APP }]);
+    t.setRemote(t.remote().filter((c) => (c as { name: string }).name === "voices"));
     expect((await t.sync({ verify: true })).changed).toBe(true);
     expect(t.gets).toEqual([`/applications/${APP}/commands`]);
+    expect(t.queries).toEqual(["with_localizations=true"]);
     expect(t.puts).toHaveLength(2);
+    expect(t.lines.at(-1)).toMatchObject({
+      msg: "application commands registered",
+      reason: "different on Discord",
+      missing: ["speak"],
+      different: [],
+      extra: [],
+    });
   });
 
-  it("with verify, sends nothing when Discord has the same names (extra fields it adds do not count)", async () => {
+  it("with verify, re-registers a new application or a wiped guild (nothing on Discord)", async () => {
+    const t = setup();
+    await t.sync({ guildId: GUILD });
+    t.setRemote([]);
+    expect((await t.sync({ guildId: GUILD, verify: true })).changed).toBe(true);
+    expect(t.gets).toEqual([`/applications/${APP}/guilds/${GUILD}/commands`]);
+    expect(t.lines.at(-1)).toMatchObject({ missing: ["speak", "voices"] });
+  });
+
+  it("with verify, sends nothing when Discord has our set (fields it adds, and key order, do not count)", async () => {
     const t = setup();
     await t.sync();
-    t.setRemote([
-      { id: "1", type: 1, name: "voices", version: "9", default_member_permissions: null },
-      { id: "2", type: 1, name: "speak", version: "9", default_member_permissions: null },
-    ]);
+    t.setRemote(
+      [...t.remote()].reverse().map((c) => {
+        const { name, ...rest } = c as Record<string, unknown>;
+        return { ...rest, version: "9", contexts: null, name };
+      }),
+    );
     expect((await t.sync({ verify: true })).changed).toBe(false);
+    expect(t.gets).toHaveLength(1);
     expect(t.puts).toHaveLength(1);
+  });
+
+  it("with verify, re-registers a command that differs on Discord, and one Discord has that we do not", async () => {
+    const t = setup();
+    await t.sync();
+    const remote = t.remote() as Record<string, unknown>[];
+    t.setRemote([
+      { ...remote[0], description: "an older description" },
+      remote[1],
+      { id: "9", type: 1, name: "old-command", description: "gone" },
+    ]);
+    expect((await t.sync({ verify: true })).changed).toBe(true);
+    expect(t.lines.at(-1)).toMatchObject({
+      reason: "different on Discord",
+      missing: [],
+      different: ["speak"],
+      extra: ["old-command"],
+    });
+  });
+
+  it("with verify, a GET that fails trusts the stored hash and says so", async () => {
+    const t = setup();
+    await t.sync();
+    const failing = { ...t.rest, get: async () => Promise.reject(new Error("503 from Discord")) };
+    expect((await t.sync({ rest: failing, verify: true })).changed).toBe(false);
+    expect(t.puts).toHaveLength(1);
+    expect(t.lines.map((l) => l.msg).slice(-2)).toEqual([
+      "could not list the commands Discord has; trusting the stored hash",
+      "application commands unchanged",
+    ]);
   });
 
   it("does not store the hash when the PUT fails, so the next start tries again", async () => {
@@ -179,6 +244,83 @@ describe("syncCommands", () => {
     const state = { get: async () => undefined, set: async () => Promise.reject(new Error("disk full")) };
     expect((await t.sync({ state })).changed).toBe(true);
     expect(t.lines.some((l) => l.msg === "could not store the application commands hash")).toBe(true);
+  });
+});
+
+describe("compareWithRemote", () => {
+  const option = (over: Record<string, unknown> = {}) => ({
+    type: 3,
+    name: "text",
+    description: "What to say",
+    required: true,
+    ...over,
+  });
+  const local = (opts: Record<string, unknown>[] = [option()]) =>
+    ({
+      type: 1,
+      name: "speak",
+      description: "Speak",
+      options: opts,
+    }) as RESTPostAPIApplicationCommandsJSONBody;
+  const remote = (opts: Record<string, unknown>[]) => [
+    {
+      id: "1",
+      version: "2",
+      application_id: APP,
+      type: 1,
+      name: "speak",
+      description: "Speak",
+      options: opts,
+    },
+  ];
+  const differs = (theirs: unknown, ours = local()) => compareWithRemote(theirs, [ours]).different;
+
+  it.each([
+    ["the same option", [option()], []],
+    [
+      "fields Discord adds to an option",
+      [option({ name_localized: "text", description_localized: "x" })],
+      [],
+    ],
+    ["required: false sent, left out by Discord", [option({ required: undefined })], [], { required: false }],
+    ["autocomplete: false sent, left out by Discord", [option()], [], { autocomplete: false }],
+    ["empty choices sent, left out by Discord", [option()], [], { choices: [] }],
+    ["another description", [option({ description: "Old" })], ["speak"]],
+    ["required on Discord only", [option({ required: undefined })], ["speak"]],
+    ["another type", [option({ type: 4 })], ["speak"]],
+    [
+      "a choice missing",
+      [option({ choices: [{ name: "a", value: "a" }] })],
+      ["speak"],
+      {
+        choices: [
+          { name: "a", value: "a" },
+          { name: "b", value: "b" },
+        ],
+      },
+    ],
+    ["an extra option on Discord", [option(), option({ name: "voice" })], ["speak"]],
+    [
+      "options in another order",
+      [option({ name: "voice" }), option()],
+      ["speak"],
+      undefined,
+      [option(), option({ name: "voice" })],
+    ],
+    ["a minimum changed", [option({ type: 10, min_value: 0.5 })], ["speak"], { type: 10, min_value: 0.25 }],
+  ] as const)("%s", (_what, theirs, expected, ours?, oursList?) => {
+    const mine = oursList ? [...oursList] : [option(ours ? { ...ours } : {})];
+    expect(differs(remote([...theirs]), local(mine))).toEqual(expected);
+  });
+
+  it("tells missing, different and extra commands apart, by type and name", () => {
+    const menu = { type: 3, name: "speak" } as RESTPostAPIApplicationCommandsJSONBody;
+    const result = compareWithRemote(
+      [...remote([option({ description: "Old" })]), { id: "3", type: 1, name: "help", description: "Help" }],
+      [local(), menu],
+    );
+    expect(result).toEqual({ missing: ["speak"], different: ["speak"], extra: ["help"] });
+    expect(compareWithRemote({ message: "not a list" }, [local()]).missing).toEqual(["speak"]);
   });
 });
 

@@ -43,6 +43,45 @@ describe("a restart on the same storage", () => {
     expect(synthCalls()).toBe(1);
     expect(again.content).toContain("Patient_Man");
   });
+
+  it("registers the commands again when Discord lost them, whatever the stored hash says", async () => {
+    const guild = h.discord.fixtures.guild.id;
+    const names = () =>
+      h.discord
+        .registeredCommands(guild)
+        .map((c) => c.name)
+        .sort();
+    const before = names();
+    expect(before).toContain("speak");
+    const commandCalls = () => h.discord.requests.filter((r) => r.route.includes("/commands"));
+    const putsBefore = commandCalls().filter((r) => r.method === "PUT").length;
+
+    // A wiped guild (or a new application): the storage still holds the hash of the registered set.
+    h.discord.clearCommands(guild);
+    expect(h.discord.registeredCommands(guild)).toEqual([]);
+    await h.restart();
+
+    expect(names()).toEqual(before);
+    expect(commandCalls().filter((r) => r.method === "PUT")).toHaveLength(putsBefore + 1);
+    const lastSync = () =>
+      h.logs.filter((l) => typeof l.msg === "string" && l.msg.startsWith("application commands ")).at(-1);
+    await expect
+      .poll(lastSync)
+      .toMatchObject({ reason: "different on Discord", missing: expect.arrayContaining(["speak"]) });
+    // One GET of the guild's commands per start, with their localizations.
+    const gets = commandCalls().filter((r) => r.method === "GET");
+    expect(gets.at(-1)).toMatchObject({
+      route: `/applications/${h.discord.fixtures.application.id}/guilds/${guild}/commands`,
+      query: { with_localizations: "true" },
+    });
+
+    // And the next start finds them in place: one more GET, no PUT.
+    const getsBefore = gets.length;
+    await h.restart();
+    await expect.poll(lastSync).toMatchObject({ msg: "application commands unchanged" });
+    expect(commandCalls().filter((r) => r.method === "GET")).toHaveLength(getsBefore + 1);
+    expect(commandCalls().filter((r) => r.method === "PUT")).toHaveLength(putsBefore + 1);
+  });
 });
 
 describe("npm start as a process", () => {

@@ -234,8 +234,9 @@ describe("npm start under a supervisor", () => {
 });
 
 describe("a Node.js too old to run the bot", () => {
-  const engines = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { engines: { node: string } })
-    .engines.node;
+  const engines = (
+    JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { engines: { node: string } }
+  ).engines.node;
 
   it("the launcher requires what package.json engines says", () => {
     const required = /const REQUIRED = "([\d.]+)"/.exec(readFileSync(LAUNCHER, "utf8"))?.[1];
@@ -258,7 +259,9 @@ describe("a Node.js too old to run the bot", () => {
     expect(result.stdout).toBe("");
     const lines = stderrLines(result.stderr);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^This bot needs Node\.js 22\.19\.0 or newer, but it was started with Node\.js 20\.11\.1 /);
+    expect(lines[0]).toMatch(
+      /^This bot needs Node\.js 22\.19\.0 or newer, but it was started with Node\.js 20\.11\.1 /,
+    );
     expect(lines[0]).toContain("`npm ci`");
     expect(lines[0]).toContain("https://nodejs.org");
   });

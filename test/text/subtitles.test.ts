@@ -7,6 +7,7 @@ import {
   subtitlesFromChunks,
   toSrt,
 } from "../../src/text/subtitles.ts";
+import { prng } from "../audio/signal.ts";
 
 const seg = (text: string, time_begin: number, time_end: number): SubtitleSegment => ({
   text,
@@ -40,12 +41,169 @@ describe("toSrt", () => {
       [seg("A", 360_000_000, 360_000_500)],
       "1\n100:00:00,000 --> 100:00:00,500\nA\n",
     ],
+    [
+      "sorts cues by start",
+      [seg("B", 2000, 3000), seg("A", 0, 1000)],
+      "1\n00:00:00,000 --> 00:00:01,000\nA\n\n2\n00:00:02,000 --> 00:00:03,000\nB\n",
+    ],
+    [
+      "clamps an end to the next start (MiniMax's sub-millisecond overlap, 1 ms once rounded)",
+      [seg("A", 0, 1037.6), seg("B", 1037.4, 2000)],
+      "1\n00:00:00,000 --> 00:00:01,037\nA\n\n2\n00:00:01,037 --> 00:00:02,000\nB\n",
+    ],
+    [
+      "clamps a cue that runs past several later ones to the first of them",
+      [seg("A", 0, 5000), seg("B", 1000, 2000), seg("C", 1500, 1800)],
+      "1\n00:00:00,000 --> 00:00:01,000\nA\n\n2\n00:00:01,000 --> 00:00:01,500\nB\n\n" +
+        "3\n00:00:01,500 --> 00:00:01,800\nC\n",
+    ],
+    [
+      "leaves a gap between cues alone",
+      [seg("A", 0, 900), seg("B", 1000, 2000)],
+      "1\n00:00:00,000 --> 00:00:00,900\nA\n\n2\n00:00:01,000 --> 00:00:02,000\nB\n",
+    ],
+    [
+      "merges cues that start on the same millisecond instead of leaving an empty one",
+      [seg("A", 1000.2, 1500), seg("B", 999.6, 2500), seg("C", 3000, 4000)],
+      "1\n00:00:01,000 --> 00:00:02,500\nA\nB\n\n2\n00:00:03,000 --> 00:00:04,000\nC\n",
+    ],
+    [
+      "merges cues that all clamp to 0",
+      [seg("A", -30, 400), seg("B", -10, 200)],
+      "1\n00:00:00,000 --> 00:00:00,400\nA\nB\n",
+    ],
+    [
+      "a zero-length cue before the next one keeps its 1 ms",
+      [seg("A", 500, 500), seg("B", 501, 900)],
+      "1\n00:00:00,500 --> 00:00:00,501\nA\n\n2\n00:00:00,501 --> 00:00:00,900\nB\n",
+    ],
+    ["replaces --> in text", [seg("A --> B -->C", 0, 1000)], "1\n00:00:00,000 --> 00:00:01,000\nA → B →C\n"],
+    [
+      "neutralises a text line that looks like a timing line",
+      [seg("Said:\n00:00:05,000 --> 00:00:06,000\nthen", 0, 1000)],
+      "1\n00:00:00,000 --> 00:00:01,000\nSaid:\n00:00:05,000 → 00:00:06,000\nthen\n",
+    ],
+    [
+      "neutralises a timing line with dots (WebVTT style) and a longer arrow",
+      [seg("2\n00:00:05.000 ---> 00:00:06.000", 0, 1000)],
+      "1\n00:00:00,000 --> 00:00:01,000\n2\n00:00:05.000 -→ 00:00:06.000\n",
+    ],
+    [
+      "leaves out cues without finite times",
+      [seg("A", Number.NaN, 5), seg("B", 0, Number.POSITIVE_INFINITY), seg("C", 0, 5)],
+      "1\n00:00:00,000 --> 00:00:00,005\nC\n",
+    ],
   ])("%s", (_name, segments, expected) => {
     expect(toSrt(segments)).toBe(expected);
   });
 
   it("uses LF only", () => {
     expect(toSrt([seg("a\r\nb", 0, 1), seg("c", 1, 2)])).not.toContain("\r");
+  });
+});
+
+/** A cue as a WebVTT (or SRT) reader sees it. */
+interface ParsedCue {
+  start: number;
+  end: number;
+  lines: string[];
+}
+
+const TIMING = /^(\d+):(\d{2}):(\d{2})[,.](\d{3}) --> (\d+):(\d{2}):(\d{2})[,.](\d{3})$/;
+const ms = (h: string, m: string, s: string, f: string) => ((+h * 60 + +m) * 60 + +s) * 1000 + +f;
+
+/** SRT to WebVTT the way converters do it: a header, and a dot for the comma in timing lines. */
+function srtToVtt(srt: string): string {
+  const body = srt
+    .split("\n")
+    .map((line) => (line.includes("-->") ? line.replace(/,(\d{3})/g, ".$1") : line))
+    .join("\n");
+  return `WEBVTT\n\n${body}`;
+}
+
+/**
+ * A minimal WebVTT reader: like real ones, any line with `-->` starts a cue and a blank line ends it;
+ * a line outside a cue (the SRT cue number, which WebVTT takes as an identifier) is skipped.
+ */
+function parseVtt(vtt: string): ParsedCue[] {
+  const lines = vtt.split("\n");
+  expect(lines[0]).toBe("WEBVTT");
+  const cues: ParsedCue[] = [];
+  let current: ParsedCue | undefined;
+  for (const line of lines.slice(1)) {
+    if (line.includes("-->")) {
+      const m = TIMING.exec(line);
+      expect(m, `timing line ${JSON.stringify(line)}`).not.toBeNull();
+      const [, h1, m1, s1, f1, h2, m2, s2, f2] = m!;
+      current = { start: ms(h1!, m1!, s1!, f1!), end: ms(h2!, m2!, s2!, f2!), lines: [] };
+      cues.push(current);
+    } else if (line === "") {
+      current = undefined;
+    } else if (current) {
+      current.lines.push(line);
+    }
+  }
+  return cues;
+}
+
+/** What a WebVTT player needs: every cue with text, ending after it starts, none before the last ends. */
+function expectPlayableVtt(cues: readonly ParsedCue[]): void {
+  for (const [i, cue] of cues.entries()) {
+    expect(cue.lines.length).toBeGreaterThan(0);
+    expect(cue.end).toBeGreaterThan(cue.start);
+    if (i > 0) expect(cue.start).toBeGreaterThanOrEqual(cues[i - 1]!.end);
+  }
+}
+
+describe("toSrt converted to WebVTT", () => {
+  it.each([
+    [
+      "overlapping MiniMax sentences",
+      [seg("One.", 0, 1037.78), seg("Two.", 1037.2, 2000.6), seg("Three.", 2000.1, 2600)],
+    ],
+    ["unsorted cues", [seg("C", 4000, 5000), seg("A", 0, 1000), seg("B", 2000, 3000)]],
+    [
+      "text with timing lines",
+      [seg("a\n1\n00:00:09,000 --> 00:00:10,000\nb", 0, 1000), seg("c", 1000, 2000)],
+    ],
+    ["cues starting together", [seg("A", 10, 20), seg("B", 10, 30), seg("C", 10.4, 15)]],
+  ])("%s: one cue per start, in order, none overlapping", (_name, segments) => {
+    const srt = toSrt(segments);
+    const cues = parseVtt(srtToVtt(srt));
+    expect(cues).toHaveLength(srt.split("\n\n").length);
+    expectPlayableVtt(cues);
+  });
+
+  it("holds for random cues, text and times alike", () => {
+    const random = prng(7);
+    const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
+    const texts = [
+      "Hello.",
+      "a --> b",
+      "00:00:01,000 --> 00:00:02,000",
+      "-->",
+      "x\n\ny",
+      " ",
+      "12",
+      "ok\r\n-->",
+    ];
+    for (let round = 0; round < 200; round++) {
+      const segments = Array.from({ length: 1 + Math.floor(random() * 12) }, () => {
+        const begin = random() * 10_000 - 500;
+        return seg(pick(texts), begin, begin + (random() - 0.1) * 3000);
+      });
+      const srt = toSrt(segments);
+      const cues = parseVtt(srtToVtt(srt));
+      expect(cues).toHaveLength(srt === "" ? 0 : srt.split("\n\n").length);
+      expectPlayableVtt(cues);
+      // Every cue's text survives (merged cues keep each line).
+      const shown = cues.flatMap((c) => c.lines).join("\n");
+      for (const s of segments) {
+        for (const line of s.text.split(/\r?\n/)) {
+          if (line.trim() !== "") expect(shown).toContain(line.trim().replaceAll("-->", "→"));
+        }
+      }
+    }
   });
 });
 
