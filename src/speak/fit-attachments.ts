@@ -6,7 +6,9 @@ import { UserFacingError } from "../user-facing-error.ts";
 /**
  * Making audio fit Discord's upload limits: pick an mp3 bitrate up front from the expected length,
  * and split whatever is still too large into numbered, individually playable parts. Splitting never
- * re-encodes, so the parts concatenate back to exactly the audio the provider served.
+ * re-encodes: the parts hold exactly the audio frames (or samples) the provider served. An mp3 is cut
+ * where a part can play without the bit reservoir of the part before, and part one's Xing/Info frame
+ * is rewritten for part one, so players show each part's own duration (see `splitMp3`).
  */
 
 type Bitrate = (typeof BITRATES)[number];

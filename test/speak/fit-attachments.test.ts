@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mp3Frames, mp3Info } from "../../src/audio/mp3.ts";
 import { parseWav } from "../../src/audio/wav.ts";
 import { chooseMp3Bitrate, groupForMessages, splitToFit } from "../../src/speak/fit-attachments.ts";
 import { encodeAudio, synthPcm } from "../fakes/index.ts";
@@ -30,13 +31,38 @@ describe("splitToFit", () => {
     ]);
   });
 
-  it("splits mp3 into numbered parts under the limit that concatenate to the original", () => {
+  it("splits mp3 into numbered parts under the limit that concatenate to the original (no Info frame)", () => {
     const limit = Math.ceil(mp3.length / 3);
     const parts = splitToFit(mp3, "mp3", limit, "speech");
     expect(parts.length).toBeGreaterThanOrEqual(3);
     expect(parts.map((p) => p.name)).toEqual(parts.map((_, i) => `speech-part${i + 1}of${parts.length}.mp3`));
     for (const p of parts) expect(p.data.length).toBeLessThanOrEqual(limit);
     expect(Buffer.concat(parts.map((p) => p.data))).toEqual(mp3);
+  });
+
+  it("gives part one an Info frame of its own and the other parts none", () => {
+    // An Info frame as encoders write it: the first frame's header, side information left at zero,
+    // then "Info", flags (frame count and byte count present) and the whole file's counts.
+    const first = mp3Frames(mp3)[0]!;
+    const info = Buffer.alloc(first.frameBytes);
+    mp3.copy(info, 0, first.offset, first.offset + 4);
+    const at = 4 + 9; // MPEG-2 mono side information
+    info.write("Info", at, "latin1");
+    info.writeUInt32BE(0x3, at + 4);
+    info.writeUInt32BE(mp3Info(mp3).frames, at + 8);
+    info.writeUInt32BE(info.length + mp3.length, at + 12);
+    const file = Buffer.concat([info, mp3]);
+
+    const limit = Math.ceil(file.length / 3);
+    const parts = splitToFit(file, "mp3", limit, "speech").map((p) => p.data);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    for (const p of parts) expect(p.length).toBeLessThanOrEqual(limit);
+    const partOne = mp3Frames(parts[0]!);
+    expect(partOne[0]!.infoTag).toBe("Info");
+    expect(parts[0]!.readUInt32BE(at + 8)).toBe(mp3Info(parts[0]!).frames);
+    expect(parts[0]!.readUInt32BE(at + 12)).toBe(parts[0]!.length);
+    for (const p of parts.slice(1)) expect(mp3Frames(p).every((f) => f.infoTag === undefined)).toBe(true);
+    expect(parts.reduce((n, p) => n + mp3Info(p).frames, 0)).toBe(mp3Info(mp3).frames);
   });
 
   it("splits wav into complete WAV files whose samples add up to the original", () => {

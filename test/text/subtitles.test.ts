@@ -160,17 +160,18 @@ describe("toSrt converted to WebVTT", () => {
     [
       "overlapping MiniMax sentences",
       [seg("One.", 0, 1037.78), seg("Two.", 1037.2, 2000.6), seg("Three.", 2000.1, 2600)],
+      3,
     ],
-    ["unsorted cues", [seg("C", 4000, 5000), seg("A", 0, 1000), seg("B", 2000, 3000)]],
+    ["unsorted cues", [seg("C", 4000, 5000), seg("A", 0, 1000), seg("B", 2000, 3000)], 3],
     [
       "text with timing lines",
       [seg("a\n1\n00:00:09,000 --> 00:00:10,000\nb", 0, 1000), seg("c", 1000, 2000)],
+      2,
     ],
-    ["cues starting together", [seg("A", 10, 20), seg("B", 10, 30), seg("C", 10.4, 15)]],
-  ])("%s: one cue per start, in order, none overlapping", (_name, segments) => {
-    const srt = toSrt(segments);
-    const cues = parseVtt(srtToVtt(srt));
-    expect(cues).toHaveLength(srt.split("\n\n").length);
+    ["cues starting together", [seg("A", 10, 20), seg("B", 10, 30), seg("C", 10.4, 15)], 1],
+  ])("%s: one cue per start, in order, none overlapping", (_name, segments, count) => {
+    const cues = parseVtt(srtToVtt(toSrt(segments)));
+    expect(cues).toHaveLength(count);
     expectPlayableVtt(cues);
   });
 
