@@ -32,6 +32,7 @@ if (!atLeast(current, REQUIRED)) {
 }
 
 import("../src/index.ts").catch((err) => {
+  // biome-ignore lint/complexity/useOptionalChain: this file must parse on Node.js versions without `?.`.
   const code = err && err.code;
   if (code === "ERR_UNKNOWN_FILE_EXTENSION") {
     // A new enough Node.js with type stripping turned off (NODE_OPTIONS=--no-experimental-strip-types).

@@ -261,7 +261,7 @@ describe("compareWithRemote", () => {
       name: "speak",
       description: "Speak",
       options: opts,
-    }) as RESTPostAPIApplicationCommandsJSONBody;
+    }) as unknown as RESTPostAPIApplicationCommandsJSONBody;
   const remote = (opts: Record<string, unknown>[]) => [
     {
       id: "1",
