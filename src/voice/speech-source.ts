@@ -6,18 +6,19 @@ import type { AudioCache } from "../speak/audio-cache.ts";
 import { audioCacheKey } from "../speak/cache-key.ts";
 import { TtsError } from "../speech/errors.ts";
 import type { SpeechRequest, StreamSummary, TtsProvider } from "../speech/types.ts";
-import { createPcmToVoice, type PcmToVoice } from "./pcm-pipeline.ts";
+import { createPcmToOpus, type PcmToOpus } from "./pcm-pipeline.ts";
 
 /**
  * One clip for a voice channel: synthesis starts the moment the source is opened (so the next queue
- * item can be fetched while the current one plays), and `stream` yields 48 kHz stereo PCM from the
- * first chunk the provider sends.
+ * item can be fetched while the current one plays), and `stream` yields 20 ms Opus packets from the
+ * first chunk the provider sends, encoded at the provider's own rate and channel count (see
+ * pcm-pipeline.ts for why that is valid on a 48 kHz stereo voice channel).
  *
- * Provider audio is buffered as it arrives (at its own rate, 24 kHz mono: 48 KB/s, an eighth of
- * Discord's PCM) and converted only when the player reads it, so a prefetched clip costs little memory.
+ * Provider audio is buffered as it arrives (at its own rate, 24 kHz mono: 48 KB/s) and encoded only
+ * when the player reads it, so a prefetched clip costs little memory and no encoder until it plays.
  */
 
-/** What voice playback asks the provider for: raw PCM at exactly half of Discord's 48 kHz. */
+/** What voice playback asks the provider for: raw 24 kHz mono PCM, which Opus encodes as it is. */
 export const VOICE_SOURCE = { format: "pcm", sampleRate: 24000, channels: 1 } as const;
 
 /** Cached clips above this size are not stored (about three minutes of 24 kHz mono). */
@@ -53,7 +54,7 @@ export type SourceOutcome =
     };
 
 export interface SpeechSource {
-  /** 48 kHz stereo s16le PCM (`StreamType.Raw`). */
+  /** Object mode, one 20 ms Opus packet (a Buffer) per read (`StreamType.Opus`). */
   readonly stream: Readable;
   /** Resolves when the first audio is buffered; rejects when synthesis fails before any audio. */
   readonly firstAudio: Promise<void>;
@@ -82,7 +83,7 @@ export function openSpeechSource(deps: SpeechSourceDeps, request: SpeechRequest)
   const collected: Buffer[] = [];
   let collectedBytes = 0;
   let shape: { sampleRate: number; channels: 1 | 2 } | undefined;
-  let converter: PcmToVoice | undefined;
+  let converter: PcmToOpus | undefined;
   let inputEnded = false;
   let outputEnded = false;
   let wanted = false;
@@ -98,6 +99,7 @@ export function openSpeechSource(deps: SpeechSourceDeps, request: SpeechRequest)
   let gotAudio = false;
 
   const stream = new Readable({
+    objectMode: true,
     read() {
       wanted = true;
       pump();
@@ -109,27 +111,30 @@ export function openSpeechSource(deps: SpeechSourceDeps, request: SpeechRequest)
   });
 
   function pump(): void {
-    while (wanted && !outputEnded) {
-      const chunk = pending.shift();
-      if (chunk) {
-        const out = converter!.push(chunk);
-        if (out.length > 0) wanted = stream.push(out);
-        continue;
+    try {
+      while (wanted && !outputEnded) {
+        const chunk = pending.shift();
+        if (chunk) {
+          // The encoder is made when the player first reads, not when a prefetched clip arrives.
+          converter ??= createPcmToOpus(shape!);
+          for (const packet of converter.push(chunk)) wanted = stream.push(packet);
+          continue;
+        }
+        if (!inputEnded) return;
+        outputEnded = true;
+        for (const packet of converter?.flush() ?? []) stream.push(packet);
+        stream.push(null);
       }
-      if (!inputEnded) return;
+    } catch (err) {
+      // An encoder that cannot be made or fails: the player reports the stream's error and moves on.
       outputEnded = true;
-      const tail = converter?.flush();
-      if (tail && tail.length > 0) stream.push(tail);
-      stream.push(null);
+      stream.destroy(err as Error);
     }
   }
 
   function add(pcm: Buffer, format: { sampleRate: number; channels: number }): void {
     if (pcm.length === 0 || controller.signal.aborted) return;
-    if (!shape) {
-      shape = { sampleRate: format.sampleRate, channels: format.channels === 2 ? 2 : 1 };
-      converter = createPcmToVoice(shape);
-    }
+    shape ??= { sampleRate: format.sampleRate, channels: format.channels === 2 ? 2 : 1 };
     pending.push(pcm);
     if (collectedBytes <= MAX_CACHED_BYTES) {
       collected.push(pcm);

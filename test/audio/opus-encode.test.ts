@@ -1,8 +1,20 @@
+import { createRequire } from "node:module";
 import OpusScript from "opusscript";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createOpusEncoder, encodeOpus, FRAME_SAMPLES, OPUS_PRE_SKIP } from "../../src/audio/opus-encode.ts";
-import { int16FromBuffer } from "../../src/audio/resample.ts";
-import { channel, dominantFrequency, rms, sine } from "./signal.ts";
+import {
+  createNativeOpusEncoder,
+  createOpusEncoder,
+  encodeOpus,
+  FRAME_SAMPLES,
+  OPUS_INPUT_RATES,
+  OPUS_PRE_SKIP,
+} from "../../src/audio/opus-encode.ts";
+import { bufferFromInt16, int16FromBuffer } from "../../src/audio/resample.ts";
+import { channel, dominantFrequency, rms, sine, speechLike } from "./signal.ts";
+
+const { OpusEncoder: NativeOpus } = createRequire(import.meta.url)(
+  "@discordjs/opus",
+) as typeof import("@discordjs/opus");
 
 function decodeAll(packets: Buffer[], channels: 1 | 2): Int16Array {
   const decoder = new OpusScript(48000, channels);
@@ -126,5 +138,121 @@ describe("createOpusEncoder", () => {
 
   it("rejects channel counts Opus mapping family 0 cannot carry", () => {
     expect(() => createOpusEncoder({ channels: 3 as 1 })).toThrow(RangeError);
+  });
+});
+
+/** Packets decoded the way Discord clients and bots do: 48 kHz stereo, whatever they were encoded at. */
+function decodeAt48kStereo(packets: Buffer[], library: "opusscript" | "@discordjs/opus"): Int16Array {
+  let decode: (packet: Buffer) => Buffer;
+  let free = () => {};
+  if (library === "opusscript") {
+    const decoder = new OpusScript(48000, 2);
+    decode = (p) => decoder.decode(p);
+    free = () => decoder.delete();
+  } else {
+    const decoder = new NativeOpus(48000, 2);
+    decode = (p) => decoder.decode(p);
+  }
+  try {
+    const parts = packets.map((p) => int16FromBuffer(decode(p)));
+    const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  } finally {
+    free();
+  }
+}
+
+function encodeNative(pcm: Int16Array, sampleRate: (typeof OPUS_INPUT_RATES)[number], bitrate = 64_000) {
+  const encoder = createNativeOpusEncoder({ sampleRate, channels: 1, bitrate });
+  const bytes = bufferFromInt16(pcm);
+  const packets: Buffer[] = [];
+  for (let o = 0; o < bytes.length; o += encoder.frameBytes) {
+    packets.push(encoder.encodeFrame(bytes.subarray(o, o + encoder.frameBytes)));
+  }
+  return packets;
+}
+
+describe("createNativeOpusEncoder (voice channels: the provider's rate, mono)", () => {
+  it.each(["opusscript", "@discordjs/opus"] as const)(
+    "24 kHz mono packets decode with %s at 48 kHz stereo: same length, same tone, same level, both channels alike",
+    (library) => {
+      const pcm = sine(24000, 24000, 440, 8000); // 1 s
+      const packets = encodeNative(pcm, 24000);
+      expect(packets).toHaveLength(50); // 480 samples per 20 ms packet
+      for (const p of packets) {
+        expect(p[0]! & 0x04).toBe(0); // TOC s bit: a mono packet
+        expect(p[0]! >> 3).toBeLessThan(28); // TOC config: not fullband (a 24 kHz encoder tops out at SWB)
+      }
+      const decoded = decodeAt48kStereo(packets, library);
+      expect(decoded).toHaveLength(48000 * 2); // every 20 ms packet gives 960 stereo frames at 48 kHz
+      const left = channel(decoded, 2, 0);
+      const right = channel(decoded, 2, 1);
+      expect(right).toEqual(left); // the mono channel duplicated
+      expect(Math.abs(dominantFrequency(left, 48000) - 440)).toBeLessThan(1);
+      // Skip the encoder's look-ahead and the onset; the tone keeps its level.
+      expect(Math.abs(rms(left, 4800, 43200) / rms(pcm) - 1)).toBeLessThan(0.1);
+    },
+  );
+
+  it.each(OPUS_INPUT_RATES.map((rate) => ({ rate })))(
+    "a $rate Hz encoder makes 20 ms packets that decode at 48 kHz to the same tone",
+    ({ rate }) => {
+      const tone = 1000;
+      const packets = encodeNative(sine(rate / 2, rate, tone), rate); // 0.5 s
+      expect(packets).toHaveLength(25);
+      const decoded = decodeAt48kStereo(packets, "opusscript");
+      expect(decoded).toHaveLength(24000 * 2);
+      expect(Math.abs(dominantFrequency(channel(decoded, 2, 0), 48000) - tone)).toBeLessThan(2);
+    },
+  );
+
+  it("keeps to the bitrate asked for", () => {
+    const pcm = speechLike(24000 * 4, 24000);
+    const kbps = (bitrate: number) =>
+      (encodeNative(pcm, 24000, bitrate).reduce((n, p) => n + p.length, 0) * 8) / 4 / 1000;
+    expect(kbps(64_000)).toBeGreaterThan(48);
+    expect(kbps(64_000)).toBeLessThan(72);
+    expect(kbps(24_000)).toBeLessThan(30);
+  });
+
+  it("keeps stereo input stereo", () => {
+    const frames = 24000;
+    const pcm = new Int16Array(frames * 2);
+    const left = sine(frames, 24000, 300);
+    const right = sine(frames, 24000, 1200);
+    for (let i = 0; i < frames; i++) [pcm[2 * i], pcm[2 * i + 1]] = [left[i]!, right[i]!];
+    const encoder = createNativeOpusEncoder({ sampleRate: 24000, channels: 2, bitrate: 96_000 });
+    expect(encoder.frameBytes).toBe(1920);
+    const bytes = bufferFromInt16(pcm);
+    const packets: Buffer[] = [];
+    for (let o = 0; o < bytes.length; o += 1920)
+      packets.push(encoder.encodeFrame(bytes.subarray(o, o + 1920)));
+    expect(packets[0]![0]! & 0x04).toBe(0x04);
+    const decoded = decodeAt48kStereo(packets, "opusscript");
+    expect(dominantFrequency(channel(decoded, 2, 0), 48000)).toBeCloseTo(300, 0);
+    expect(dominantFrequency(channel(decoded, 2, 1), 48000)).toBeCloseTo(1200, 0);
+  });
+
+  it("pads a short frame with silence, takes any byte offset, and refuses an oversized frame", () => {
+    const encoder = createNativeOpusEncoder({ sampleRate: 24000, channels: 1, bitrate: 64_000 });
+    expect(encoder.frameBytes).toBe(960);
+    expect(encoder.encodeFrame(Buffer.alloc(100, 1)).length).toBeGreaterThan(0);
+    const odd = Buffer.alloc(961).subarray(1); // an odd address, as a pooled or sliced Buffer may have
+    expect(encoder.encodeFrame(odd).length).toBeGreaterThan(0);
+    expect(() => encoder.encodeFrame(Buffer.alloc(962))).toThrow(RangeError);
+  });
+
+  it("refuses rates and channel counts libopus cannot encode", () => {
+    expect(() =>
+      createNativeOpusEncoder({ sampleRate: 44100 as 48000, channels: 1, bitrate: 64_000 }),
+    ).toThrow(RangeError);
+    expect(() => createNativeOpusEncoder({ sampleRate: 24000, channels: 3 as 1, bitrate: 64_000 })).toThrow(
+      RangeError,
+    );
   });
 });

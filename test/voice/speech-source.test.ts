@@ -1,10 +1,13 @@
 import { Mp3Encoder } from "@breezystack/lamejs";
+import OpusScript from "opusscript";
 import { describe, expect, it } from "vitest";
+import { int16FromBuffer } from "../../src/audio/resample.ts";
 import { createLogger } from "../../src/logger.ts";
 import type { AudioCache, CachedAudio } from "../../src/speak/audio-cache.ts";
 import { ContentRefusedError, UpstreamError } from "../../src/speech/errors.ts";
 import type { SpeechRequest, StreamSummary, SynthesisResult, TtsProvider } from "../../src/speech/types.ts";
 import { openSpeechSource, VOICE_SOURCE, voiceRequest } from "../../src/voice/speech-source.ts";
+import { channel, dominantFrequency, sine } from "../audio/signal.ts";
 
 const logger = createLogger({ level: "silent" });
 const request: SpeechRequest = voiceRequest({
@@ -51,11 +54,25 @@ function streamingProvider(script: StreamScript, calls: SpeechRequest[] = []): T
   };
 }
 
-async function readAll(source: ReturnType<typeof openSpeechSource>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of source.stream) parts.push(chunk as Buffer);
-  return Buffer.concat(parts);
+/** The Opus packets the source yields, one per read. */
+async function readAll(source: ReturnType<typeof openSpeechSource>): Promise<Buffer[]> {
+  const packets: Buffer[] = [];
+  for await (const packet of source.stream) packets.push(packet as Buffer);
+  return packets;
 }
+
+/** What a listener hears: the packets decoded at 48 kHz stereo by an independent decoder. */
+function listen(packets: Buffer[]): Int16Array {
+  const decoder = new OpusScript(48000, 2);
+  try {
+    return Int16Array.from(packets.flatMap((p) => Array.from(int16FromBuffer(decoder.decode(p)))));
+  } finally {
+    decoder.delete();
+  }
+}
+
+/** Milliseconds of audio in packets: each is 20 ms. */
+const ms = (packets: Buffer[]): number => packets.length * 20;
 
 function memoryCache(): AudioCache & { map: Map<string, CachedAudio> } {
   const map = new Map<string, CachedAudio>();
@@ -79,7 +96,7 @@ describe("voiceRequest", () => {
 });
 
 describe("speech source", () => {
-  it("yields 48 kHz stereo as soon as the first chunk arrives, then the rest", async () => {
+  it("yields Opus packets as soon as the first chunk arrives, then the rest", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => {
       release = r;
@@ -91,12 +108,15 @@ describe("speech source", () => {
     );
     await source.firstAudio;
     // The first 100 ms are readable while the second chunk is still held back.
-    const first = await new Promise<Buffer>((resolve) => source.stream.once("data", resolve));
-    expect(first.length).toBeGreaterThan(0);
+    const reader = source.stream[Symbol.asyncIterator]();
+    const packets: Buffer[] = [];
+    for (let i = 0; i < 5; i++) packets.push((await reader.next()).value as Buffer);
+    expect(packets.every((p) => p.length > 0)).toBe(true);
     release();
-    const rest = await readAll(source);
-    // 200 ms of 48 kHz stereo s16le = 38400 bytes, exactly (24 → 48 kHz is a whole ratio).
-    expect(first.length + rest.length).toBe(38_400);
+    for (let next = await reader.next(); !next.done; next = await reader.next()) packets.push(next.value);
+    // 200 ms of 24 kHz is exactly ten 20 ms packets of 480 samples.
+    expect(packets).toHaveLength(10);
+    expect(listen(packets)).toHaveLength(10 * 960 * 2);
     expect(await source.done).toEqual({ ok: true, cached: false, usageCharacters: 5, durationMs: 200 });
   });
 
@@ -116,7 +136,7 @@ describe("speech source", () => {
       request,
     );
     await expect(source.firstAudio).rejects.toThrow(/flagged/);
-    expect((await readAll(source)).length).toBe(0);
+    expect(await readAll(source)).toHaveLength(0);
     const done = await source.done;
     expect(done).toMatchObject({ ok: false, partial: false, aborted: false });
   });
@@ -126,8 +146,16 @@ describe("speech source", () => {
       { provider: streamingProvider({ chunks: [pcm24k(100), pcm24k(100)], failAfter: 1 }), logger },
       request,
     );
-    expect((await readAll(source)).length).toBe(19_200);
+    expect(ms(await readAll(source))).toBe(100);
     expect(await source.done).toMatchObject({ ok: false, partial: true, aborted: false });
+  });
+
+  it("a clip the encoder cannot take ends the stream with the error, for the player to report", async () => {
+    const source = openSpeechSource(
+      { provider: streamingProvider({ chunks: [pcm24k(20)] }), logger },
+      { ...request, sampleRate: -1 as SpeechRequest["sampleRate"] }, // no provider sends this
+    );
+    await expect(readAll(source)).rejects.toThrow(/sample rate/);
   });
 
   it("abort stops synthesis and is reported as aborted", async () => {
@@ -157,7 +185,7 @@ describe("speech source", () => {
     await first.done;
     const second = openSpeechSource({ provider, cache, logger }, request);
     const b = await readAll(second);
-    expect(b.equals(a)).toBe(true);
+    expect(Buffer.concat(b).equals(Buffer.concat(a))).toBe(true);
     expect(calls).toHaveLength(1);
     expect(await second.done).toMatchObject({ ok: true, cached: true });
   });
@@ -178,7 +206,7 @@ describe("speech source", () => {
       }),
     };
     const source = openSpeechSource({ provider, logger }, request);
-    expect((await readAll(source)).length).toBe(57_600);
+    expect(ms(await readAll(source))).toBe(300);
     expect(await source.done).toMatchObject({ ok: true, usageCharacters: 5 });
   });
 
@@ -200,7 +228,7 @@ describe("speech source", () => {
       }),
     };
     const source = openSpeechSource({ provider, logger }, request);
-    expect((await readAll(source)).length).toBe(19_200);
+    expect(ms(await readAll(source))).toBe(100);
     expect(await source.done).toMatchObject({ ok: true, usageCharacters: 5 });
   });
 
@@ -215,9 +243,27 @@ describe("speech source", () => {
       voiceRequest({ ...request, soundEffect: "robotic" }),
     );
     const out = await readAll(source);
-    const ms = out.length / 4 / 48;
     // mp3 adds encoder delay and padding: within one or two frames of the 500 ms put in.
-    expect(ms).toBeGreaterThan(480);
-    expect(ms).toBeLessThan(600);
+    expect(ms(out)).toBeGreaterThan(480);
+    expect(ms(out)).toBeLessThan(600);
+    // sin(i / 5) at 24 kHz: 24000 / 10π ≈ 764 Hz.
+    const heard = channel(listen(out), 2, 0);
+    expect(Math.abs(dominantFrequency(heard, 48000) - 24000 / (10 * Math.PI))).toBeLessThan(3);
+  });
+
+  it("resamples an mp3 at a rate Opus does not take (44.1 kHz) to 24 kHz", async () => {
+    const encoder = new Mp3Encoder(1, 44100, 64);
+    const samples = sine(44100 / 2, 44100, 440, 8000);
+    const mp3 = Buffer.concat([Buffer.from(encoder.encodeBuffer(samples)), Buffer.from(encoder.flush())]);
+    const chunks = [mp3.subarray(0, 500), mp3.subarray(500, 1700), mp3.subarray(1700)];
+    const source = openSpeechSource(
+      { provider: streamingProvider({ chunks }), logger },
+      voiceRequest({ ...request, soundEffect: "robotic" }),
+    );
+    const out = await readAll(source);
+    expect(ms(out)).toBeGreaterThan(480);
+    expect(ms(out)).toBeLessThan(600);
+    expect(Math.abs(dominantFrequency(channel(listen(out), 2, 0), 48000) - 440)).toBeLessThan(3);
+    expect(await source.done).toMatchObject({ ok: true });
   });
 });
