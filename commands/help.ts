@@ -33,7 +33,8 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
           "`/join` (this channel becomes the one I read from), `/leave`, `/skip`, `/stop` (clear the queue), " +
           "`/queue` (now playing, with Skip and Stop buttons). Right-click a message → Apps → **Read aloud**. " +
           "Speech starts as it is generated; members take turns in the queue. I leave when everyone has left " +
-          "or after a quiet while." +
+          "or after a quiet while. A server can have a long queue spoken a little faster " +
+          "(`/settings set backlog_speedup:true`)." +
           (ctx.config.autoRead
             ? " Servers can turn on auto-read (`/settings set auto_read:true`) to hear chat from people in the call."
             : ""),

@@ -24,7 +24,12 @@ import {
   type SettingsSection,
 } from "../src/settings/settings.ts";
 import { VoiceDefaultsSchema } from "../src/settings/voice-defaults.ts";
+import { SPEED_RANGE } from "../src/speech/ranges.ts";
 
+/**
+ * The options of `/settings set`, 24 of Discord's 25 per subcommand: 5 voice defaults, 2 channels,
+ * 8 limits, 2 for requests, 2 for /speak, and 5 for voice channels (auto-read and the backlog speed-up).
+ */
 function addSetOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder {
   const channel = (name: string, description: string) =>
     s.addChannelOption((o) =>
@@ -54,7 +59,23 @@ function addSetOptions(s: SlashCommandSubcommandBuilder): SlashCommandSubcommand
     .addBooleanOption((o) =>
       o.setName("auto_read").setDescription("Read chat aloud in the channel bound by /join"),
     )
-    .addBooleanOption((o) => o.setName("read_bots").setDescription("Auto-read also reads bots and webhooks"));
+    .addBooleanOption((o) => o.setName("read_bots").setDescription("Auto-read also reads bots and webhooks"))
+    .addBooleanOption((o) =>
+      o.setName("backlog_speedup").setDescription("Speak a little faster while the voice queue is long"),
+    );
+  count(
+    "backlog_threshold",
+    "Clips that may wait in the voice queue before it speaks faster, 1 to 25",
+    1,
+    25,
+  );
+  s.addNumberOption((o) =>
+    o
+      .setName("backlog_max_speed")
+      .setDescription(`The fastest a long voice queue makes speech, 1 to ${SPEED_RANGE.max}`)
+      .setMinValue(1)
+      .setMaxValue(SPEED_RANGE.max),
+  );
   return s;
 }
 
@@ -152,6 +173,9 @@ function readPatch(interaction: ChatInputCommandInteraction): Required<GuildSett
     voice: defined({
       autoRead: o.getBoolean("auto_read") ?? undefined,
       readBots: o.getBoolean("read_bots") ?? undefined,
+      backlogSpeedup: o.getBoolean("backlog_speedup") ?? undefined,
+      backlogThreshold: o.getInteger("backlog_threshold") ?? undefined,
+      backlogMaxSpeed: o.getNumber("backlog_max_speed") ?? undefined,
     }),
   };
 }

@@ -318,7 +318,11 @@ function createVoice(base: Base, stores: Stores, speech: Speech) {
       count: (outcome) => metrics.voiceClips.inc({ outcome }),
     }),
   });
-  const playback = createSpeechPlayback({ planner: speech.planner, voice: service });
+  const playback = createSpeechPlayback({
+    planner: speech.planner,
+    voice: service,
+    guildSettings: stores.guildSettings,
+  });
   const autoReader = config.voice.autoRead
     ? createAutoReader({ voice: service, playback, guildSettings: stores.guildSettings, logger })
     : undefined;

@@ -3,6 +3,7 @@ import {
   ButtonBuilder,
   ButtonStyle,
   type ChatInputCommandInteraction,
+  channelMention,
   type Guild,
   type MessageContextMenuCommandInteraction,
   MessageFlags,
@@ -61,15 +62,17 @@ export async function playAndReply(
   if (input.join) assertCanSpeakIn(input.join);
   await interaction.deferReply(input.ephemeral ? { flags: MessageFlags.Ephemeral } : {});
   const current = deps.voice.status(interaction.guildId);
-  const { position } = await deps.playback.play({
+  const { position, backlogSpeed } = await deps.playback.play({
     ...input.speech,
     actor: { ...actorOf(interaction), guildId: interaction.guildId },
     voiceChannelId: input.voiceChannelId,
     textChannelId: current?.textChannelId ?? interaction.channelId,
   });
-  const where = `<#${input.voiceChannelId}>`;
+  const where = channelMention(input.voiceChannelId);
+  const faster = backlogSpeed === undefined ? "" : ` Played at ${backlogSpeed}× because the queue is long.`;
   await interaction.editReply(
-    position === 0 ? `🔊 ${input.playing} in ${where}.` : `🔊 Queued in ${where}: #${position} in line.`,
+    (position === 0 ? `🔊 ${input.playing} in ${where}.` : `🔊 Queued in ${where}: #${position} in line.`) +
+      faster,
   );
 }
 

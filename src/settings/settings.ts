@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { emotionFits } from "../speech/models.ts";
+import { SPEED_RANGE } from "../speech/ranges.ts";
 import type { KeyValue } from "../storage/key-value.ts";
 import { channelMention, roleMention } from "../text/markup.ts";
 import { UserFacingError } from "../user-facing-error.ts";
@@ -11,7 +12,8 @@ import { type VoiceDefaults, VoiceDefaultsSchema } from "./voice-defaults.ts";
  *
  * Defaults: no guild voice defaults (the bot's configuration applies), no channels, no character
  * limits or cooldown (the bot's own limits apply), at most 2 concurrent jobs per guild, narration
- * requests need approval, every member may use `/speak`, and auto-read is off.
+ * requests need approval, every member may use `/speak`, and auto-read and the voice backlog speed-up
+ * are off.
  */
 
 const snowflake = z.string().regex(/^\d{17,20}$/, "must be a Discord id");
@@ -77,6 +79,16 @@ export const GuildSettingsSchema = z.object({
       autoRead: z.boolean().default(false),
       /** Auto-read also reads bots and webhooks. */
       readBots: z.boolean().default(false),
+      /** Speak queued clips faster while the voice queue is long (see voice/backlog-speed.ts). */
+      backlogSpeedup: z.boolean().default(false),
+      /** Clips that may wait in the queue before the speed-up starts. */
+      backlogThreshold: whole(1, 25).default(3),
+      /** The fastest the backlog makes a clip (a member's own faster speed is kept). */
+      backlogMaxSpeed: z
+        .number()
+        .min(1, "must be at least 1")
+        .max(SPEED_RANGE.max, `must be at most ${SPEED_RANGE.max}`)
+        .default(1.5),
     })
     .prefault({}),
 });
@@ -115,6 +127,9 @@ export const FIELD_LABELS: Record<string, string> = {
   "speak.requiredRoleId": "Role required for /speak",
   "voice.autoRead": "Read chat aloud in the /join channel",
   "voice.readBots": "Auto-read reads bots and webhooks",
+  "voice.backlogSpeedup": "Speak faster when the voice queue is long",
+  "voice.backlogThreshold": "Clips waiting before speaking faster",
+  "voice.backlogMaxSpeed": "Fastest speed for a long queue",
 };
 
 export interface GuildSettingsStore {
@@ -280,6 +295,7 @@ function formatValue(path: string, value: unknown): string {
     return "*unlimited*";
   }
   if (typeof value === "boolean") return value ? "yes" : "no";
+  if (path === "voice.backlogMaxSpeed") return `\`${value}×\``;
   if (path.startsWith("channels.")) return channelMention(String(value));
   if (path.endsWith("RoleId")) return roleMention(String(value));
   if (typeof value === "number") return `\`${value.toLocaleString("en-US")}\``;

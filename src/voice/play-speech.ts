@@ -1,5 +1,7 @@
+import type { GuildSettingsStore } from "../settings/settings.ts";
 import type { Actor, RequestPlanner } from "../speak/planner.ts";
 import type { SpeakOptions } from "../speak/speak-options.ts";
+import { type BacklogSpeedSettings, backlogSpeed } from "./backlog-speed.ts";
 import { voiceRequest } from "./speech-source.ts";
 import type { VoiceService } from "./voice-service.ts";
 
@@ -7,6 +9,9 @@ import type { VoiceService } from "./voice-service.ts";
  * Text → a clip in a guild's voice queue. The request planner decides it (defaults, dictionary,
  * access, cooldown) and reserves its characters at queue time, so 25 queued clips cannot all pass
  * the same remaining budget; the clip settles the reservation when its synthesis ends.
+ *
+ * When the server turned on the backlog speed-up and its queue is long, the clip is requested faster
+ * (backlog-speed.ts); its characters, and so its budget, are the same.
  */
 
 export interface PlaySpeechInput {
@@ -20,8 +25,20 @@ export interface PlaySpeechInput {
   label?: string;
 }
 
+export interface PlaySpeechResult {
+  /** 0 when it plays at once. */
+  position: number;
+  joined: boolean;
+  chars: number;
+  /**
+   * The speed the clip was raised to because the queue is long (say 1.3, to be told as "1.3×");
+   * absent when the backlog changed nothing.
+   */
+  backlogSpeed?: number;
+}
+
 export interface SpeechPlayback {
-  play(input: PlaySpeechInput): Promise<{ position: number; joined: boolean; chars: number }>;
+  play(input: PlaySpeechInput): Promise<PlaySpeechResult>;
 }
 
 const LABEL_CHARS = 80;
@@ -36,7 +53,21 @@ export function previewLabel(text: string, max = LABEL_CHARS): string {
 export function createSpeechPlayback(deps: {
   planner: Pick<RequestPlanner, "speech">;
   voice: VoiceService;
+  /** The server's backlog speed-up settings; without it clips play at their own speed. */
+  guildSettings?: Pick<GuildSettingsStore, "get">;
 }): SpeechPlayback {
+  /** The clip's speed for the queue as it is now, when the backlog makes it faster. */
+  function fasterForBacklog(
+    guildId: string,
+    settings: BacklogSpeedSettings | undefined,
+    speed: number | undefined,
+  ): number | undefined {
+    if (!settings?.backlogSpeedup) return undefined;
+    const waiting = deps.voice.status(guildId)?.upcoming.length ?? 0;
+    const chosen = backlogSpeed(waiting, settings, speed);
+    return chosen !== speed ? chosen : undefined;
+  }
+
   return {
     async play(input) {
       const planned = await deps.planner.speech({
@@ -46,7 +77,12 @@ export function createSpeechPlayback(deps: {
       });
       try {
         const { request } = planned.plan;
+        const backlog = (await deps.guildSettings?.get(planned.guildId))?.voice;
         const reservation = await planned.reserve();
+        // The queue's length is read right before queueing (nothing awaited in between).
+        const faster = fasterForBacklog(planned.guildId, backlog, request.speed);
+        const clip = voiceRequest(request);
+        if (faster !== undefined) clip.speed = faster;
         // The voice service owns the reservation from here (released if the clip never plays).
         const { position, joined } = await deps.voice.enqueue({
           guildId: planned.guildId,
@@ -54,11 +90,13 @@ export function createSpeechPlayback(deps: {
           textChannelId: input.textChannelId,
           userId: input.actor.userId,
           label: input.label ?? previewLabel(request.text),
-          request: voiceRequest(request),
+          request: clip,
           chars: planned.chars,
           reservation,
         });
-        return { position, joined, chars: planned.chars };
+        return faster === undefined
+          ? { position, joined, chars: planned.chars }
+          : { position, joined, chars: planned.chars, backlogSpeed: faster };
       } finally {
         planned.done();
       }

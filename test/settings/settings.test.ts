@@ -32,7 +32,13 @@ describe("guild settings defaults", () => {
       limits: { maxConcurrentJobs: 2, narrateCooldownSeconds: 0, maxOpenJobsPerMember: 10 },
       requests: { approvalRequired: true },
       speak: { enabled: true },
-      voice: { autoRead: false, readBots: false },
+      voice: {
+        autoRead: false,
+        readBots: false,
+        backlogSpeedup: false,
+        backlogThreshold: 3,
+        backlogMaxSpeed: 1.5,
+      },
     });
   });
 });
@@ -50,6 +56,12 @@ describe("guild settings validation", () => {
     ["requests channel", { channels: { requests: CHANNEL } }],
     ["auto-read on", { voice: { autoRead: true } }],
     ["read bots", { voice: { readBots: true } }],
+    ["backlog speed-up on", { voice: { backlogSpeedup: true } }],
+    ["backlog threshold 1", { voice: { backlogThreshold: 1 } }],
+    ["backlog threshold 25", { voice: { backlogThreshold: 25 } }],
+    ["backlog max speed 1", { voice: { backlogMaxSpeed: 1 } }],
+    ["backlog max speed 1.25", { voice: { backlogMaxSpeed: 1.25 } }],
+    ["backlog max speed 2", { voice: { backlogMaxSpeed: 2 } }],
     ["max chars 1", { limits: { maxCharsPerRequest: 1 } }],
     ["max chars 100000", { limits: { maxCharsPerRequest: 100_000 } }],
     ["user daily", { limits: { userDailyChars: 5000 } }],
@@ -91,6 +103,16 @@ describe("guild settings validation", () => {
       { voice: { autoRead: "on" as unknown as boolean } },
       /^Read chat aloud in the \/join channel was not saved/,
     ],
+    [
+      "backlog speed-up not boolean",
+      { voice: { backlogSpeedup: 1 as unknown as boolean } },
+      /^Speak faster when the voice queue is long was not saved/,
+    ],
+    ["backlog threshold 0", { voice: { backlogThreshold: 0 } }, /^Clips waiting before .*at least 1/],
+    ["backlog threshold 26", { voice: { backlogThreshold: 26 } }, /^Clips waiting before .*at most 25/],
+    ["backlog threshold fractional", { voice: { backlogThreshold: 2.5 } }, /whole number/],
+    ["backlog max speed 0.9", { voice: { backlogMaxSpeed: 0.9 } }, /^Fastest speed .*at least 1/],
+    ["backlog max speed 2.1", { voice: { backlogMaxSpeed: 2.1 } }, /^Fastest speed .*at most 2/],
     ["max chars 0", { limits: { maxCharsPerRequest: 0 } }, /^Max characters per request .*at least 1/],
     ["max chars huge", { limits: { maxCharsPerRequest: 100_001 } }, /at most 100000/],
     ["user daily 0", { limits: { userDailyChars: 0 } }, /^Daily characters per member .*at least 1/],
@@ -212,8 +234,11 @@ describe("describeSettings", () => {
     expect(lines).toContain("**Members may use /speak:** no");
     expect(lines).toContain("**Role required for /speak:** *none*");
     expect(lines).toContain("**Read chat aloud in the /join channel:** no");
-    // 6 section headings + 19 fields.
-    expect(lines).toHaveLength(27);
+    expect(lines).toContain("**Speak faster when the voice queue is long:** no");
+    expect(lines).toContain("**Clips waiting before speaking faster:** `3`");
+    expect(lines).toContain("**Fastest speed for a long queue:** `1.5×`");
+    // 6 section headings + 24 fields.
+    expect(lines).toHaveLength(30);
     expect(lines.indexOf("__Limits__")).toBeLessThan(lines.indexOf("**Max concurrent jobs:** `2`"));
   });
 });

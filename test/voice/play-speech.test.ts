@@ -21,7 +21,16 @@ function memoryKv() {
   };
 }
 
-async function setup(opts: { guild?: GuildSettingsPatch; enqueueFails?: Error } = {}) {
+async function setup(
+  opts: {
+    guild?: GuildSettingsPatch;
+    enqueueFails?: Error;
+    /** Clips the voice service reports as waiting (`status().upcoming`); absent: not in voice. */
+    waiting?: () => number | undefined;
+    /** Hands the guild settings to the playback (the backlog speed-up reads them). */
+    withSettings?: boolean;
+  } = {},
+) {
   const ledger = createUsageLedger(createSqliteBudgetStore(new DatabaseSync(":memory:")));
   const guildSettings = createGuildSettingsStore(memoryKv(), { cacheTtlMs: 0 });
   if (opts.guild) await guildSettings.update(G, opts.guild);
@@ -46,8 +55,17 @@ async function setup(opts: { guild?: GuildSettingsPatch; enqueueFails?: Error } 
       queued.push(input);
       return { position: queued.length - 1, joined: queued.length === 1 };
     },
+    status: (guildId: string) => {
+      const waiting = guildId === G ? opts.waiting?.() : undefined;
+      if (waiting === undefined) return undefined;
+      return { upcoming: Array.from({ length: waiting }, (_, i) => ({ id: `w${i}` })) };
+    },
   } as unknown as VoiceService;
-  const playback = createSpeechPlayback({ planner, voice });
+  const playback = createSpeechPlayback({
+    planner,
+    voice,
+    ...(opts.withSettings === false ? {} : { guildSettings }),
+  });
   const used = async () => (await ledger.summary(G, U, {})).user.day;
   const holds = () => ledger.holds(Number.MAX_SAFE_INTEGER);
   return { playback, queued, used, holds };
@@ -101,5 +119,72 @@ describe("speech playback", () => {
     await playback.play(play("three"));
     await expect(playback.play(play("four"))).rejects.toThrow(/Slow down/);
     expect(queued.map((q) => q.label)).toEqual(["Ana: one", "two", "three"]);
+  });
+});
+
+describe("backlog speed-up", () => {
+  const speedup = (over: NonNullable<GuildSettingsPatch["voice"]> = {}): GuildSettingsPatch => ({
+    voice: { backlogSpeedup: true, ...over },
+  });
+
+  it("requests a clip faster when the queue is past the threshold, and says at what speed", async () => {
+    let waiting = 0;
+    const { playback, queued, used } = await setup({ guild: speedup(), waiting: () => waiting });
+    const speeds: (number | undefined)[] = [];
+    for (const n of [0, 2, 3, 4, 9]) {
+      waiting = n;
+      const result = await playback.play(play(`Clip ${n}`));
+      speeds.push(result.backlogSpeed);
+    }
+    expect(queued.map((q) => q.request.speed)).toEqual([undefined, undefined, 1.1, 1.2, 1.5]);
+    expect(speeds).toEqual([undefined, undefined, 1.1, 1.2, 1.5]);
+    // Same characters, same budget: only the speed changed.
+    expect(queued[2]).toMatchObject({
+      chars: 6,
+      label: "Clip 3",
+      request: { text: "Clip 3", speed: 1.1, format: "pcm", sampleRate: 24000, channels: 1 },
+    });
+    expect(await used()).toBe(5 * 6);
+  });
+
+  it("multiplies onto the member's own speed, up to the server's cap, and never slows a clip", async () => {
+    const { playback, queued } = await setup({
+      guild: speedup({ backlogThreshold: 1, backlogMaxSpeed: 1.4 }),
+      waiting: () => 1,
+    });
+    await expect(
+      playback.play(play("Mine", { options: { text: "Mine", speed: 1.2 } })),
+    ).resolves.toMatchObject({ backlogSpeed: 1.32 });
+    const fast = await playback.play(play("Fast", { options: { text: "Fast", speed: 1.8 } }));
+    expect(fast.backlogSpeed).toBeUndefined();
+    expect(queued.map((q) => q.request.speed)).toEqual([1.32, 1.8]);
+  });
+
+  it("starts from the server's default speed when the member chose none", async () => {
+    const { playback, queued } = await setup({
+      guild: { ...speedup({ backlogThreshold: 2 }), defaults: { speed: 0.8 } },
+      waiting: () => 3,
+    });
+    await playback.play(play("Default"));
+    expect(queued[0]?.request.speed).toBe(0.96);
+  });
+
+  const unchanged: [string, Parameters<typeof setup>[0]][] = [
+    ["the setting is off", { guild: { voice: { backlogThreshold: 1 } }, waiting: () => 20 }],
+    ["the bot is not in voice yet", { guild: speedup({ backlogThreshold: 1 }), waiting: () => undefined }],
+    ["the playback has no settings", { guild: speedup(), waiting: () => 20, withSettings: false }],
+  ];
+  it.each(unchanged)("changes nothing when %s", async (_case, opts) => {
+    const { playback, queued } = await setup(opts);
+    const result = await playback.play(play("Plain", { options: { text: "Plain", speed: 1.1 } }));
+    expect(result).toEqual({ position: 0, joined: true, chars: 5 });
+    expect("backlogSpeed" in result).toBe(false);
+    expect(queued[0]?.request.speed).toBe(1.1);
+  });
+
+  it("auto-read clips are sped up too", async () => {
+    const { playback, queued } = await setup({ guild: speedup(), waiting: () => 5 });
+    await playback.play(play("Ana said: hi", { kind: "auto-read" }));
+    expect(queued[0]?.request.speed).toBe(1.3);
   });
 });
