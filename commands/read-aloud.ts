@@ -10,6 +10,7 @@ import { actorOf, callerVoiceChannel, interactionDeadline } from "../src/discord
 import { mentionNames } from "../src/discord/chat-message.ts";
 import { type CommandModule, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
+import { showProgress } from "../src/discord/reply.ts";
 import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { playAndReply } from "../src/discord/voice-controls.ts";
 import { groupForMessages } from "../src/speak/fit-attachments.ts";
@@ -62,6 +63,7 @@ async function execute(interaction: MessageContextMenuCommandInteraction, ctx: B
     deadline: interactionDeadline(interaction),
     options: { text, format: "mp3", private: true },
     attachmentSizeLimit: uploadLimit(interaction.attachmentSizeLimit),
+    notifyWaiting: (line) => showProgress(interaction, line),
   });
   if (result.kind === "long")
     throw new UserFacingError("That message is too long to read here. Try /narrate.");

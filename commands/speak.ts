@@ -9,6 +9,7 @@ import { actorOf, callerVoiceChannel, interactionDeadline } from "../src/discord
 import type { CommandModule } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
+import { showProgress } from "../src/discord/reply.ts";
 import {
   addFormatOption,
   addVoiceSettingOptions,
@@ -75,6 +76,8 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     deadline: interactionDeadline(interaction),
     options,
     attachmentSizeLimit: uploadLimit(interaction.attachmentSizeLimit),
+    // A wait in line for the synthesis rate limit is shown in the deferred reply (place, estimate).
+    notifyWaiting: (text) => showProgress(interaction, text),
   });
   if (result.kind === "long") {
     await narrateInstead(interaction, ctx, options);

@@ -1,4 +1,5 @@
 import { Client, Events, GatewayIntentBits } from "discord.js";
+import { routeInteractionWrites } from "./interaction-rest.ts";
 import { NO_PINGS } from "./reply.ts";
 
 export interface DiscordClientOptions {
@@ -9,6 +10,11 @@ export interface DiscordClientOptions {
    * intent to enable in the Developer Portal. Requested only when auto-read is configured.
    */
   autoRead?: boolean;
+  /**
+   * discord.js's client-side global limit on bot-token requests (default 50 per second, Discord's).
+   * Interaction writes are not counted (see `interaction-rest.ts`). Lowered only by tests.
+   */
+  globalRequestsPerSecond?: number;
 }
 
 /**
@@ -16,7 +22,7 @@ export interface DiscordClientOptions {
  * GuildVoiceStates to know which voice channel a member is in. Privileged intents only for auto-read.
  */
 export function createDiscordClient(opts: DiscordClientOptions): Client {
-  return new Client({
+  const client = new Client({
     intents: [
       GatewayIntentBits.Guilds,
       GatewayIntentBits.GuildVoiceStates,
@@ -28,11 +34,18 @@ export function createDiscordClient(opts: DiscordClientOptions): Client {
       // which undici 8 (our HTTP client) replaces with one that refuses undici 6's multipart bodies.
       // Node's fetch serializes the body itself first, so uploads work with either.
       makeRequest: (url, init) => fetch(url, init as RequestInit),
+      ...(opts.globalRequestsPerSecond !== undefined
+        ? { globalRequestsPerSecond: opts.globalRequestsPerSecond }
+        : {}),
     },
     // Nobody gets pinged by what a member typed: discord.js applies this default to interaction
     // replies, edits, follow-ups and channel sends alike.
     allowedMentions: NO_PINGS,
   });
+  // Interaction replies, edits and follow-ups skip the bot's global limit, which Discord does not
+  // apply to them; bot-token routes keep it.
+  routeInteractionWrites(client.rest);
+  return client;
 }
 
 /**

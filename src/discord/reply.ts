@@ -78,6 +78,21 @@ export async function respondError(
   return answerEphemeral(interaction, message);
 }
 
+/**
+ * Shows a progress note (say, a place in line) in place of a deferred reply's "thinking…"
+ * placeholder, without it counting as the answer: it edits `@original` through the interaction's
+ * webhook, so `interaction.replied` stays false and whatever answers next — `editReply` with the
+ * result, or `answerEphemeral` with an error (which replaces a private placeholder and removes a
+ * public one) — still treats the reply as a placeholder. Does nothing once the interaction was
+ * answered, or when it was not deferred with `deferReply`.
+ */
+export async function showProgress(interaction: RepliableInteraction, text: string): Promise<void> {
+  // `ephemeral` is set by `deferReply` only: after `deferUpdate`, `@original` is the message holding
+  // the component, which a progress note must not overwrite.
+  if (!interaction.deferred || interaction.replied || typeof interaction.ephemeral !== "boolean") return;
+  await interaction.webhook.editMessage("@original", { content: fitMessage(text) });
+}
+
 /** Discord's message content limit. */
 export const MAX_CONTENT_LENGTH = 2000;
 

@@ -7,6 +7,7 @@ import { audioCacheKey } from "./cache-key.ts";
 import { type AudioFile, CONTENT_TYPES, chooseMp3Bitrate, splitToFit } from "./fit-attachments.ts";
 import type { Actor, RequestPlanner } from "./planner.ts";
 import { planSpeech, type SpeakOptions, type SpeakPlan } from "./speak-options.ts";
+import { createWaitingNotice } from "./waiting.ts";
 
 /**
  * `/speak` as a domain service: plan the request from options and saved defaults, guard against abuse,
@@ -45,6 +46,12 @@ export interface SpeakInput {
   deadline?: number;
   /** The interaction's `attachment_size_limit`. */
   attachmentSizeLimit: number;
+  /**
+   * Tells the member about a wait in line for the synthesis rate limit (place and estimate, refreshed
+   * at a pace Discord allows; see `waiting.ts`). Every notice has settled before `speak` returns or
+   * throws, so the answer that follows replaces the last one.
+   */
+  notifyWaiting?: (text: string) => Promise<unknown>;
 }
 
 export type SpeakResult =
@@ -124,14 +131,25 @@ export function createSpeakService(deps: SpeakServiceDeps): SpeakService {
         const cached = entry !== undefined;
         if (!entry) {
           const reservation = await planned.reserve();
+          const notify = input.notifyWaiting;
+          const waiting = notify
+            ? createWaitingNotice({
+                notify,
+                onError: (err) => logger.warn({ err }, "could not show the place in line"),
+              })
+            : undefined;
           let result: SynthesisResult;
           try {
-            result = await provider.synthesize(request, callOptions(input.deadline));
+            const call = callOptions(input.deadline);
+            if (waiting) call.onQueued = waiting.onQueued;
+            result = await provider.synthesize(request, call);
           } catch (err) {
+            await waiting?.stop();
             // A refused or failed synthesis is not billed by the provider.
             await reservation.release();
             throw err;
           }
+          await waiting?.stop();
           await reservation.settle(result.usageCharacters ?? chars);
           if (plan.voiceMessage) {
             const vm = deps.toVoiceMessage({

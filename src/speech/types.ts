@@ -81,6 +81,20 @@ export interface CallOptions {
    * refused at once (ProviderBusyError) instead of queueing.
    */
   deadline?: number;
+  /**
+   * The call could not start at once and waits in line for the provider's client-side rate limit
+   * (`TTS_RATE_LIMIT_RPM`). Called synchronously when it joins the line (again if a retry has to
+   * queue again); the place is read live, so a caller can tell a user where they stand.
+   */
+  onQueued?: (place: QueuePlace) => void;
+}
+
+/** A call's place in the provider's line, read live. */
+export interface QueuePlace {
+  /** 1 for the next to start; 0 once it has left the line (started, refused or aborted). */
+  readonly position: number;
+  /** Predicted milliseconds until it starts, if everyone ahead stays; 0 once it left the line. */
+  readonly waitMs: number;
 }
 
 /** A voice as the provider lists it. */

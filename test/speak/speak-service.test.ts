@@ -1,7 +1,8 @@
 import { DatabaseSync } from "node:sqlite";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseWav, pcmToWav } from "../../src/audio/wav.ts";
 import { createLogger } from "../../src/logger.ts";
+import { RateLimiter } from "../../src/providers/http/rate-limiter.ts";
 import { createSqliteBudgetStore } from "../../src/settings/budget-store-sqlite.ts";
 import { createGuildSettingsStore, type GuildSettingsPatch } from "../../src/settings/settings.ts";
 import { BudgetExceededError, createUsageLedger } from "../../src/settings/usage.ts";
@@ -11,6 +12,7 @@ import { createUserGuards } from "../../src/speak/guards.ts";
 import { type Actor, createRequestPlanner, GUILD_ONLY_MESSAGE } from "../../src/speak/planner.ts";
 import type { SpeakOptions } from "../../src/speak/speak-options.ts";
 import { createSpeakService, type SpeakInput } from "../../src/speak/speak-service.ts";
+import { aboutDuration, TURN_TEXT, waitingText } from "../../src/speak/waiting.ts";
 import { TtsError } from "../../src/speech/errors.ts";
 import type { CallOptions, SpeechRequest, TtsProvider } from "../../src/speech/types.ts";
 import { UserFacingError } from "../../src/user-facing-error.ts";
@@ -45,6 +47,10 @@ interface Setup {
   /** Bytes of WAV sample data the provider returns for a wav request. */
   wavBytes?: number;
   maxConcurrent?: number;
+  /** The provider waits for this limiter before answering (as the real clients do). */
+  limiter?: RateLimiter;
+  /** And then takes this long to answer. */
+  synthMs?: number;
 }
 
 async function setup(opts: Setup = {}) {
@@ -55,8 +61,13 @@ async function setup(opts: Setup = {}) {
     name: "minimax",
     capabilities: { stream: false, async: false, voices: false, maxSyncChars: 9999 },
     async synthesize(req, callOpts) {
-      requests.push(req);
       calls.push(callOpts);
+      if (opts.limiter) {
+        const onQueued = callOpts?.onQueued;
+        await (onQueued ? opts.limiter.reporting(onQueued) : opts.limiter).acquire(callOpts?.signal);
+      }
+      if (opts.synthMs) await new Promise((r) => setTimeout(r, opts.synthMs));
+      requests.push(req);
       if (state.fail) throw state.fail;
       const audio =
         req.format === "wav"
@@ -308,5 +319,130 @@ describe("speak service: audio shapes", () => {
     await service.speak(input("Hello there"));
     await service.speak(input("Hello again", { attachmentSizeLimit: 5000 }));
     expect(requests.map((r) => r.bitrate)).toEqual([128000, 32000]);
+  });
+});
+
+describe("speak service: waiting in line", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const OTHER = "200000000000000002";
+  /** One synthesis a minute, on the (faked) clock. */
+  const oneAMinute = () =>
+    new RateLimiter({
+      limit: 1,
+      intervalMs: 60_000,
+      now: () => Date.now(),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+  const recorder = () => {
+    const notices: { at: number; text: string }[] = [];
+    const notifyWaiting = async (text: string) => {
+      notices.push({ at: Date.now(), text });
+    };
+    return { notices, notifyWaiting };
+  };
+
+  it("tells a member their place and an estimate within 2 s, refreshed no more than every 5 s", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const { service, requests } = await setup({ limiter: oneAMinute(), synthMs: 8000 });
+    const first = recorder();
+    const t0 = Date.now();
+    const firstDone = service.speak(
+      input("The first takes the slot", { notifyWaiting: first.notifyWaiting }),
+    );
+    await vi.advanceTimersByTimeAsync(8000);
+    await firstDone;
+    // It started at once: nothing to tell.
+    expect(first.notices).toEqual([]);
+
+    const second = recorder();
+    let answeredAt: number | undefined;
+    const secondDone = service
+      .speak(
+        input("The second waits", { actor: actor({ userId: OTHER }), notifyWaiting: second.notifyWaiting }),
+      )
+      .then((r) => {
+        answeredAt = Date.now();
+        return r;
+      });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(second.notices).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    // Queued at t0 + 8 s, its slot comes at t0 + 60 s.
+    expect(second.notices).toEqual([{ at: t0 + 9000, text: "⏳ You are #1 in line; about 55 s." }]);
+    await vi.advanceTimersByTimeAsync(70_000);
+    const result = await secondDone;
+    expect(result).toMatchObject({ kind: "audio", cached: false });
+    expect(requests.map((r) => r.text)).toEqual(["The first takes the slot", "The second waits"]);
+
+    const texts = second.notices.map((n) => n.text);
+    expect(texts.slice(0, 3)).toEqual([
+      "⏳ You are #1 in line; about 55 s.",
+      "⏳ You are #1 in line; about 50 s.",
+      "⏳ You are #1 in line; about 45 s.",
+    ]);
+    // Its turn came while the audio was still being made: said once.
+    expect(texts.at(-1)).toBe(TURN_TEXT);
+    expect(texts.filter((t) => t === TURN_TEXT)).toHaveLength(1);
+    for (let i = 1; i < second.notices.length; i++) {
+      expect(second.notices[i]!.at - second.notices[i - 1]!.at).toBeGreaterThanOrEqual(5000);
+    }
+    // The answer comes after the last notice, so it replaces it.
+    expect(answeredAt).toBeGreaterThanOrEqual(second.notices.at(-1)!.at);
+  });
+
+  it("keeps the line first come, first served, and a member's cap bounds their places in it", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    // The first request's audio takes 5 s, so it is still in progress when the third comes.
+    const { service, requests } = await setup({ limiter: oneAMinute(), maxConcurrent: 2, synthMs: 5000 });
+    const a = recorder();
+    const b = recorder();
+    const asA = (text: string) => service.speak(input(text, { notifyWaiting: a.notifyWaiting }));
+    const a1 = asA("A one");
+    const a2 = asA("A two");
+    await vi.advanceTimersByTimeAsync(0);
+    // A third request from the same member is refused at once: at most two places in line.
+    await expect(asA("A three")).rejects.toThrow(/You already have 2 requests in progress/);
+    const b1 = service.speak(
+      input("B one", { actor: actor({ userId: OTHER }), notifyWaiting: b.notifyWaiting }),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(a.notices.map((n) => n.text)).toEqual(["⏳ You are #1 in line; about 1 min."]);
+    expect(b.notices.map((n) => n.text)).toEqual(["⏳ You are #2 in line; about 2 min."]);
+    await vi.advanceTimersByTimeAsync(130_000);
+    await Promise.all([a1, a2, b1]);
+    expect(b.notices.map((n) => n.text)).toContain(TURN_TEXT);
+    expect(requests.map((r) => r.text)).toEqual(["A one", "A two", "B one"]);
+  });
+
+  it("still answers when a notice cannot be shown", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const { service } = await setup({ limiter: oneAMinute() });
+    await service.speak(input("Takes the slot"));
+    let attempts = 0;
+    const done = service.speak(
+      input("Waits", {
+        notifyWaiting: async () => {
+          attempts++;
+          throw new Error("Unknown Webhook");
+        },
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(61_000);
+    await expect(done).resolves.toMatchObject({ kind: "audio" });
+    expect(attempts).toBeGreaterThan(0);
+  });
+
+  it("words the wait as a member reads it", () => {
+    expect(aboutDuration(0)).toBe("5 s");
+    expect(aboutDuration(4200)).toBe("5 s");
+    expect(aboutDuration(36_000)).toBe("40 s");
+    expect(aboutDuration(59_500)).toBe("1 min");
+    expect(aboutDuration(56_000)).toBe("1 min");
+    expect(aboutDuration(61_000)).toBe("1 min");
+    expect(aboutDuration(119_000)).toBe("2 min");
+    expect(waitingText({ position: 4, waitMs: 38_000 })).toBe("⏳ You are #4 in line; about 40 s.");
   });
 });

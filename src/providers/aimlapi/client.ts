@@ -183,7 +183,7 @@ export class AimlApiClient {
     try {
       dl.signal.throwIfAborted();
       const json = JSON.stringify(body);
-      const answer = await this.#retrying("tts", dl, () => this.#postOnce(json, dl));
+      const answer = await this.#retrying("tts", dl, () => this.#postOnce(json, dl, opts.onQueued));
       // A failed download is retried on its own: posting again would pay for the clip twice.
       const audio =
         answer.audio.kind === "bytes"
@@ -255,9 +255,11 @@ export class AimlApiClient {
     }
   }
 
-  async #postOnce(body: string, dl: CallDeadline): Promise<Answer> {
+  async #postOnce(body: string, dl: CallDeadline, onQueued: CallOptions["onQueued"]): Promise<Answer> {
     const { signal } = dl;
-    await acquireBefore(this.#synthesis, dl, { provider: "aimlapi", label: "AI/ML API" });
+    // `onQueued` hears when the call has to wait in line for the rate limit.
+    const limiter = onQueued ? this.#synthesis.reporting(onQueued) : this.#synthesis;
+    await acquireBefore(limiter, dl, { provider: "aimlapi", label: "AI/ML API" });
     const res = await this.#send(
       this.#endpoint,
       {

@@ -19,6 +19,23 @@ export interface AcquireOptions {
    * waiter whose deadline passes while it waits is rejected the same way, without using a slot.
    */
   deadline?: number;
+  /**
+   * Called once, synchronously, when the start cannot be granted at once and the caller joins the
+   * line: the ticket tells its place and predicted wait for as long as it waits (read it whenever
+   * needed; nothing is pushed). Not called for a start granted at once, nor for one refused at once.
+   */
+  onQueued?: (ticket: QueueTicket) => void;
+}
+
+/** A waiter's place in line, read live. */
+export interface QueueTicket {
+  /** 1 for the next to start; 0 once it has left the line (started, refused or aborted). */
+  readonly position: number;
+  /**
+   * Predicted milliseconds until it starts, assuming everyone ahead stays: the window's recent
+   * grants and the queue ahead, served in order, `limit` per `intervalMs`. 0 once it left the line.
+   */
+  readonly waitMs: number;
 }
 
 /**
@@ -36,6 +53,13 @@ export class WouldMissDeadlineError extends Error {
   }
 }
 
+interface Line {
+  /** Start times of recent grants, oldest first; never longer than `limit`. */
+  starts: number[];
+  queue: Waiter[];
+  pumping: boolean;
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (reason: unknown) => void;
@@ -49,16 +73,17 @@ interface Waiter {
  * `intervalMs` ever holds more than `limit` starts — unlike a token bucket, which would allow a burst
  * of `limit` right after a full window and so break a server-side sliding window. Waiters are served
  * strictly first come, first served; an aborted waiter leaves the queue without using a slot.
+ * `onQueued` lets a waiter see its place in line and predicted start (for telling a user).
  */
 export class RateLimiter {
   readonly limit: number;
   readonly intervalMs: number;
   readonly #now: () => number;
   readonly #sleep: Sleep;
-  /** Start times of recent grants, oldest first; never longer than `limit`. */
-  readonly #starts: number[] = [];
-  readonly #queue: Waiter[] = [];
-  #pumping = false;
+  /** The window and the line, shared with the views made by `reporting`. */
+  #line: Line = { starts: [], queue: [], pumping: false };
+  /** `onQueued` for acquisitions that do not pass their own (set on views). */
+  #onQueued: ((ticket: QueueTicket) => void) | undefined;
 
   constructor(opts: RateLimiterOptions) {
     if (!Number.isInteger(opts.limit) || opts.limit < 1) {
@@ -73,9 +98,26 @@ export class RateLimiter {
     this.#sleep = opts.sleep ?? ((ms) => delay(ms));
   }
 
+  /**
+   * This same limiter (same window, same line) for a caller that wants to know its place in line:
+   * every `acquire` through the returned view reports `onQueued` (see AcquireOptions) unless it passes
+   * its own. Lets a caller hand the listener through code that only calls `acquire`.
+   */
+  reporting(onQueued: (ticket: QueueTicket) => void): RateLimiter {
+    const view = new RateLimiter({
+      limit: this.limit,
+      intervalMs: this.intervalMs,
+      now: this.#now,
+      sleep: this.#sleep,
+    });
+    view.#line = this.#line;
+    view.#onQueued = onQueued;
+    return view;
+  }
+
   /** Waiters not yet granted a slot. */
   get pending(): number {
-    return this.#queue.length;
+    return this.#line.queue.length;
   }
 
   /**
@@ -83,7 +125,7 @@ export class RateLimiter {
    * recent grants and the queue ahead, served in order, `limit` per `intervalMs`.
    */
   predictStart(): number {
-    return this.#predict(this.#queue.length, this.#now());
+    return this.#predict(this.#line.queue.length, this.#now());
   }
 
   /**
@@ -95,27 +137,55 @@ export class RateLimiter {
     const { deadline } = opts;
     if (deadline !== undefined) {
       const now = this.#now();
-      const start = this.#predict(this.#queue.length, now);
+      const start = this.#predict(this.#line.queue.length, now);
       if (start > deadline) return Promise.reject(new WouldMissDeadlineError(start - now));
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, signal, onAbort: undefined, deadline };
       if (signal) {
         waiter.onAbort = () => {
-          const i = this.#queue.indexOf(waiter);
-          if (i >= 0) this.#queue.splice(i, 1);
+          const i = this.#line.queue.indexOf(waiter);
+          if (i >= 0) this.#line.queue.splice(i, 1);
           reject(signal.reason);
         };
         signal.addEventListener("abort", waiter.onAbort, { once: true });
       }
-      this.#queue.push(waiter);
+      this.#line.queue.push(waiter);
       void this.#pump();
+      // The pump grants a free slot synchronously; a waiter still queued has to wait its turn.
+      const onQueued = opts.onQueued ?? this.#onQueued;
+      if (onQueued && this.#line.queue.includes(waiter)) {
+        try {
+          onQueued(this.#ticket(waiter));
+        } catch {
+          // A listener's failure must not cost the waiter its place.
+        }
+      }
     });
+  }
+
+  /** The live view of one waiter's place, for `onQueued`. */
+  #ticket(waiter: Waiter): QueueTicket {
+    const index = () => this.#line.queue.indexOf(waiter);
+    const waitMs = () => {
+      const i = index();
+      if (i < 0) return 0;
+      const now = this.#now();
+      return Math.max(0, this.#predict(i, now) - now);
+    };
+    return {
+      get position() {
+        return index() + 1;
+      },
+      get waitMs() {
+        return waitMs();
+      },
+    };
   }
 
   /** The grant time of the waiter `ahead` places back in the queue (0 = the head), from `now`. */
   #predict(ahead: number, now: number): number {
-    const grants = this.#starts.filter((t) => now - t < this.intervalMs);
+    const grants = this.#line.starts.filter((t) => now - t < this.intervalMs);
     let at = now;
     for (let i = 0; i <= ahead; i++) {
       const n = grants.length;
@@ -131,10 +201,10 @@ export class RateLimiter {
 
   /** Rejects (and removes) every waiter whose deadline has passed. */
   #expire(now: number): void {
-    for (let i = 0; i < this.#queue.length; ) {
-      const waiter = this.#queue[i]!;
+    for (let i = 0; i < this.#line.queue.length; ) {
+      const waiter = this.#line.queue[i]!;
       if (waiter.deadline !== undefined && now > waiter.deadline) {
-        this.#queue.splice(i, 1);
+        this.#line.queue.splice(i, 1);
         this.#leave(waiter);
         waiter.reject(new WouldMissDeadlineError(this.#predict(i, now) - now));
         continue;
@@ -144,28 +214,30 @@ export class RateLimiter {
   }
 
   async #pump(): Promise<void> {
-    if (this.#pumping) return;
-    this.#pumping = true;
+    if (this.#line.pumping) return;
+    this.#line.pumping = true;
     try {
-      while (this.#queue.length > 0) {
+      while (this.#line.queue.length > 0) {
         const now = this.#now();
-        while (this.#starts.length > 0 && now - this.#starts[0]! >= this.intervalMs) this.#starts.shift();
+        while (this.#line.starts.length > 0 && now - this.#line.starts[0]! >= this.intervalMs)
+          this.#line.starts.shift();
         this.#expire(now);
-        if (this.#queue.length === 0) break;
-        if (this.#starts.length < this.limit) {
-          const waiter = this.#queue.shift()!;
+        if (this.#line.queue.length === 0) break;
+        if (this.#line.starts.length < this.limit) {
+          const waiter = this.#line.queue.shift()!;
           this.#leave(waiter);
-          this.#starts.push(now);
+          this.#line.starts.push(now);
           waiter.resolve();
           continue;
         }
         // Wake for the next free slot, or sooner when a waiter's deadline passes before it.
-        let wake = this.#starts[0]! + this.intervalMs;
-        for (const w of this.#queue) if (w.deadline !== undefined && w.deadline < wake) wake = w.deadline;
+        let wake = this.#line.starts[0]! + this.intervalMs;
+        for (const w of this.#line.queue)
+          if (w.deadline !== undefined && w.deadline < wake) wake = w.deadline;
         await this.#sleep(Math.max(1, wake - now));
       }
     } finally {
-      this.#pumping = false;
+      this.#line.pumping = false;
     }
   }
 }

@@ -256,7 +256,7 @@ export class MiniMaxClient {
     return this.#withDeadline("t2a", this.#deadlines.synthesizeMs, opts, async (dl) => {
       const { signal } = dl;
       const { value, traceId } = await this.#call("t2a", dl, async () => {
-        await this.#acquire(this.#synthesis, dl);
+        await this.#acquire(this.#synthesis, dl, opts.onQueued);
         return this.#http.postJson(ROUTES.t2a, body, T2aResponseSchema, {
           signal,
           maxBytes: this.#limits.syncJson,
@@ -296,7 +296,7 @@ export class MiniMaxClient {
       const { signal } = dl;
       const audioCap = this.#limits.streamAudio;
       const opened = await this.#call("t2a stream", dl, async () => {
-        await this.#acquire(this.#synthesis, dl);
+        await this.#acquire(this.#synthesis, dl, opts.onQueued);
         const res = await this.#http.openPost(ROUTES.t2a, body, "text/event-stream", {
           signal,
           // Hex doubles the audio; a server ignoring exclude_aggregated_audio repeats it all at the end.
@@ -335,7 +335,7 @@ export class MiniMaxClient {
         "async create",
         dl,
         async () => {
-          await this.#acquire(this.#synthesis, dl);
+          await this.#acquire(this.#synthesis, dl, opts.onQueued);
           return this.#http.postJson(ROUTES.asyncCreate, body, AsyncCreateResponseSchema, {
             signal: dl.signal,
             maxBytes: this.#limits.metadata,
@@ -552,9 +552,15 @@ export class MiniMaxClient {
     }
   }
 
-  /** A rate-limit slot before the deadline, or a ProviderBusyError at once. */
-  #acquire(limiter: RateLimiter, dl: CallDeadline): Promise<void> {
-    return acquireBefore(limiter, dl, { provider: "minimax", label: "MiniMax" });
+  /**
+   * A rate-limit slot before the deadline, or a ProviderBusyError at once. `onQueued` hears when the
+   * call has to wait in line (the caller's `CallOptions.onQueued`).
+   */
+  #acquire(limiter: RateLimiter, dl: CallDeadline, onQueued?: CallOptions["onQueued"]): Promise<void> {
+    return acquireBefore(onQueued ? limiter.reporting(onQueued) : limiter, dl, {
+      provider: "minimax",
+      label: "MiniMax",
+    });
   }
 
   #call<T>(
