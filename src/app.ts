@@ -276,7 +276,10 @@ function createNarrations(base: Base, storage: Storage, stores: Stores, planner:
     provider,
     ledger,
     logger,
+    // The learned processing speed survives restarts, so the first queries land near the finish at once.
+    speedStore: storage.keyv("job-speed"),
     options: {
+      queryQps: config.tts.asyncPollQps,
       ...opts.jobs,
       // A request's job ended: the request follows and the next ones start (never throws).
       onChange: (job) => void requests?.onJobChange(job),

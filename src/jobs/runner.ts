@@ -1,7 +1,9 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { TtsProvider } from "../speech/types.ts";
+import type { KeyValue } from "../storage/key-value.ts";
 import { billFinal, type JobLedger } from "./billing.ts";
 import { PendingResults } from "./pending-results.ts";
+import { createPollPlan, type PlanJob, type PollPlanOptions } from "./poll-plan.ts";
 import {
   advance,
   afterError,
@@ -17,11 +19,23 @@ import { isFinal, JOB_STATES, type JobPublisher, type JobRecord, type JobState }
  * The persistent form of the async poll loop: one scheduler loop over every non-final job in the
  * store. Each pass advances each due job by exactly one step and stores the result before the job is
  * looked at again, so a restart resumes every job where it stood (`start()` reads them all back).
+ *
+ * Two lanes: status queries (submitted and processing jobs) and everything else (submits, downloads,
+ * posting). Queries start at most `queryQps` per second, so they never queue in the client's limiter
+ * and never hold a slot the other lane needs; when more are due than that, the jobs most likely done
+ * (by the poll plan's estimate) are asked first.
  */
 
 export interface JobRunnerOptions extends Partial<StepTiming> {
-  /** Steps running at once. Default 8. */
+  /** Steps other than status queries (submits, downloads, posting) running at once. Default 8. */
   concurrency?: number;
+  /**
+   * Status queries started per second, at most (and in flight at once): the provider's query budget
+   * (ASYNC_POLL_QPS). Due queries beyond it wait, the ones most likely to find a result first. Default 10.
+   */
+  queryQps?: number;
+  /** When to query (see `src/jobs/poll-plan.ts`); `{ policy: "backoff" }` is the old fixed backoff. */
+  pollPlan?: PollPlanOptions;
   /** Longest the loop sleeps without being woken (a safety net; wake() is the normal path). Default 30 s. */
   idleMs?: number;
   /** How long stop() waits for steps in progress before aborting them. Default 10 s. */
@@ -58,6 +72,11 @@ export interface JobRunnerDeps {
   /** Must resolve early (or reject) when `signal` aborts. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
+  /**
+   * Where the learned narration speed is kept across restarts (a small Keyv namespace of its own).
+   * Without it the speed is learned again after each start.
+   */
+  speedStore?: Pick<KeyValue, "get" | "set">;
   options?: JobRunnerOptions;
 }
 
@@ -81,6 +100,16 @@ export interface JobRunner {
   stats(): JobRunnerStats;
 }
 
+/**
+ * The query budget's window: `queryQps` starts per window. A little over a second, as the MiniMax
+ * client's own limiter, so queries started here do not wait there (where they would be served first
+ * come, first served) and network jitter does not put more than the limit into one of MiniMax's seconds.
+ */
+const QUERY_WINDOW_MS = 1100;
+
+/** States whose step is a status query of the provider's task. */
+const isQuery = (state: JobState) => state === "submitted" || state === "processing";
+
 const defaultSleep = (ms: number, signal: AbortSignal) =>
   delay(ms, undefined, { signal }).catch(() => undefined);
 
@@ -90,12 +119,21 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? defaultSleep;
   const concurrency = opts.concurrency ?? 8;
+  const queryQps = Math.max(1, Math.floor(opts.queryQps ?? 10));
   const idleMs = opts.idleMs ?? 30_000;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+  const timing: StepTiming = { ...DEFAULT_RUNNER_TIMING, ...definedOnly(opts) };
+  const plan = createPollPlan({ timing, options: opts.pollPlan, store: deps.speedStore, logger });
 
   /** Job id → when it is next due. Only non-final jobs are here. */
   const due = new Map<string, number>();
   const states = new Map<string, JobState>();
+  /** What the poll plan ranks due queries by, for jobs waiting on their task. */
+  const planJobs = new Map<string, PlanJob>();
+  /** Jobs whose step in progress is a status query. */
+  const querying = new Set<string>();
+  /** Start times (performance.now()) of the queries in the current window, oldest first. */
+  const queryStarts: number[] = [];
   const finished = new Map<JobState, number>();
   const inFlight = new Map<string, { done: Promise<void>; controller: AbortController }>();
   /** Woken while a step was running: look again as soon as it ends. */
@@ -116,7 +154,8 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     logger,
     now,
     random: deps.random ?? Math.random,
-    timing: { ...DEFAULT_RUNNER_TIMING, ...definedOnly(opts) },
+    timing,
+    plan,
     pending,
     paid: new Map(),
     submitting: new Set(),
@@ -139,11 +178,14 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     if (!job || isFinal(job.state)) {
       due.delete(id);
       states.delete(id);
+      planJobs.delete(id);
       pending.delete(id);
       return;
     }
     due.set(id, recheck.delete(id) ? Math.min(job.nextAt, now()) : job.nextAt);
     states.set(id, job.state);
+    if (isQuery(job.state)) planJobs.set(id, planJobOf(job));
+    else planJobs.delete(id);
   }
 
   /** One step of one job; returns the job as stored afterwards. */
@@ -178,7 +220,11 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     return stored;
   }
 
-  function launch(id: string): void {
+  function launch(id: string, query: boolean): void {
+    if (query) {
+      querying.add(id);
+      queryStarts.push(performance.now());
+    }
     const controller = new AbortController();
     const done = step(id, controller.signal)
       .then(
@@ -199,15 +245,16 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
             storeFailures.delete(id);
             due.delete(id);
             states.delete(id);
+            planJobs.delete(id);
             return;
           }
           logger.error({ jobId: id, err, failures }, "job step could not be stored; retrying later");
-          const t = stepDeps.timing;
-          due.set(id, now() + Math.min(t.retryMaxMs, t.retryBaseMs * 2 ** (failures - 1)));
+          due.set(id, now() + Math.min(timing.retryMaxMs, timing.retryBaseMs * 2 ** (failures - 1)));
         },
       )
       .finally(() => {
         inFlight.delete(id);
+        querying.delete(id);
         poke();
       });
     inFlight.set(id, { done, controller });
@@ -224,18 +271,39 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     wakeLoop = undefined;
   }
 
+  /** Queries that may start now: what is left of this second's budget and of the in-flight cap. */
+  function queryRoom(): number {
+    const t = performance.now();
+    while (queryStarts.length > 0 && t - queryStarts[0]! >= QUERY_WINDOW_MS) queryStarts.shift();
+    return Math.max(0, Math.min(queryQps - queryStarts.length, queryQps - querying.size));
+  }
+
   async function loop(): Promise<void> {
     while (running) {
       poked = false;
       const t = now();
       let nextAt = Number.POSITIVE_INFINITY;
+      const dueQueries: string[] = [];
       for (const [id, at] of due) {
         if (inFlight.has(id)) continue;
-        if (at <= t && inFlight.size < concurrency) launch(id);
-        else nextAt = Math.min(nextAt, at);
+        if (at > t) nextAt = Math.min(nextAt, at);
+        else if (planJobs.has(id)) dueQueries.push(id);
+        // The other lane: a full lane is woken by the end of one of its steps.
+        else if (inFlight.size - querying.size < concurrency) launch(id, false);
       }
-      const wait = inFlight.size >= concurrency ? idleMs : Math.max(0, nextAt - now());
-      await pause(wait);
+      const room = queryRoom();
+      if (dueQueries.length > room) {
+        // Over budget: the jobs most likely done first (the old plan: first come, first asked).
+        const score = new Map(dueQueries.map((id) => [id, plan.readiness(planJobs.get(id)!, t)]));
+        dueQueries.sort((a, b) => score.get(b)! - score.get(a)!);
+        // Left waiting for the budget: look again when the oldest start leaves the window (a full
+        // in-flight cap is woken by the end of a query instead).
+        if (queryStarts.length >= queryQps) {
+          nextAt = Math.min(nextAt, t + queryStarts[0]! + QUERY_WINDOW_MS - performance.now());
+        }
+      }
+      for (const id of dueQueries.slice(0, room)) launch(id, true);
+      await pause(Math.max(0, nextAt - now()));
     }
   }
 
@@ -248,6 +316,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   return {
     async start() {
       if (running) return;
+      await plan.load();
       await loadActive();
       running = true;
       logger.info({ jobs: due.size }, "job runner started");
@@ -287,8 +356,10 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       }
       due.clear();
       states.clear();
+      planJobs.clear();
       pending.clear();
       recheck.clear();
+      await plan.flush();
       logger.info({}, "job runner stopped");
     },
     stats() {
@@ -299,6 +370,17 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       for (const s of states.values()) byState[s]++;
       return { byState, queries: counters.queries, steps: counters.steps, inFlight: inFlight.size };
     },
+  };
+}
+
+/** The few fields the poll plan ranks by (the record itself may hold a long text). */
+function planJobOf(job: JobRecord): PlanJob {
+  return {
+    chars: job.chars,
+    settings: { model: job.settings.model },
+    submittedAt: job.submittedAt,
+    createdAt: job.createdAt,
+    seenProcessingAt: job.seenProcessingAt,
   };
 }
 

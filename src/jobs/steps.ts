@@ -3,6 +3,7 @@ import type { AsyncTaskStatus, AsyncTtsApi, TtsProvider } from "../speech/types.
 import { synthesizeLong } from "../text/long-text.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { PendingResults } from "./pending-results.ts";
+import type { BackoffTiming, PollPlan } from "./poll-plan.ts";
 import {
   type AudioPiece,
   buildResultFiles,
@@ -31,10 +32,7 @@ export interface QueryInfo {
   sinceSubmitMs: number;
 }
 
-export interface StepTiming {
-  firstPollMs: number;
-  maxPollMs: number;
-  pollBackoff: number;
+export interface StepTiming extends BackoffTiming {
   /** A task still processing after this long is given up on. */
   maxProcessingMs: number;
   maxAttempts: number;
@@ -50,6 +48,8 @@ export interface StepDeps {
   now: () => number;
   random: () => number;
   timing: StepTiming;
+  /** When to query a submitted task (the expected finish), and what finished tasks teach about it. */
+  plan: PollPlan;
   /**
    * Results in hand between `downloading` (or a synchronous synthesis) and `posting`. The audio is
    * not stored: after a restart the posting step downloads it again (the URL lives 9 h).
@@ -105,9 +105,8 @@ function end(
   return { ...moveTo(job, state, deps), lastError: error };
 }
 
-export function pollDelay(polls: number, t: StepTiming): number {
-  return Math.min(t.maxPollMs, Math.round(t.firstPollMs * t.pollBackoff ** polls));
-}
+/** The fixed backoff (the poll plan before any speed is known, and the benchmark's baseline). */
+export { pollDelay } from "./poll-plan.ts";
 
 export function advance(job: JobRecord, deps: StepDeps, signal: AbortSignal): Promise<JobRecord> {
   const api = deps.provider.async;
@@ -167,14 +166,20 @@ async function submit(
     deps.paid.set(job.id, created);
   }
   const now = deps.now();
-  return moveTo(job, "submitted", deps, {
+  const submitted: JobRecord = {
+    ...job,
     taskId: created.taskId,
     // The query's file id wins later; this one is the fallback if the query names none.
     resultFileId: created.fileId,
     usageCharacters: created.usageCharacters ?? job.usageCharacters,
     submittedAt: now,
     polls: 0,
-    nextAt: now + deps.timing.firstPollMs,
+    seenProcessingAt: undefined,
+  };
+  const expectedMs = deps.plan.expectedMs(submitted);
+  return moveTo(submitted, "submitted", deps, {
+    nextAt: now + deps.plan.firstDelay(submitted),
+    expectedAt: expectedMs === undefined ? undefined : now + Math.round(expectedMs),
   });
 }
 
@@ -210,11 +215,16 @@ async function poll(
           deps,
         );
       }
-      return moveTo(job, "processing", deps, { polls, nextAt: now + pollDelay(polls, deps.timing) });
+      return moveTo(job, "processing", deps, {
+        polls,
+        seenProcessingAt: now,
+        nextAt: now + deps.plan.processing(job, now),
+      });
     case "success": {
       const resultFileId = state.fileId ?? job.resultFileId;
       if (!resultFileId)
         throw new JobFailure("upstream", "The speech service finished but named no result file.");
+      deps.plan.finished(job, now);
       return moveTo(job, "downloading", deps, { polls, resultFileId });
     }
     case "failed":

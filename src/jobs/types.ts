@@ -68,6 +68,10 @@ export const JobRecordSchema = z.object({
   /** Attempts of the current step (reset when the state changes). */
   attempts: z.number().int().nonnegative().default(0),
   polls: z.number().int().nonnegative().default(0),
+  /** When a status query last answered "processing" (ms epoch): with the answer "success" it dates the finish. */
+  seenProcessingAt: z.number().optional(),
+  /** When the task was expected to finish, if the poll plan had an estimate at the submit (ms epoch). */
+  expectedAt: z.number().optional(),
   /** When the runner should next look at this job (ms epoch). */
   nextAt: z.number().default(0),
   lastError: z.object({ kind: z.string(), message: z.string() }).optional(),

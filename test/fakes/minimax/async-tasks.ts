@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { TarEntry } from "../audio/tar.ts";
 import { numericId } from "../common/ids.ts";
 import type { AsyncInput } from "./files.ts";
+import type { AsyncProcessingTime } from "./options.ts";
 import { renderSpeech } from "./synth.ts";
 import type { SynthesisParams } from "./validation.ts";
 
@@ -29,12 +30,21 @@ export interface FakeTask {
   usage_characters: number;
   /** The result archive's entries, rendered on first use. */
   result?: TarEntry[];
+  /** How long this task processes, when the fake's option is a function (fixed on first use). */
+  processing_ms?: number;
 }
 
 export interface TaskTiming {
   now: () => number;
-  asyncProcessingMs: number;
+  asyncProcessingMs: number | AsyncProcessingTime;
   asyncPollsUntilDone: number | undefined;
+}
+
+/** How long the task reports `Processing` (by the clock). */
+export function taskProcessingMs(task: FakeTask, processing: number | AsyncProcessingTime): number {
+  if (typeof processing === "number") return processing;
+  task.processing_ms ??= processing({ chars: task.usage_characters, taskId: task.task_id });
+  return task.processing_ms;
 }
 
 /** Looks like the JWT MiniMax returns; nothing checks it. */
@@ -71,7 +81,7 @@ export function taskStatus(task: FakeTask, timing: TaskTiming, poll: boolean): T
   const processing =
     timing.asyncPollsUntilDone !== undefined
       ? task.polls <= timing.asyncPollsUntilDone
-      : timing.now() - task.created_at < timing.asyncProcessingMs;
+      : timing.now() - task.created_at < taskProcessingMs(task, timing.asyncProcessingMs);
   return processing ? "Processing" : task.outcome;
 }
 

@@ -3,6 +3,9 @@ import type { CommonFault, FaultTarget } from "../common/faults.ts";
 import type { RecordedRequest } from "../common/http.ts";
 import type { SystemVoice } from "./voices.ts";
 
+/** A task's processing time from what the task is: its billed characters and its id. */
+export type AsyncProcessingTime = (task: { chars: number; taskId: number }) => number;
+
 export interface FakeMiniMaxOptions {
   /** Loopback by default; the fake is never meant to be reachable from elsewhere. */
   host?: string;
@@ -20,8 +23,12 @@ export interface FakeMiniMaxOptions {
   rpm?: number;
   /** Async queries per sliding second (default 10). */
   queryQps?: number;
-  /** How long a new task reports `Processing` (default 300 ms). Ignored when `asyncPollsUntilDone` is set. */
-  asyncProcessingMs?: number;
+  /**
+   * How long a new task reports `Processing` (default 300 ms). Ignored when `asyncPollsUntilDone` is set.
+   * A function gives each task its own time (say, proportional to its characters, with some noise); it is
+   * called once per task, on the task's first status check.
+   */
+  asyncProcessingMs?: number | AsyncProcessingTime;
   /** Report `Processing` for this many queries of a task, then the final status. */
   asyncPollsUntilDone?: number;
   /** Lifetime of `/v1/files/retrieve` download URLs (default 9 h). */
