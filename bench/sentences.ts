@@ -1,4 +1,4 @@
-import { mergeAdjacentPauses, splitSentences } from "../src/text/chunk-text.ts";
+import { ABBREVIATIONS, mergeAdjacentPauses, splitSentences } from "../src/text/chunk-text.ts";
 import { fmt } from "./stats.ts";
 
 /**
@@ -30,22 +30,6 @@ export interface SentencesResult {
 
 const SENTENCES = new Intl.Segmenter("en", { granularity: "sentence" });
 const PAUSE_MARKER = /<#\d+(?:\.\d+)?#>/;
-/** The abbreviations the current splitter knows ("Dr. Smith"), and single capitals ("J. Smith"). */
-const ABBREVIATIONS = new Set([
-  "mr",
-  "mrs",
-  "ms",
-  "dr",
-  "prof",
-  "sr",
-  "jr",
-  "st",
-  "vs",
-  "e.g",
-  "i.e",
-  "fig",
-  "no",
-]);
 
 function endsInAbbreviation(sentence: string): boolean {
   if (!sentence.endsWith(".")) return false;

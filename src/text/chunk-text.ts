@@ -28,7 +28,7 @@ const CLAUSE_PUNCT = new Set([",", ";", ":", "，", "；", "、", "：", "،", "
 const CLAUSE_PUNCT_NO_SPACE = new Set([",", ";", "，", "；", "、", "：", "،", "؛"]);
 const CLOSERS = new Set(['"', "'", ")", "]", "}", "”", "’", "»", "」", "』", "】", "》", "〉", "）"]);
 /** A period after these is not a sentence end ("Dr. Smith"), so it is only as good as a space. */
-const ABBREVIATIONS = new Set([
+export const ABBREVIATIONS: ReadonlySet<string> = new Set([
   "mr",
   "mrs",
   "ms",
@@ -146,6 +146,9 @@ function rankAt(text: string, p: number, next: number): number | undefined {
   // No space follows: only unambiguous punctuation counts, and not before ASCII letters or digits
   // ("3.14", "1,000", "a?b" stay whole).
   if (isAsciiAlnum(text[p])) return undefined;
+  // The punctuation run goes on ("?!", "。」"): the sentence ends after all of it, not inside it.
+  const after = text[p]!;
+  if (SENTENCE_PUNCT.has(after) || SENTENCE_PUNCT_NO_SPACE.has(after) || CLOSERS.has(after)) return undefined;
   if (SENTENCE_PUNCT_NO_SPACE.has(punct)) return SENTENCE;
   if (CLAUSE_PUNCT_NO_SPACE.has(punct)) return CLAUSE;
   return undefined;

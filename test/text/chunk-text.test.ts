@@ -264,6 +264,12 @@ describe("splitSentences", () => {
     ["Before <#1#> after.", ["Before", "after."]],
     ["No end", ["No end"]],
     ["", []],
+    // A run of punctuation and closing quotes ends the sentence after all of it.
+    ["Really?! Yes.", ["Really?!", "Yes."]],
+    ['"Are we late?" she asked.', ['"Are we late?"', "she asked."]],
+    ["Wait!!! Now.", ["Wait!!!", "Now."]],
+    ["「你好。」他说。", ["「你好。」", "他说。"]],
+    ["真的？！好。", ["真的？！", "好。"]],
   ])("%j", (text, expected) => {
     expect(splitSentences(text)).toEqual(expected);
   });
