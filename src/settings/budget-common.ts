@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { BudgetLimits, Hold } from "./budget-store.ts";
+import type { BudgetLimits, BudgetStore, Hold } from "./budget-store.ts";
 
 /**
  * What both budget stores check before touching their counters, and how they read a hold back: a
@@ -42,4 +42,26 @@ export function checkLimits(limits: BudgetLimits): BudgetLimits {
 export function checkTime(what: string, at: number): number {
   if (!Number.isFinite(at)) throw new RangeError(`${what} must be a ms epoch, got ${at}`);
   return Math.floor(at);
+}
+
+/** A reservation's input, checked the same way by both stores. */
+export function checkReserve(input: Parameters<BudgetStore["reserve"]>[0]) {
+  return {
+    holdId: checkId("holdId", input.holdId),
+    guildId: checkId("guildId", input.guildId),
+    userId: checkId("userId", input.userId),
+    chars: checkChars("chars", input.chars),
+    limits: checkLimits(input.limits),
+    at: checkTime("at", input.at),
+  };
+}
+
+/** A charge without a hold, checked the same way by both stores. */
+export function checkRecord(input: Parameters<BudgetStore["record"]>[0]) {
+  return {
+    guildId: checkId("guildId", input.guildId),
+    userId: checkId("userId", input.userId),
+    chars: checkChars("chars", input.chars),
+    at: checkTime("at", input.at),
+  };
 }

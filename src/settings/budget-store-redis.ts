@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { checkChars, checkId, checkLimits, checkTime, StoredHoldSchema } from "./budget-common.ts";
+import { checkChars, checkRecord, checkReserve, StoredHoldSchema } from "./budget-common.ts";
 import type { BudgetName, BudgetStore, Hold, ReserveResult, Usage } from "./budget-store.ts";
 import { DAY_TTL_MS, dayKey, MONTH_TTL_MS, monthKey } from "./periods.ts";
 
@@ -162,12 +162,7 @@ export function createRedisBudgetStore(
 
   return {
     async reserve(input): Promise<ReserveResult> {
-      const holdId = checkId("holdId", input.holdId);
-      const guildId = checkId("guildId", input.guildId);
-      const userId = checkId("userId", input.userId);
-      const chars = checkChars("chars", input.chars);
-      const limits = checkLimits(input.limits);
-      const at = checkTime("at", input.at);
+      const { holdId, guildId, userId, chars, limits, at } = checkReserve(input);
       const hold: Hold = {
         id: holdId,
         guildId,
@@ -218,10 +213,7 @@ export function createRedisBudgetStore(
     release: (holdId) => settle(holdId, 0),
 
     async record(input) {
-      const guildId = checkId("guildId", input.guildId);
-      const userId = checkId("userId", input.userId);
-      const chars = checkChars("chars", input.chars);
-      const at = checkTime("at", input.at);
+      const { guildId, userId, chars, at } = checkRecord(input);
       if (chars === 0) return;
       await run(
         RECORD,

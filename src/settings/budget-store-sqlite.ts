@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { inTransaction } from "../storage/sqlite-store.ts";
-import { checkChars, checkId, checkLimits, checkTime, StoredHoldSchema } from "./budget-common.ts";
+import { checkChars, checkRecord, checkReserve, checkTime, StoredHoldSchema } from "./budget-common.ts";
 import type { BudgetLimits, BudgetStore, Hold, ReserveResult, Usage } from "./budget-store.ts";
 import { DAY_TTL_MS, dayKey, MONTH_TTL_MS, monthKey } from "./periods.ts";
 
@@ -158,12 +158,7 @@ export function createSqliteBudgetStore(
     },
 
     async reserve(input) {
-      const holdId = checkId("holdId", input.holdId);
-      const guildId = checkId("guildId", input.guildId);
-      const userId = checkId("userId", input.userId);
-      const chars = checkChars("chars", input.chars);
-      const limits = checkLimits(input.limits);
-      const at = checkTime("at", input.at);
+      const { holdId, guildId, userId, chars, limits, at } = checkReserve(input);
       return inTransaction(db, (): ReserveResult => {
         maybePrune(at);
         const existing = readHold(holdId);
@@ -189,10 +184,7 @@ export function createSqliteBudgetStore(
     release: (holdId) => settle(holdId, 0),
 
     async record(input) {
-      const guildId = checkId("guildId", input.guildId);
-      const userId = checkId("userId", input.userId);
-      const chars = checkChars("chars", input.chars);
-      const at = checkTime("at", input.at);
+      const { guildId, userId, chars, at } = checkRecord(input);
       if (chars === 0) return;
       inTransaction(db, () => {
         maybePrune(at);
