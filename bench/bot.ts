@@ -13,7 +13,11 @@ export interface BenchBot {
   stop(): Promise<void>;
 }
 
-export async function startBenchBot(discord: FakeDiscord, minimaxUrl: string): Promise<BenchBot> {
+export async function startBenchBot(
+  discord: FakeDiscord,
+  minimaxUrl: string,
+  env: Record<string, string> = {},
+): Promise<BenchBot> {
   const dir = await mkdtemp(join(tmpdir(), "bench-bot-"));
   const config = parseConfig(
     {
@@ -28,6 +32,7 @@ export async function startBenchBot(discord: FakeDiscord, minimaxUrl: string): P
       SPEAK_COOLDOWN_SECONDS: "0",
       SPEAK_MAX_CONCURRENT: "100",
       LOG_LEVEL: "warn",
+      ...env,
     },
     { requireDiscordToken: true },
   );

@@ -3,6 +3,7 @@ import { benchJobs, printJobs } from "./jobs.ts";
 import { benchOpus, printOpus } from "./opus.ts";
 import { benchSentences, printSentences } from "./sentences.ts";
 import { benchSpeakE2e, printSpeakE2e } from "./speak-e2e.ts";
+import { benchSpeakQueue, printSpeakQueue } from "./speak-queue.ts";
 import { benchSse, printSse } from "./sse-throughput.ts";
 import { benchSyncLatency, printSyncLatency } from "./sync-latency.ts";
 import { benchVoiceLatency, printVoiceLatency } from "./voice-latency.ts";
@@ -17,6 +18,9 @@ console.log();
 printSentences(await benchSentences());
 console.log();
 printSpeakE2e(await benchSpeakE2e(200));
+console.log();
+// About a minute: the last members wait for the upstream's 60-second window.
+printSpeakQueue(await benchSpeakQueue(75, 60));
 console.log();
 printJobs(await benchJobs());
 console.log();

@@ -9,7 +9,7 @@ import { actorOf, callerVoiceChannel, interactionDeadline } from "../src/discord
 import type { CommandModule } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
-import { showProgress } from "../src/discord/reply.ts";
+import { deferWhile, showProgress } from "../src/discord/reply.ts";
 import {
   addFormatOption,
   addVoiceSettingOptions,
@@ -66,19 +66,19 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     await narrateInstead(interaction, ctx, options);
     return;
   }
-  // Acknowledge before any I/O: Discord gives 3 s. Voice messages are posted as channel messages, so
-  // the acknowledgement itself stays private.
+  // Acknowledged at once (Discord gives 3 s) while the synthesis already starts. Voice messages are
+  // posted as channel messages, so the acknowledgement itself stays private.
   const ephemeral = options.private === true || options.format === "voice";
-  await interaction.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
-
-  const result = await ctx.speak.speak({
-    actor: actorOf(interaction),
-    deadline: interactionDeadline(interaction),
-    options,
-    attachmentSizeLimit: uploadLimit(interaction.attachmentSizeLimit),
-    // A wait in line for the synthesis rate limit is shown in the deferred reply (place, estimate).
-    notifyWaiting: (text) => showProgress(interaction, text),
-  });
+  const result = await deferWhile(interaction, ephemeral, () =>
+    ctx.speak.speak({
+      actor: actorOf(interaction),
+      deadline: interactionDeadline(interaction),
+      options,
+      attachmentSizeLimit: uploadLimit(interaction.attachmentSizeLimit),
+      // A wait in line for the synthesis rate limit is shown in the deferred reply (place, estimate).
+      notifyWaiting: (text) => showProgress(interaction, text),
+    }),
+  );
   if (result.kind === "long") {
     await narrateInstead(interaction, ctx, options);
     return;

@@ -1,6 +1,7 @@
 import { Client, Events, GatewayIntentBits } from "discord.js";
 import { routeInteractionWrites } from "./interaction-rest.ts";
 import { NO_PINGS } from "./reply.ts";
+import { createRestTransport } from "./rest-transport.ts";
 
 export interface DiscordClientOptions {
   /** REST base, e.g. https://discord.com/api, a REST proxy or a local fake. */
@@ -30,10 +31,8 @@ export function createDiscordClient(opts: DiscordClientOptions): Client {
     ],
     rest: {
       api: opts.apiUrl,
-      // discord.js's default REST strategy calls its own undici 6 through the process-wide dispatcher,
-      // which undici 8 (our HTTP client) replaces with one that refuses undici 6's multipart bodies.
-      // Node's fetch serializes the body itself first, so uploads work with either.
-      makeRequest: (url, init) => fetch(url, init as RequestInit),
+      // undici 8 on an agent of our own, uploads encoded in one buffer (see rest-transport.ts).
+      makeRequest: createRestTransport().makeRequest,
       ...(opts.globalRequestsPerSecond !== undefined
         ? { globalRequestsPerSecond: opts.globalRequestsPerSecond }
         : {}),

@@ -93,6 +93,27 @@ export async function showProgress(interaction: RepliableInteraction, text: stri
   await interaction.webhook.editMessage("@original", { content: fitMessage(text) });
 }
 
+/**
+ * Acknowledges the interaction while `work` already runs, so the deferral's round trip to Discord is
+ * not paid before the work starts (for /speak: the planner, the cache and the synthesis request). The
+ * work's result or error is taken only once the deferral is done, so what follows edits an
+ * acknowledged interaction exactly as before. If the deferral fails (the interaction expired), the
+ * work still finishes on its own (a reservation settles, audio lands in the cache, so a retry is free)
+ * and the deferral's error is thrown.
+ */
+export async function deferWhile<T>(
+  interaction: RepliableInteraction,
+  ephemeral: boolean,
+  work: () => Promise<T>,
+): Promise<T> {
+  const acknowledged = interaction.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
+  const running = work();
+  // Observed below; this only keeps a failure during the deferral from being reported as unhandled.
+  running.catch(() => undefined);
+  await acknowledged;
+  return await running;
+}
+
 /** Discord's message content limit. */
 export const MAX_CONTENT_LENGTH = 2000;
 

@@ -92,7 +92,7 @@ const TABLE = "audio_cache";
 export class SqliteAudioCache implements AudioCache {
   readonly #db: DatabaseSync;
   readonly #sql: Record<
-    "select" | "touch" | "insert" | "remove" | "purge" | "evict" | "totals",
+    "select" | "touch" | "insert" | "remove" | "purge" | "oldest" | "totals",
     StatementSync
   >;
   readonly #maxBytes: number;
@@ -131,28 +131,42 @@ export class SqliteAudioCache implements AudioCache {
       CREATE INDEX IF NOT EXISTS ${TABLE}_last_used ON ${TABLE}(last_used);
       CREATE INDEX IF NOT EXISTS ${TABLE}_expires ON ${TABLE}(expires) WHERE expires IS NOT NULL;
     `);
+    // Running totals, kept by triggers in the same transaction as every insert and delete (also by
+    // another process sharing the file), so that a write costs the few rows it evicts, not a scan of
+    // the whole cache. A cache made before the totals table existed is counted once, here.
+    inTransaction(db, () => {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS ${TABLE}_totals (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          entries INTEGER NOT NULL,
+          bytes INTEGER NOT NULL
+        );
+        INSERT OR IGNORE INTO ${TABLE}_totals (id, entries, bytes)
+          SELECT 1, count(*), coalesce(sum(bytes), 0) FROM ${TABLE};
+        CREATE TRIGGER IF NOT EXISTS ${TABLE}_counted_in AFTER INSERT ON ${TABLE} BEGIN
+          UPDATE ${TABLE}_totals SET entries = entries + 1, bytes = bytes + NEW.bytes WHERE id = 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS ${TABLE}_counted_out AFTER DELETE ON ${TABLE} BEGIN
+          UPDATE ${TABLE}_totals SET entries = entries - 1, bytes = bytes - OLD.bytes WHERE id = 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS ${TABLE}_recounted AFTER UPDATE OF bytes ON ${TABLE} BEGIN
+          UPDATE ${TABLE}_totals SET bytes = bytes - OLD.bytes + NEW.bytes WHERE id = 1;
+        END;
+      `);
+    });
     this.#sql = {
       select: db.prepare(`SELECT * FROM ${TABLE} WHERE key = ?`),
       touch: db.prepare(`UPDATE ${TABLE} SET last_used = ? WHERE key = ?`),
+      // A plain INSERT after a DELETE: REPLACE would delete the old row without firing its trigger.
       insert: db.prepare(
-        `INSERT OR REPLACE INTO ${TABLE} (key, format, sample_rate, channels, duration_ms, usage_characters,
+        `INSERT INTO ${TABLE} (key, format, sample_rate, channels, duration_ms, usage_characters,
            meta, created_at, last_used, expires, bytes, audio) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       remove: db.prepare(`DELETE FROM ${TABLE} WHERE key = ?`),
       purge: db.prepare(`DELETE FROM ${TABLE} WHERE expires IS NOT NULL AND expires <= ?`),
-      // Keep the most recently used entries whose running total fits; evict the rest. Ties on
-      // last_used go by rowid, i.e. by insertion order.
-      evict: db.prepare(
-        `DELETE FROM ${TABLE} WHERE key IN (
-           SELECT key FROM (
-             SELECT key,
-               SUM(bytes) OVER (ORDER BY last_used DESC, rowid DESC) AS kept_bytes,
-               ROW_NUMBER() OVER (ORDER BY last_used DESC, rowid DESC) AS kept_entries
-             FROM ${TABLE}
-           ) WHERE kept_bytes > ? OR kept_entries > ?
-         )`,
-      ),
-      totals: db.prepare(`SELECT count(*) AS entries, total(bytes) AS bytes FROM ${TABLE}`),
+      // The least recently used entry, through the last_used index; ties go by rowid (insertion order).
+      oldest: db.prepare(`SELECT key FROM ${TABLE} ORDER BY last_used ASC, rowid ASC LIMIT 1`),
+      totals: db.prepare(`SELECT entries, bytes FROM ${TABLE}_totals WHERE id = 1`),
     };
   }
 
@@ -181,6 +195,7 @@ export class SqliteAudioCache implements AudioCache {
     if (entry.audio.length > this.#maxEntryBytes) return;
     const now = this.#now();
     inTransaction(this.#db, () => {
+      this.#sql.remove.run(key);
       this.#sql.insert.run(
         key,
         entry.format,
@@ -196,7 +211,7 @@ export class SqliteAudioCache implements AudioCache {
         entry.audio,
       );
       this.#purgeExpired(now);
-      this.#sql.evict.run(this.#maxBytes, this.#maxEntries);
+      this.#evictOverBounds();
     });
   }
 
@@ -213,6 +228,22 @@ export class SqliteAudioCache implements AudioCache {
 
   #delete(key: string): void {
     this.#sql.remove.run(key);
+  }
+
+  /** Drops least recently used entries until the totals fit (the newest entry always fits). */
+  #evictOverBounds(): void {
+    for (;;) {
+      const { entries, bytes } = this.#totals();
+      if (bytes <= this.#maxBytes && entries <= this.#maxEntries) return;
+      const oldest = this.#sql.oldest.get();
+      if (oldest === undefined) return;
+      this.#sql.remove.run(oldest.key as string);
+    }
+  }
+
+  #totals(): { entries: number; bytes: number } {
+    const row = this.#sql.totals.get();
+    return { entries: Number(row?.entries ?? 0), bytes: Number(row?.bytes ?? 0) };
   }
 
   #purgeExpired(now: number): void {
