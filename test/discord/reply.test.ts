@@ -1,6 +1,6 @@
 import { MessageFlags, type RepliableInteraction } from "discord.js";
 import { describe, expect, it } from "vitest";
-import { answerEphemeral, fitMessage, MAX_CONTENT_LENGTH } from "../../src/discord/reply.ts";
+import { answerEphemeral, deferWhile, fitMessage, MAX_CONTENT_LENGTH } from "../../src/discord/reply.ts";
 
 /** Just the state and methods answerEphemeral looks at; discord.js flips the same flags. */
 function interaction(state: { deferred: boolean; replied: boolean; ephemeral: boolean | null }) {
@@ -70,5 +70,74 @@ describe("answerEphemeral", () => {
     await answerEphemeral(i.it, "a".repeat(5000));
     expect(String(i.calls[0]?.options.content)).toHaveLength(MAX_CONTENT_LENGTH);
     expect(fitMessage("short")).toBe("short");
+  });
+});
+
+describe("deferWhile", () => {
+  function deferrable() {
+    let acknowledge!: () => void;
+    let refuse!: (err: Error) => void;
+    const calls: unknown[] = [];
+    const interaction = {
+      deferReply: (opts: unknown) => {
+        calls.push(opts);
+        return new Promise<void>((resolve, reject) => {
+          acknowledge = resolve;
+          refuse = reject;
+        });
+      },
+    } as unknown as RepliableInteraction;
+    return { interaction, calls, acknowledge: () => acknowledge(), refuse: (e: Error) => refuse(e) };
+  }
+
+  it("starts the work before the deferral is answered and returns its result after it", async () => {
+    const d = deferrable();
+    let started = false;
+    const order: string[] = [];
+    const result = deferWhile(d.interaction, true, async () => {
+      started = true;
+      order.push("work done");
+      return 42;
+    }).then((v) => {
+      order.push("returned");
+      return v;
+    });
+    expect(started).toBe(true);
+    expect(d.calls).toEqual([{ flags: MessageFlags.Ephemeral }]);
+    await new Promise((r) => setTimeout(r, 5));
+    // The work is done, but nothing is returned while the deferral is unanswered.
+    expect(order).toEqual(["work done"]);
+    d.acknowledge();
+    expect(await result).toBe(42);
+    expect(order).toEqual(["work done", "returned"]);
+  });
+
+  it("throws the work's error only once the interaction is acknowledged", async () => {
+    const d = deferrable();
+    let settled = false;
+    const result = deferWhile(d.interaction, false, async () => {
+      throw new Error("refused");
+    }).finally(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(settled).toBe(false);
+    expect(d.calls).toEqual([{}]);
+    d.acknowledge();
+    await expect(result).rejects.toThrow("refused");
+  });
+
+  it("throws the deferral's error when Discord refuses it, and lets the work finish", async () => {
+    const d = deferrable();
+    let finished = false;
+    const result = deferWhile(d.interaction, false, async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      finished = true;
+      return "audio";
+    });
+    d.refuse(new Error("Unknown interaction"));
+    await expect(result).rejects.toThrow("Unknown interaction");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(finished).toBe(true);
   });
 });
