@@ -72,7 +72,7 @@ describe("createRestTransport", () => {
     form.append("payload_json", "{}");
     const res = await t.makeRequest(`${url}/webhooks/1/tok/messages/@original`, {
       method: "PATCH",
-      body: form,
+      body: form as never,
     });
     await res.text();
     const last = seen.at(-1)!;
