@@ -28,8 +28,14 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       : `${moved ? "Moved to" : "Joined"} <#${channel.id}>. Use /speak with play:true, or "Read aloud" on a message.`,
   ];
   const settings = await ctx.guildSettings.get(guildId);
-  if (settings.voice.autoRead && ctx.config.autoRead) {
-    lines.push(`Messages here from members in <#${channel.id}> will be read aloud.`);
+  const reading = settings.reading;
+  if (reading.autoRead && ctx.config.autoRead) {
+    const where =
+      reading.textInVoice && interaction.channelId !== channel.id
+        ? `here and in <#${channel.id}>'s chat`
+        : "here";
+    const who = reading.requireVoice ? `from members in <#${channel.id}>` : "";
+    lines.push(`Messages ${where} ${who} will be read aloud.`.replace(/\s+/g, " "));
   }
   await interaction.editReply(lines.join("\n"));
 }

@@ -26,6 +26,7 @@ import {
 import { uploadLimit } from "../src/discord/upload-limit.ts";
 import { NARRATE_FORMATS } from "../src/jobs/narrate.ts";
 import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/speak/speak-options.ts";
+import { MAX_MAPPING_LENGTH } from "../src/text/script.ts";
 
 const data = addFormatOption(
   addVoiceSettingOptions(
@@ -46,6 +47,12 @@ const data = addFormatOption(
       )
       .addStringOption((o) =>
         o.setName("title").setDescription("A title for the narration").setMaxLength(100),
+      )
+      .addStringOption((o) =>
+        o
+          .setName("voices")
+          .setDescription("A multi-voice script's speakers: Narrator=Wise_Woman, Alice=Calm_Woman")
+          .setMaxLength(MAX_MAPPING_LENGTH),
       ),
   ),
   NARRATE_FORMATS,
@@ -68,12 +75,13 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   const text = interaction.options.getString("text") ?? undefined;
   const file = interaction.options.getAttachment("file") ?? undefined;
   const channelId = interaction.options.getChannel("channel")?.id ?? interaction.channelId;
+  const voices = interaction.options.getString("voices") ?? undefined;
   // The member must be allowed to post there themselves, and the bot must be able to.
   assertMemberCanPost(interaction, channelId);
   assertCanPost(interaction, channelId);
   const limit = uploadLimit(interaction.attachmentSizeLimit);
   if (text === undefined && file === undefined) {
-    const token = ctx.narrateDrafts.put({ channelId, options, uploadLimit: limit });
+    const token = ctx.narrateDrafts.put({ channelId, options, uploadLimit: limit, voices });
     await interaction.showModal(narrationModal(token));
     return;
   }
@@ -87,6 +95,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     file: file ? await readInputAttachment(file) : undefined,
     options,
     uploadLimit: limit,
+    voices,
   });
   await interaction.editReply(queuedMessage(job));
 }
@@ -105,6 +114,7 @@ async function modal(interaction: ModalSubmitInteraction, ctx: BotContext): Prom
     text: interaction.fields.getTextInputValue("text"),
     options: draft.options,
     uploadLimit: draft.uploadLimit,
+    voices: draft.voices,
   });
   await interaction.editReply(queuedMessage(job));
 }

@@ -32,6 +32,7 @@ import { NARRATE_FORMATS } from "../src/jobs/narrate.ts";
 import { MAX_REASON_LENGTH, MAX_TITLE_LENGTH } from "../src/requests/service.ts";
 import type { NarrationRequestRecord, RequestState } from "../src/requests/types.ts";
 import { MAX_SPEAK_TEXT, SpeakOptionsSchema } from "../src/speak/speak-options.ts";
+import { MAX_MAPPING_LENGTH } from "../src/text/script.ts";
 
 /**
  * `/request submit` and `/request list`, and the request card's buttons (upvote, approve, reject,
@@ -59,6 +60,12 @@ const data = new SlashCommandBuilder()
       )
       .addAttachmentOption((o) =>
         o.setName("file").setDescription("A UTF-8 .txt file, or a .zip of .txt or .json files"),
+      )
+      .addStringOption((o) =>
+        o
+          .setName("voices")
+          .setDescription("A multi-voice script's speakers: Narrator=Wise_Woman, Alice=Calm_Woman")
+          .setMaxLength(MAX_MAPPING_LENGTH),
       );
     return addFormatOption(addVoiceSettingOptions(submit, ["voice"]), NARRATE_FORMATS);
   })
@@ -91,6 +98,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     file: file ? await readInputAttachment(file) : undefined,
     options,
     uploadLimit: uploadLimit(interaction.attachmentSizeLimit),
+    voices: o.getString("voices") ?? undefined,
   });
   const where = cardLink(request);
   const state =

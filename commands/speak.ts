@@ -1,12 +1,13 @@
 import {
+  ApplicationIntegrationType,
   AttachmentBuilder,
   type ChatInputCommandInteraction,
   InteractionContextType,
   MessageFlags,
   SlashCommandBuilder,
 } from "discord.js";
-import { actorOf, callerVoiceChannel, interactionDeadline } from "../src/discord/actor.ts";
-import type { CommandModule } from "../src/discord/command.ts";
+import { actorOf, callerVoiceChannel, interactionDeadline, isPersonalUse } from "../src/discord/actor.ts";
+import { type CommandModule, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
 import { queuedMessage } from "../src/discord/job-status.ts";
 import { deferWhile, showProgress } from "../src/discord/reply.ts";
@@ -32,7 +33,13 @@ const data = addFormatOption(
     new SlashCommandBuilder()
       .setName("speak")
       .setDescription("Turn text into natural speech")
-      .setContexts(InteractionContextType.Guild)
+      // Also a member's own app: in DMs, group DMs and servers without the bot (their own budget).
+      .setIntegrationTypes(ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall)
+      .setContexts(
+        InteractionContextType.Guild,
+        InteractionContextType.BotDM,
+        InteractionContextType.PrivateChannel,
+      )
       .addStringOption((o) =>
         o.setName("text").setDescription("What to say").setRequired(true).setMaxLength(MAX_SPEAK_TEXT),
       ),
@@ -53,9 +60,21 @@ function readOptions(interaction: ChatInputCommandInteraction): SpeakOptions {
   });
 }
 
-/** Budgets are per server, so /speak is for servers only (declared below; the definition says so too). */
+/** Outside servers the bot can neither join voice nor post messages, so it answers through the interaction. */
+const PERSONAL_PLAY_MESSAGE =
+  "I can play speech only in the voice channels of servers that have added me. Here, leave out `play` to get the audio.";
+
+/**
+ * In a server that has the bot: its settings and budgets. Elsewhere (DMs, group DMs, a member's own
+ * install in another server): the member's own budget and cooldown, answered through the interaction.
+ */
 async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const options = readOptions(interaction);
+  const personal = isPersonalUse(interaction);
+  if (personal) {
+    await speakPersonally(interaction, ctx, options);
+    return;
+  }
   const notes: string[] = [];
   if (options.play) {
     if (await playInVoice(interaction, ctx, options)) return;
@@ -127,6 +146,54 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
 }
 
 /**
+ * Outside servers: no voice playback, no narration job (its result could not be posted here, and the
+ * interaction token that could carry it lives 15 minutes), no channel messages (the bot may not post in
+ * a DM between members): the answer and its files are the interaction's own reply and follow-ups.
+ */
+async function speakPersonally(
+  interaction: ChatInputCommandInteraction,
+  ctx: BotContext,
+  options: SpeakOptions,
+): Promise<void> {
+  if (options.play) throw new UserFacingError(PERSONAL_PLAY_MESSAGE);
+  const check = ctx.speak.precheck(options);
+  if (check.kind === "long") {
+    throw new UserFacingError(
+      `That text has ${check.chars} characters; outside servers I speak at most ${check.limit} at once. ` +
+        "Shorten it, or use /narrate in a server that has added me for long texts.",
+    );
+  }
+  const ephemeral = options.private === true;
+  await interaction.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
+  const result = await ctx.speak.speak({
+    actor: actorOf(interaction),
+    deadline: interactionDeadline(interaction),
+    options,
+    attachmentSizeLimit: uploadLimit(interaction.attachmentSizeLimit),
+    notifyWaiting: (text) => showProgress(interaction, text),
+  });
+  if (result.kind === "long") throw new UserFacingError("That text is too long to speak here.");
+  const notes: string[] = [];
+  let files = result.files;
+  if (result.voiceMessage) {
+    // A voice message is a channel message of its own, which the bot cannot post here.
+    notes.push("Voice messages cannot be sent here, so here is the audio file.");
+    files = [{ ...result.voiceMessage.file }];
+  }
+  const [first = [], ...rest] = groupForMessages(files);
+  await interaction.editReply({
+    content: [result.caption, ...notes].join("\n"),
+    files: first.map((f) => new AttachmentBuilder(f.data, { name: f.name })),
+  });
+  for (const group of rest) {
+    await interaction.followUp({
+      files: group.map((f) => new AttachmentBuilder(f.data, { name: f.name })),
+      ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}),
+    });
+  }
+}
+
+/**
  * `play:true`: into the caller's voice channel (joining it if needed); for a caller outside voice, the
  * channel the bot already speaks in, or the only voice channel with people in it. False when there is
  * no such channel, so the audio is posted instead.
@@ -178,7 +245,6 @@ async function narrateInstead(
 
 export default {
   data,
-  access: { guildOnly: true },
   execute,
   autocomplete: completeVoiceOrLanguage,
 } satisfies CommandModule;

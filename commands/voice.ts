@@ -1,6 +1,17 @@
-import { type ChatInputCommandInteraction, SlashCommandBuilder } from "discord.js";
+import {
+  type AutocompleteInteraction,
+  type ChatInputCommandInteraction,
+  SlashCommandBuilder,
+} from "discord.js";
 import { type CommandModule, UserFacingError } from "../src/discord/command.ts";
 import type { BotContext } from "../src/discord/context.ts";
+import {
+  addDesignSubcommands,
+  completeDesign,
+  DESIGN_ACCESS,
+  executeDesign,
+  isDesignSubcommand,
+} from "../src/discord/designed-voice-command.ts";
 import { replyEphemeral } from "../src/discord/reply.ts";
 import {
   addVoiceSettingOptions,
@@ -14,7 +25,7 @@ import { type VoiceDefaults, VoiceDefaultsSchema } from "../src/settings/voice-d
 
 const data = new SlashCommandBuilder()
   .setName("voice")
-  .setDescription("Your personal voice defaults for /speak")
+  .setDescription("Your voice defaults for /speak, and whether you are read aloud")
   .addSubcommand((s) =>
     addVoiceSettingOptions(
       s.setName("set").setDescription("Save defaults used when you leave an option out"),
@@ -22,7 +33,18 @@ const data = new SlashCommandBuilder()
     ),
   )
   .addSubcommand((s) => s.setName("show").setDescription("Show your saved defaults"))
-  .addSubcommand((s) => s.setName("reset").setDescription("Forget your saved defaults"));
+  .addSubcommand((s) => s.setName("reset").setDescription("Forget your saved defaults"))
+  .addSubcommand((s) =>
+    s
+      .setName("read-me")
+      .setDescription("Whether the bot reads your messages aloud and announces you in voice channels")
+      .addBooleanOption((o) =>
+        o.setName("enabled").setDescription("false: never read or announce me").setRequired(true),
+      ),
+  );
+
+// Designed voices: design, design-share, design-delete (see designed-voice-command.ts).
+addDesignSubcommands(data);
 
 function describe(d: VoiceDefaults, ctx: BotContext): string {
   const line = (label: string, value: unknown, fallback: string) =>
@@ -37,12 +59,32 @@ function describe(d: VoiceDefaults, ctx: BotContext): string {
   ].join("\n");
 }
 
+/**
+ * The member's own opt-out: auto-read skips their messages and join/leave announcements skip them in
+ * every server, and "Read aloud" on their messages works only for themselves.
+ */
+function readMeLine(optedOut: boolean): string {
+  return optedOut
+    ? "**Read aloud:** off: your messages are not read in voice channels, you are not announced, and only you can use Read aloud on your messages."
+    : "**Read aloud:** on: servers that turn on auto-read can read your messages in voice channels (`/voice read-me enabled:false` to opt out).";
+}
+
 async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const sub = interaction.options.getSubcommand(true);
+  if (isDesignSubcommand(sub)) return executeDesign(sub, interaction, ctx);
   const userId = interaction.user.id;
   if (sub === "show") {
     const record = await ctx.users.get(userId);
-    await replyEphemeral(interaction, `Your /speak defaults:\n${describe(record.defaults, ctx)}`);
+    await replyEphemeral(
+      interaction,
+      `Your /speak defaults:\n${describe(record.defaults, ctx)}\n${readMeLine(record.optedOut)}`,
+    );
+    return;
+  }
+  if (sub === "read-me") {
+    const enabled = interaction.options.getBoolean("enabled", true);
+    await ctx.users.setOptedOut(userId, !enabled);
+    await replyEphemeral(interaction, readMeLine(!enabled));
     return;
   }
   if (sub === "reset") {
@@ -59,4 +101,15 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   await replyEphemeral(interaction, `Saved. Your /speak defaults are now:\n${describe(saved.defaults, ctx)}`);
 }
 
-export default { data, execute, autocomplete: completeVoiceOrLanguage } satisfies CommandModule;
+async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
+  const sub = interaction.options.getSubcommand(false);
+  if (sub && isDesignSubcommand(sub)) return completeDesign(sub, interaction, ctx);
+  return completeVoiceOrLanguage(interaction, ctx);
+}
+
+export default {
+  data,
+  access: { subcommands: DESIGN_ACCESS },
+  execute,
+  autocomplete,
+} satisfies CommandModule;

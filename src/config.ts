@@ -43,6 +43,25 @@ export const DEFAULT_DOWNLOAD_HOSTS = [
   "*.aimlapi.com",
 ] as const;
 
+/** Far above what any bot needs (Discord asks for one shard per 1,000 to 2,500 servers). */
+const MAX_SHARDS = 65_535;
+
+/**
+ * SHARD_IDS: the shards this process runs, a comma list of ids (`0,1,2,3`); ranges are spelled out
+ * so the list reads the same in every tool. Sorted, no duplicates.
+ */
+const shardIdList = z
+  .string()
+  .transform((v) => v.split(",").map((part) => part.trim()))
+  .pipe(
+    z
+      .array(z.string().regex(/^\d{1,5}$/, "must be a comma list of shard ids such as 0,1,2"))
+      .min(1, "must name at least one shard"),
+  )
+  .transform((parts) => parts.map(Number))
+  .refine((ids) => new Set(ids).size === ids.length, "names a shard twice")
+  .transform((ids) => [...ids].sort((a, b) => a - b));
+
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 const EnvSchema = z
@@ -75,6 +94,8 @@ const EnvSchema = z
     SPEAK_BURST: withDefault(intBetween(1, 100), "5"),
     SPEAK_MAX_CONCURRENT: withDefault(intBetween(1, 100), "2"),
     AUDIO_CACHE_MAX_MB: withDefault(intBetween(0, 1_000_000), "256"),
+    DM_DAILY_CHARS: withDefault(intBetween(0, 1_000_000), "2000"),
+    DM_COOLDOWN_SECONDS: withDefault(intBetween(0, 86_400), "30"),
     AUTO_READ: withDefault(
       z
         .enum(["true", "false", "1", "0"], { error: "must be true or false" })
@@ -113,8 +134,33 @@ const EnvSchema = z
     RESULT_MAX_MB: withDefault(intBetween(1, 2048), "200"),
     METRICS_HOST: withDefault(z.string().trim().min(1), "127.0.0.1"),
     RECORD_TTL_DAYS: withDefault(intBetween(1, 3650), "30"),
+    SHARD_COUNT: z.preprocess(
+      (v) => (v === "" ? undefined : v),
+      z
+        .string()
+        .trim()
+        .refine(
+          (v) => v === "auto" || (/^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_SHARDS),
+          `must be auto or a whole number between 1 and ${MAX_SHARDS}`,
+        )
+        .transform((v) => (v === "auto" ? ("auto" as const) : Number(v)))
+        .optional(),
+    ),
+    SHARD_IDS: z.preprocess((v) => (v === "" ? undefined : v), shardIdList.optional()),
   })
   .superRefine((env, ctx) => {
+    if (env.SHARD_IDS !== undefined && env.SHARD_COUNT === undefined) {
+      ctx.addIssue({ code: "custom", path: ["SHARD_IDS"], message: "needs SHARD_COUNT (the shards in all)" });
+    }
+    const count = env.SHARD_COUNT;
+    const outside = typeof count === "number" ? env.SHARD_IDS?.filter((id) => id >= count) : undefined;
+    if (outside && outside.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SHARD_IDS"],
+        message: `shard ${outside.join(", ")} does not exist with SHARD_COUNT=${count} (ids go from 0 to ${Number(count) - 1})`,
+      });
+    }
     if (env.TTS_PROVIDER === "minimax" && !env.MINIMAX_API_KEY) {
       ctx.addIssue({
         code: "custom",
@@ -145,6 +191,11 @@ export interface Config {
     asyncPollQps: number;
   };
   speak: { cooldownMs: number; burst: number; maxConcurrentPerUser: number };
+  /**
+   * `/speak` and Read aloud outside servers (DMs, group DMs, servers without the bot): each member's
+   * own daily characters (0 turns speech there off) and the wait between two requests.
+   */
+  personal: { dailyChars: number; cooldownMs: number };
   audioCacheMaxBytes: number;
   voice: {
     /** Read chat aloud where a guild enabled it; needs the privileged Message Content intent. */
@@ -162,6 +213,11 @@ export interface Config {
   metricsHost: string;
   /** How long finished jobs and requests are kept (ms). */
   recordTtlMs: number;
+  /**
+   * Gateway shards: `count` in all (`auto`: Discord's recommendation, unset: one shard) and the `ids`
+   * this process runs (unset: all of them).
+   */
+  shards: { count: number | "auto" | undefined; ids: number[] | undefined };
   /** Downloads of provider results (MiniMax files, AI/ML API audio URLs): untrusted URLs. */
   downloads: {
     /** Tests and local fakes only: http:// and loopback addresses allowed. */
@@ -226,6 +282,7 @@ export function parseConfig(env: Record<string, string | undefined>, opts: LoadO
       burst: e.SPEAK_BURST,
       maxConcurrentPerUser: e.SPEAK_MAX_CONCURRENT,
     },
+    personal: { dailyChars: e.DM_DAILY_CHARS, cooldownMs: e.DM_COOLDOWN_SECONDS * 1000 },
     audioCacheMaxBytes: e.AUDIO_CACHE_MAX_MB * 1024 * 1024,
     voice: {
       autoRead: e.AUTO_READ,
@@ -238,6 +295,7 @@ export function parseConfig(env: Record<string, string | undefined>, opts: LoadO
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
     recordTtlMs: e.RECORD_TTL_DAYS * 86_400_000,
+    shards: { count: e.SHARD_COUNT, ids: e.SHARD_IDS },
     downloads: {
       allowLoopback: e.DOWNLOAD_ALLOW_LOOPBACK,
       allowedHosts: e.DOWNLOAD_ALLOWED_HOSTS,

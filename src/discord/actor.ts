@@ -1,7 +1,9 @@
 import {
   type APIInteractionGuildMember,
+  ApplicationIntegrationType,
   type GuildMember,
   type Interaction,
+  InteractionContextType,
   PermissionFlagsBits,
   type VoiceBasedChannel,
 } from "discord.js";
@@ -16,7 +18,8 @@ export function actorOf(interaction: Interaction): Actor & { isModerator: boolea
   const perms = interaction.memberPermissions;
   return {
     userId: interaction.user.id,
-    guildId: interaction.guildId,
+    // Outside a server that installed the bot, the member's own budget applies (see isPersonalUse).
+    guildId: isPersonalUse(interaction) ? null : interaction.guildId,
     roleIds: roleIdsOf(interaction.member),
     isManager: perms?.has(PermissionFlagsBits.ManageGuild) ?? false,
     // Narration jobs: Manage Messages where the command runs, which counts for that server's jobs only.
@@ -45,4 +48,23 @@ const FINAL_EDIT_MARGIN_MS = 30_000;
  */
 export function interactionDeadline(interaction: Interaction): number {
   return interaction.createdTimestamp + TOKEN_LIFETIME_MS - FINAL_EDIT_MARGIN_MS;
+}
+
+/**
+ * True when the interaction does not come from a server that installed the bot: a DM with the bot, a
+ * group DM or a DM between members (private channels, user installs only), or a server that never
+ * added the bot where a member uses it as their own installed app. There the bot has no server
+ * settings or budgets, cannot join voice, and (in private channels and foreign servers) cannot post
+ * messages: it answers through the interaction only, on the member's own budget.
+ */
+export function isPersonalUse(interaction: Interaction): boolean {
+  if (interaction.context === InteractionContextType.BotDM) return true;
+  if (interaction.context === InteractionContextType.PrivateChannel) return true;
+  if (!interaction.guildId) return true;
+  // In a server: installed there when the guild install authorised this interaction. An interaction
+  // that only the member's own install authorised comes from a server the bot is not part of.
+  const owners = interaction.authorizingIntegrationOwners ?? {};
+  const byUser = owners[ApplicationIntegrationType.UserInstall] !== undefined;
+  const byGuild = owners[ApplicationIntegrationType.GuildInstall] === interaction.guildId;
+  return byUser && !byGuild;
 }

@@ -31,7 +31,11 @@ export interface CardPoster<R> {
 
 export function createCardPoster<R>(client: Client, spec: CardSpec<R>): CardPoster<R> {
   async function sendable(channelId: string | undefined): Promise<SendableChannels> {
-    const channel = channelId ? await client.channels.fetch(channelId).catch(() => null) : null;
+    // A fleet posts from whichever process runs the job: the channel's server may be on another
+    // process's shard (not in this client's cache), and REST serves it all the same.
+    const channel = channelId
+      ? await client.channels.fetch(channelId, { allowUnknownGuild: true }).catch(() => null)
+      : null;
     if (!channel?.isSendable()) throw spec.cannotPost(channelId);
     return channel;
   }

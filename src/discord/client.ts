@@ -1,4 +1,4 @@
-import { Client, Events, GatewayIntentBits } from "discord.js";
+import { Client, type ClientOptions, Events, GatewayIntentBits } from "discord.js";
 import { routeInteractionWrites } from "./interaction-rest.ts";
 import { NO_PINGS } from "./reply.ts";
 import { createRestTransport } from "./rest-transport.ts";
@@ -16,6 +16,11 @@ export interface DiscordClientOptions {
    * Interaction writes are not counted (see `interaction-rest.ts`). Lowered only by tests.
    */
   globalRequestsPerSecond?: number;
+  /**
+   * The IDENTIFY throttler (one identify per `max_concurrency` bucket per 5 s); a fleet shares one
+   * through Redis (`sharding/identify-throttler.ts`). Default: discord.js's, within this process.
+   */
+  buildIdentifyThrottler?: NonNullable<ClientOptions["ws"]>["buildIdentifyThrottler"];
 }
 
 /**
@@ -23,28 +28,60 @@ export interface DiscordClientOptions {
  * GuildVoiceStates to know which voice channel a member is in. Privileged intents only for auto-read.
  */
 export function createDiscordClient(opts: DiscordClientOptions): Client {
-  const client = new Client({
-    intents: [
-      GatewayIntentBits.Guilds,
-      GatewayIntentBits.GuildVoiceStates,
-      ...(opts.autoRead ? [GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent] : []),
-    ],
-    rest: {
-      api: opts.apiUrl,
-      // undici 8 on an agent of our own, uploads encoded in one buffer (see rest-transport.ts).
-      makeRequest: createRestTransport().makeRequest,
-      ...(opts.globalRequestsPerSecond !== undefined
-        ? { globalRequestsPerSecond: opts.globalRequestsPerSecond }
-        : {}),
-    },
-    // Nobody gets pinged by what a member typed: discord.js applies this default to interaction
-    // replies, edits, follow-ups and channel sends alike.
-    allowedMentions: NO_PINGS,
-  });
+  const client = withoutShardVariables(
+    () =>
+      new Client({
+        intents: [
+          GatewayIntentBits.Guilds,
+          GatewayIntentBits.GuildVoiceStates,
+          ...(opts.autoRead ? [GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent] : []),
+        ],
+        rest: {
+          api: opts.apiUrl,
+          // undici 8 on an agent of our own, uploads encoded in one buffer (see rest-transport.ts).
+          makeRequest: createRestTransport().makeRequest,
+          ...(opts.globalRequestsPerSecond !== undefined
+            ? { globalRequestsPerSecond: opts.globalRequestsPerSecond }
+            : {}),
+        },
+        // Nobody gets pinged by what a member typed: discord.js applies this default to interaction
+        // replies, edits, follow-ups and channel sends alike.
+        allowedMentions: NO_PINGS,
+        ...(opts.buildIdentifyThrottler
+          ? { ws: { buildIdentifyThrottler: opts.buildIdentifyThrottler } }
+          : {}),
+      }),
+  );
+  // The shards are the app's to choose (`useShards`, from SHARD_COUNT/SHARD_IDS): one shard until it does.
+  useShards(client, { shardIds: [0], shardCount: 1 });
   // Interaction replies, edits and follow-ups skip the bot's global limit, which Discord does not
   // apply to them; bot-token routes keep it.
   routeInteractionWrites(client.rest);
   return client;
+}
+
+/**
+ * discord.js's Client constructor reads SHARDS and SHARD_COUNT from the environment by itself (meant
+ * for the children of its ShardingManager) whenever the options leave them at their defaults.
+ * SHARD_COUNT is also this bot's variable: read that way, every process would open every shard, and
+ * `SHARD_COUNT=auto` would fail the constructor's validation. So the client is built with the two
+ * hidden (synchronously: nothing else runs meanwhile) and gets its shards from `useShards`.
+ */
+function withoutShardVariables<T>(build: () => T): T {
+  const saved = { SHARDS: process.env.SHARDS, SHARD_COUNT: process.env.SHARD_COUNT };
+  delete process.env.SHARDS;
+  delete process.env.SHARD_COUNT;
+  try {
+    return build();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
+  }
+}
+
+/** Sets the shards the client opens at login (read by discord.js only then). */
+export function useShards(client: Client, plan: { shardIds: number[]; shardCount: number }): void {
+  client.options.shards = [...plan.shardIds];
+  client.options.shardCount = plan.shardCount;
 }
 
 /**

@@ -10,13 +10,19 @@ import type { SpeakOptions } from "../speak/speak-options.ts";
 import type { SpeakService } from "../speak/speak-service.ts";
 import type { SpeechPlayback } from "../voice/play-speech.ts";
 import type { VoiceService } from "../voice/voice-service.ts";
+import type { DesignedVoices } from "../voices/designed-voices.ts";
 import type { VoiceCatalog } from "../voices/voice-catalog.ts";
+import type { VoicePreviews } from "../voices/voice-preview.ts";
 import type { DraftStore } from "./drafts.ts";
 
 /** What command handlers are given: domain services, built in app.ts and passed in. */
 export interface BotContext {
   speak: SpeakService;
   voices: VoiceCatalog;
+  /** Preview buttons of /voices: cached per voice and model, rate-limited, outside every budget. */
+  previews: VoicePreviews;
+  /** Members' designed voices (`/voice design`), per server. */
+  designedVoices: DesignedVoices;
   users: UserSettingsStore;
   jobs: JobService;
   guildSettings: GuildSettingsStore;
@@ -46,4 +52,6 @@ export interface NarrateDraft {
   channelId: string;
   options: Omit<SpeakOptions, "text">;
   uploadLimit: number;
+  /** A multi-voice script's speakers and voices (`/narrate voices:`). */
+  voices?: string | undefined;
 }

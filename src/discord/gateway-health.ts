@@ -21,6 +21,8 @@ export interface GatewayHealthLogger {
 
 export interface GatewayHealth {
   state(): GatewayState;
+  /** Each shard of this process, by id (a process of a fleet runs several). */
+  shards(): Record<string, GatewayState>;
   /** Stops listening (the client is being destroyed); the state is `gone` from then on. */
   close(): void;
 }
@@ -62,7 +64,22 @@ export function watchGateway(client: Client, logger: GatewayHealthLogger): Gatew
       // The events say ready; a shard the manager already counts as down wins (events can lag).
       const shards = [...client.ws.shards.values()];
       if (shards.some((s) => s.status === Status.Disconnected)) return "gone";
+      // With several shards, one back is not all back: the process is ready once every shard is.
+      if (shards.some((s) => s.status !== Status.Ready)) return "reconnecting";
       return current;
+    },
+    shards() {
+      const out: Record<string, GatewayState> = {};
+      for (const [id, shard] of client.ws.shards) {
+        out[String(id)] = closed
+          ? "gone"
+          : shard.status === Status.Ready
+            ? "ready"
+            : shard.status === Status.Disconnected
+              ? "gone"
+              : "reconnecting";
+      }
+      return out;
     },
     close() {
       if (closed) return;

@@ -100,7 +100,7 @@ function buildRegistry<Ctx>(entries: readonly { source: string; module: unknown 
     sources.set(name, source);
     commands.set(name, command);
     const definition = definitionOf(command, source);
-    const problem = accessProblem(command.access, definition);
+    const problem = accessProblem(command.access, definition) ?? reachProblem(command.access, definition);
     if (problem) throw new CommandLoadError(source, problem);
     definitions.push(definition);
   }
@@ -159,6 +159,32 @@ function definitionOf<Ctx>(
     );
   }
   return json;
+}
+
+/** Discord's interaction contexts (0 server, 1 the bot's DM, 2 group DMs and DMs between members). */
+const OUTSIDE_SERVER_CONTEXTS = new Set([1, 2]);
+
+/**
+ * A command Discord offers outside servers must not be refused there by its own access rule (members
+ * would see it in their DMs and get "servers only" every time), and a definition must not name
+ * installation types or contexts Discord does not have.
+ */
+export function reachProblem(
+  access: AnyCommandModule<unknown>["access"],
+  definition: RESTPostAPIApplicationCommandsJSONBody,
+): string | undefined {
+  const contexts = definition.contexts ?? undefined;
+  const types = definition.integration_types ?? undefined;
+  if (types?.some((t) => t !== 0 && t !== 1))
+    return '"integration_types" may hold only 0 (server) and 1 (user)';
+  if (contexts?.some((c) => c !== 0 && !OUTSIDE_SERVER_CONTEXTS.has(c))) {
+    return '"contexts" may hold only 0 (server), 1 (bot DM) and 2 (private channel)';
+  }
+  const outside = contexts?.some((c) => OUTSIDE_SERVER_CONTEXTS.has(c)) ?? false;
+  if (outside && (access?.guildOnly || access?.moderator || (access?.permissions?.length ?? 0) > 0)) {
+    return 'is offered outside servers ("contexts" has 1 or 2) but its "access" requires a server';
+  }
+  return undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

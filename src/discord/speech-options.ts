@@ -191,9 +191,13 @@ export async function completeVoiceOrLanguage(
   }
   if (focused.name === "voice") {
     const user = await ctx.users.get(interaction.user.id);
-    await interaction.respond(
-      await ctx.voices.search(focused.value, { recent: user.recentVoices, limit: 25 }),
-    );
+    // The member's designed voices (and the server's shared ones) first, under their names.
+    const designed = interaction.guildId
+      ? await ctx.designedVoices.choices(interaction.guildId, interaction.user.id, focused.value)
+      : [];
+    const taken = new Set(designed.map((c) => c.value));
+    const catalog = await ctx.voices.search(focused.value, { recent: user.recentVoices, limit: 25 });
+    await interaction.respond([...designed, ...catalog.filter((c) => !taken.has(c.value))].slice(0, 25));
     return;
   }
   await interaction.respond([]);

@@ -18,6 +18,9 @@ export interface JobLedger {
 export function chargeOf(job: JobRecord): number {
   if (!isFinal(job.state)) return 0;
   if (job.state === "done") return job.usageCharacters ?? job.chars;
+  // A story on the async API is paid run by run: only the runs whose task may have reached the provider.
+  const sent = job.story?.runs.filter((r) => r.submitKey !== undefined || r.taskId !== undefined) ?? [];
+  if (sent.length > 0) return sent.reduce((n, r) => n + (r.usageCharacters ?? r.chars), 0);
   return job.submitKey !== undefined || job.taskId !== undefined ? (job.usageCharacters ?? job.chars) : 0;
 }
 

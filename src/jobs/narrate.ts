@@ -1,5 +1,6 @@
 import type { Actor, RequestPlanner } from "../speak/planner.ts";
 import type { SpeakOptions } from "../speak/speak-options.ts";
+import { type Script, storyScriptOf } from "../text/script.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { JobActor, JobService } from "./service.ts";
 import type { JobRecord } from "./types.ts";
@@ -24,11 +25,21 @@ export interface NarrationRequest {
   file?: { bytes: Buffer; name: string };
   options: Omit<SpeakOptions, "text">;
   uploadLimit?: number;
+  /**
+   * A multi-voice story's speakers and voices (`Narrator=Wise_Woman, Alice=Calm_Woman`). With it, or
+   * with `@voices` lines at the top of the text, the text is a script (see src/text/script.ts).
+   */
+  voices?: string;
 }
 
 export interface NarrationDeps {
   jobs: JobService;
   planner: Pick<RequestPlanner, "narration" | "retry">;
+  /**
+   * Whether the member may speak with this voice (the provider's voices, and their designed ones): a
+   * story naming an unknown one is refused before anything is spent.
+   */
+  knownVoice?: (voice: string, actor: Actor) => Promise<boolean>;
 }
 
 export interface Narration {
@@ -51,13 +62,14 @@ export function createNarration(deps: NarrationDeps): Narration {
         const existing = await jobs.get(req.jobId);
         if (existing) return existing;
       }
+      const story = await storyOf(req, deps);
       const jobId = req.jobId ?? jobs.newId();
       return planner.narration(
         {
           kind: req.kind ?? "narrate",
           actor: req.actor,
-          options: req.options,
-          source: { text: req.text, file: req.file },
+          options: story ? { ...req.options, format: "mp3" } : req.options,
+          source: story ? { story } : { text: req.text, file: req.file },
           jobId,
         },
         (planned) =>
@@ -72,6 +84,7 @@ export function createNarration(deps: NarrationDeps): Narration {
             settings: planned.settings,
             chars: planned.chars,
             uploadLimit: req.uploadLimit,
+            ...(planned.story ? { story: planned.story } : {}),
           }),
       );
     },
@@ -87,4 +100,33 @@ export function createNarration(deps: NarrationDeps): Narration {
       return jobs.retry(jobId, actor, reservation);
     },
   };
+}
+
+/**
+ * The script of a multi-voice story, when the request is one: a `voices` mapping, or a text (or `.txt`
+ * file) that declares its voices. Checked here, before anything is reserved: the script parses, comes
+ * as mp3 (its parts are joined frame by frame), and names only voices the provider has.
+ */
+async function storyOf(req: NarrationRequest, deps: NarrationDeps): Promise<Script | undefined> {
+  const script = storyScriptOf(req);
+  if (!script) return undefined;
+  if (req.options.format === "flac") {
+    throw new UserFacingError("Multi-voice stories come as mp3. Leave out the format, or pick mp3.");
+  }
+  const knownVoice = deps.knownVoice;
+  if (knownVoice) {
+    const voices = [...new Set(script.runs.map((r) => r.voiceId))];
+    const known = await Promise.all(voices.map((v) => knownVoice(v, req.actor)));
+    const unknown = voices.filter((_, i) => !known[i]);
+    if (unknown.length > 0) {
+      const who = script.speakers
+        .filter((s) => unknown.includes(s.voiceId))
+        .map((s) => `${s.name} (\`${s.voiceId}\`)`)
+        .join(", ");
+      throw new UserFacingError(
+        `I do not know the voice${unknown.length === 1 ? "" : "s"} of ${who}. Browse the voices with /voices.`,
+      );
+    }
+  }
+  return script;
 }

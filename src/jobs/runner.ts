@@ -1,15 +1,15 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { TtsProvider } from "../speech/types.ts";
 import type { KeyValue } from "../storage/key-value.ts";
-import { billFinal, type JobLedger } from "./billing.ts";
+import type { JobLedger } from "./billing.ts";
 import { PendingResults } from "./pending-results.ts";
 import { createPollPlan, type PlanJob, type PollPlanOptions } from "./poll-plan.ts";
 import {
-  advance,
-  afterError,
   type JobLogger,
   type QueryInfo,
+  runStep,
   type StepDeps,
+  type StepRun,
   type StepTiming,
 } from "./steps.ts";
 import type { JobStore } from "./store.ts";
@@ -165,6 +165,19 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     },
   };
 
+  const stepRun: StepRun = {
+    store,
+    ledger: deps.ledger,
+    deps: stepDeps,
+    onStep: () => {
+      counters.steps++;
+    },
+    onChange: (stored) => {
+      if (isFinal(stored.state)) finished.set(stored.state, (finished.get(stored.state) ?? 0) + 1);
+      opts.onChange?.(stored);
+    },
+  };
+
   function poke(): void {
     poked = true;
     wakeLoop?.();
@@ -188,36 +201,9 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     else planJobs.delete(id);
   }
 
-  /** One step of one job; returns the job as stored afterwards. */
-  async function step(id: string, signal: AbortSignal): Promise<JobRecord | undefined> {
-    // Re-read every time: the job may have been cancelled or retried since it was scheduled.
-    const job = await store.get(id);
-    if (!job || isFinal(job.state) || job.nextAt > now()) return job;
-    counters.steps++;
-    let next: JobRecord;
-    try {
-      next = await advance(job, stepDeps, signal);
-    } catch (err) {
-      // Aborted by stop() (resume later from the stored state) or by a cancel (already stored).
-      if (signal.aborted) return store.get(id);
-      next = afterError(job, err, stepDeps);
-    }
-    // What is owed is recorded before the state that depends on it; settling twice bills once.
-    if (isFinal(next.state)) await billFinal(next, deps.ledger);
-    const stored = await store.update(id, (current) =>
-      !current || isFinal(current.state)
-        ? undefined
-        : { ...next, statusMessageId: next.statusMessageId ?? current.statusMessageId },
-    );
-    if (!stored) return store.get(id);
-    if (stored.state !== job.state) {
-      if (isFinal(stored.state)) finished.set(stored.state, (finished.get(stored.state) ?? 0) + 1);
-      opts.onChange?.(stored);
-      await publisher.updateStatus(stored).catch((err: unknown) => {
-        logger.warn({ jobId: id, err }, "could not update a job's status message");
-      });
-    }
-    return stored;
+  /** One step of one job (see `runStep`); returns the job as stored afterwards. */
+  function step(id: string, signal: AbortSignal): Promise<JobRecord | undefined> {
+    return runStep(id, stepRun, signal);
   }
 
   function launch(id: string, query: boolean): void {

@@ -30,6 +30,8 @@ export interface CreateJobRequest {
   settings: SpeechSettingsInput;
   chars: number;
   uploadLimit?: number;
+  /** A multi-voice story's runs (the script itself is the input). */
+  story?: { runs: { speaker: string; voiceId: string; chars: number }[] };
 }
 
 export interface JobActor {
@@ -130,6 +132,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
       polls: 0,
       nextAt: t,
       uploadLimit: req.uploadLimit,
+      story: req.story,
     });
   }
 
@@ -203,6 +206,19 @@ export function createJobService(deps: JobServiceDeps): JobService {
               submitKey: undefined,
               // From the start: a new task is created (an uploaded file is reused).
               taskId: undefined,
+              // A story's runs too, each sent again.
+              ...(cur.story
+                ? {
+                    story: {
+                      runs: cur.story.runs.map((r) => ({
+                        speaker: r.speaker,
+                        voiceId: r.voiceId,
+                        chars: r.chars,
+                      })),
+                    },
+                    usageCharacters: undefined,
+                  }
+                : {}),
               resultFileId: undefined,
               submittedAt: undefined,
               finishedAt: undefined,

@@ -1,7 +1,10 @@
 import { describeTtsError, TtsError } from "../speech/errors.ts";
 import type { AsyncTaskStatus, AsyncTtsApi, TtsProvider } from "../speech/types.ts";
 import { synthesizeLong } from "../text/long-text.ts";
+import { parseScript } from "../text/script.ts";
+import { offsetSubtitles } from "../text/subtitles.ts";
 import { UserFacingError } from "../user-facing-error.ts";
+import { billFinal, type JobLedger } from "./billing.ts";
 import type { PendingResults } from "./pending-results.ts";
 import type { BackoffTiming, PollPlan } from "./poll-plan.ts";
 import {
@@ -11,7 +14,16 @@ import {
   DEFAULT_UPLOAD_LIMIT,
   type ProducedResult,
 } from "./result-files.ts";
-import type { JobPublisher, JobRecord, JobState } from "./types.ts";
+import type { JobStore } from "./store.ts";
+import { joinStory, type StoryRunAudio } from "./story-result.ts";
+import {
+  isFinal,
+  type JobPublisher,
+  type JobRecord,
+  type JobState,
+  type Story,
+  type StoryRun,
+} from "./types.ts";
 
 /**
  * One step of a job: what the runner does for each state, and how a failure maps onto the record.
@@ -66,7 +78,8 @@ export interface StepDeps {
   newKey?: () => string;
 }
 
-type PaidCall = { kind: "task"; taskId: string; fileId?: string; usageCharacters?: number };
+/** `run`: the story run the task is for (a story makes one paid call per run). */
+type PaidCall = { kind: "task"; taskId: string; fileId?: string; usageCharacters?: number; run?: number };
 
 /** A finished job's text is not kept; starting it again needs the text again. */
 const DROPPED_MESSAGE = "The text of this narration is no longer kept; please start a new one.";
@@ -105,6 +118,54 @@ function end(
   return { ...moveTo(job, state, deps), lastError: error };
 }
 
+/** What `runStep` needs besides the step's own dependencies: where the job lives and is billed. */
+export interface StepRun {
+  store: JobStore;
+  ledger: JobLedger;
+  deps: StepDeps;
+  /** Called after every stored state change, before the status message is updated. */
+  onChange?: (job: JobRecord) => void;
+  /** Called when a step is about to run (counters). */
+  onStep?: () => void;
+}
+
+/**
+ * One step of one stored job, whichever backend schedules it (the embedded runner or the BullMQ
+ * workers): the job is re-read, advanced by one step, billed if it ended, and stored before anything
+ * else happens. Returns the job as stored afterwards (undefined when it is gone). A job that is final,
+ * or not due yet, is returned as it is. Rejects only when the store itself fails.
+ */
+export async function runStep(id: string, run: StepRun, signal: AbortSignal): Promise<JobRecord | undefined> {
+  const { store, deps } = run;
+  // Re-read every time: the job may have been cancelled or retried since it was scheduled.
+  const job = await store.get(id);
+  if (!job || isFinal(job.state) || job.nextAt > deps.now()) return job;
+  run.onStep?.();
+  let next: JobRecord;
+  try {
+    next = await advance(job, deps, signal);
+  } catch (err) {
+    // Aborted by stop() (resume later from the stored state) or by a cancel (already stored).
+    if (signal.aborted) return store.get(id);
+    next = afterError(job, err, deps);
+  }
+  // What is owed is recorded before the state that depends on it; settling twice bills once.
+  if (isFinal(next.state)) await billFinal(next, run.ledger);
+  const stored = await store.update(id, (current) =>
+    !current || isFinal(current.state)
+      ? undefined
+      : { ...next, statusMessageId: next.statusMessageId ?? current.statusMessageId },
+  );
+  if (!stored) return store.get(id);
+  if (stored.state !== job.state) {
+    run.onChange?.(stored);
+    await deps.publisher.updateStatus(stored).catch((err: unknown) => {
+      deps.logger.warn({ jobId: id, err }, "could not update a job's status message");
+    });
+  }
+  return stored;
+}
+
 /** The fixed backoff (the poll plan before any speed is known, and the benchmark's baseline). */
 export { pollDelay } from "./poll-plan.ts";
 
@@ -112,9 +173,11 @@ export function advance(job: JobRecord, deps: StepDeps, signal: AbortSignal): Pr
   const api = deps.provider.async;
   switch (job.state) {
     case "queued":
+      if (api && job.story) return submitStoryRun(job, job.story, api, deps, signal);
       return api ? submit(job, api, deps, signal) : download(job, deps, signal);
     case "submitted":
     case "processing":
+      if (job.story) return pollStoryRun(job, job.story, needAsync(deps), deps, signal);
       return poll(job, needAsync(deps), deps, signal);
     case "downloading":
       return download(job, deps, signal);
@@ -256,6 +319,7 @@ function uploadLimit(job: JobRecord): number {
 
 /** The narration's files: downloaded from the async result, or synthesised in chunks right now. */
 async function produce(job: JobRecord, deps: StepDeps, signal: AbortSignal): Promise<ProducedResult> {
+  if (job.story) return produceStory(job, job.story, deps, signal);
   const api = deps.provider.async;
   let pieces: AudioPiece[];
   let usageCharacters = job.usageCharacters;
@@ -333,6 +397,202 @@ async function post(job: JobRecord, deps: StepDeps, signal: AbortSignal): Promis
     resultMessageIds: ids,
     usageCharacters: produced.usageCharacters ?? job.usageCharacters ?? job.chars,
   });
+}
+
+/**
+ * A multi-voice story (src/text/script.ts): one async task per run, each in its speaker's voice. Runs
+ * are submitted one step at a time, in order, each with the same two halves as any paid call (its own
+ * `submitKey` stored first); the job stays `queued` until every run has a task. Then their tasks are
+ * queried in order, and the results are downloaded and joined into one file (src/jobs/story-result.ts).
+ * Only the last run with a key can lack a task, so a restart finds at most that one, and fails the job
+ * as interrupted rather than send it again.
+ */
+async function submitStoryRun(
+  job: JobRecord,
+  story: Story,
+  api: AsyncTtsApi,
+  deps: StepDeps,
+  signal: AbortSignal,
+): Promise<JobRecord> {
+  const index = story.runs.findIndex((r) => r.taskId === undefined);
+  const now = deps.now();
+  if (index < 0) {
+    const usage = story.runs.map((r) => r.usageCharacters);
+    const submitted: JobRecord = {
+      ...job,
+      taskId: story.runs[0]!.taskId,
+      usageCharacters: usage.every((u) => u !== undefined) ? usage.reduce((a, b) => a + b, 0) : undefined,
+      submittedAt: now,
+      polls: 0,
+      seenProcessingAt: undefined,
+    };
+    return moveTo(submitted, "submitted", deps, { nextAt: now + deps.plan.firstDelay(submitted) });
+  }
+  const run = story.runs[index]!;
+  const withRun = (patch: Partial<StoryRun>): Story => ({
+    runs: story.runs.map((r, i) => (i === index ? { ...r, ...patch } : r)),
+  });
+  if (run.submitKey === undefined) {
+    const marked = markSubmitting(job, deps);
+    // The job's own key (set by the first run) tells billing the story may have been paid for.
+    return {
+      ...marked,
+      submitKey: job.submitKey ?? marked.submitKey,
+      story: withRun({ submitKey: marked.submitKey }),
+    };
+  }
+  let created = deps.paid.get(job.id);
+  if (created?.run !== index) created = undefined;
+  if (!created) {
+    if (!deps.submitting.has(job.id)) throw new JobFailure("interrupted", INTERRUPTED_MESSAGE);
+    const text = storyScript(job).runs[index]?.text;
+    if (text === undefined)
+      throw new JobFailure("invalid", "The story's script changed; please start it again.");
+    const task = await api.createTask({ text }, { ...job.settings, voiceId: run.voiceId }, { signal });
+    created = { kind: "task", run: index, ...task };
+    deps.paid.set(job.id, created);
+  }
+  const next: JobRecord = {
+    ...job,
+    story: withRun({
+      taskId: created.taskId,
+      fileId: created.fileId,
+      usageCharacters: created.usageCharacters,
+    }),
+    nextAt: now,
+  };
+  return moveTo(next, "queued", deps, { nextAt: now });
+}
+
+async function pollStoryRun(
+  job: JobRecord,
+  story: Story,
+  api: AsyncTtsApi,
+  deps: StepDeps,
+  signal: AbortSignal,
+): Promise<JobRecord> {
+  const index = story.runs.findIndex((r) => !r.ready);
+  if (index < 0) return moveTo(job, "downloading", deps);
+  const run = story.runs[index]!;
+  if (!run.taskId) throw new JobFailure("invalid", "The story lost a task id; please start it again.");
+  const state = await api.queryTask(run.taskId, { signal });
+  const polls = job.polls + 1;
+  const now = deps.now();
+  const sinceSubmitMs = now - (job.submittedAt ?? job.createdAt);
+  deps.onQuery({ jobId: job.id, taskId: run.taskId, status: state.status, polls, sinceSubmitMs });
+  switch (state.status) {
+    case "processing":
+      if (sinceSubmitMs > deps.timing.maxProcessingMs) {
+        const minutes = Math.round(sinceSubmitMs / 60_000);
+        const message = `The speech service was still working on this after ${minutes} minutes; giving up.`;
+        return end(job, "failed", { kind: "timeout", message }, deps);
+      }
+      return moveTo(job, "processing", deps, {
+        polls,
+        seenProcessingAt: now,
+        nextAt: now + deps.plan.processing(job, now),
+      });
+    case "success": {
+      const fileId = state.fileId ?? run.fileId;
+      if (!fileId) throw new JobFailure("upstream", "The speech service finished but named no result file.");
+      const runs = story.runs.map((r, i) => (i === index ? { ...r, fileId, ready: true } : r));
+      const last = runs.every((r) => r.ready);
+      // The next run's task has been working meanwhile: ask about it at once.
+      return moveTo(job, last ? "downloading" : "processing", deps, { polls, story: { runs }, nextAt: now });
+    }
+    case "failed":
+      return end(
+        job,
+        "failed",
+        {
+          kind: "upstream",
+          message: `The speech service could not narrate ${run.speaker}'s lines (turn ${index + 1}); its task failed.`,
+        },
+        deps,
+      );
+    case "expired":
+      return end(
+        job,
+        "expired",
+        { kind: "expired", message: "The speech service's task expired before its result could be fetched." },
+        deps,
+      );
+  }
+}
+
+/** The story's runs with their texts, parsed again from the stored script. */
+function storyScript(job: JobRecord) {
+  const { input } = job;
+  if (input.kind === "dropped") throw new JobFailure("invalid", DROPPED_MESSAGE);
+  if (input.kind !== "text") throw new JobFailure("invalid", "A story's script is stored as text.");
+  return parseScript(input.text);
+}
+
+/** Every run's audio (downloaded, or synthesised now without an async API), joined in order. */
+async function produceStory(
+  job: JobRecord,
+  story: Story,
+  deps: StepDeps,
+  signal: AbortSignal,
+): Promise<ProducedResult> {
+  const script = storyScript(job);
+  if (script.runs.length !== story.runs.length) {
+    throw new JobFailure("invalid", "The story's script changed; please start it again.");
+  }
+  const api = deps.provider.async;
+  const runs: StoryRunAudio[] = [];
+  let usage: number | undefined = 0;
+  for (const [i, run] of story.runs.entries()) {
+    const text = script.runs[i]!.text;
+    if (api) {
+      if (!run.fileId)
+        throw new JobFailure("invalid", "The story lost a result file id; please start it again.");
+      const result = await api.fetchResult(run.fileId, { signal });
+      if (result.parts.length === 0)
+        throw new JobFailure("upstream", "The speech service's result held no audio.");
+      let offset = 0;
+      const subtitles = [];
+      for (const part of result.parts) {
+        subtitles.push(...offsetSubtitles(part.subtitles ?? [], offset));
+        offset += typeof part.extra?.audio_length === "number" ? part.extra.audio_length : 0;
+      }
+      runs.push({
+        speaker: run.speaker,
+        text,
+        clips: result.parts.map((p) => p.audio),
+        format: result.parts[0]!.format,
+        subtitles: result.parts.length === 1 ? result.parts[0]!.subtitles : subtitles,
+      });
+    } else {
+      const long = await synthesizeLong(
+        deps.provider,
+        { ...job.settings, voiceId: run.voiceId, text },
+        { signal },
+      );
+      const r = long.result;
+      runs.push({
+        speaker: run.speaker,
+        text,
+        clips: [r.audio],
+        format: r.format,
+        subtitles: long.subtitles,
+        sampleRate: r.sampleRate,
+        channels: r.channels,
+      });
+      usage = usage === undefined || r.usageCharacters === undefined ? undefined : usage + r.usageCharacters;
+    }
+  }
+  let joined: ReturnType<typeof joinStory>;
+  try {
+    joined = joinStory(runs);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new JobFailure("upstream", `The story's parts could not be joined into one file (${reason}).`);
+  }
+  return {
+    ...buildResultFiles(job, [joined], uploadLimit(job)),
+    usageCharacters: api ? job.usageCharacters : (usage ?? job.usageCharacters),
+  };
 }
 
 function retryLater(

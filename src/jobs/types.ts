@@ -34,6 +34,29 @@ export const JobRecordInputSchema = z.discriminatedUnion("kind", [
   DroppedInputSchema,
 ]);
 
+/**
+ * One run of a multi-voice story: a speaker's consecutive lines, synthesised as one task in their
+ * voice. Its text is not stored here: it is found again by parsing the job's script (its input), which
+ * is dropped with the input when the job ends. Each run has its own two-phase submit (`submitKey`
+ * stored before the paid call), so a restart never sends a run twice.
+ */
+export const StoryRunSchema = z.object({
+  speaker: z.string().min(1),
+  voiceId: z.string().min(1).max(256),
+  chars: z.number().int().nonnegative(),
+  submitKey: z.string().optional(),
+  taskId: z.string().optional(),
+  /** From the create response; the query's file id replaces it. */
+  fileId: z.string().optional(),
+  usageCharacters: z.number().int().nonnegative().optional(),
+  /** The task finished (its result file is known). */
+  ready: z.boolean().optional(),
+});
+export type StoryRun = z.infer<typeof StoryRunSchema>;
+
+export const StorySchema = z.object({ runs: z.array(StoryRunSchema).min(1) });
+export type Story = z.infer<typeof StorySchema>;
+
 export const JobRecordSchema = z.object({
   id: z.string(),
   state: JobStateSchema,
@@ -79,6 +102,8 @@ export const JobRecordSchema = z.object({
   resultMessageIds: z.array(z.string()).optional(),
   /** Upload limit of the destination, for sizing the audio parts. */
   uploadLimit: z.number().int().positive().optional(),
+  /** A multi-voice story: one task per run, joined into one file (see src/jobs/story-steps.ts). */
+  story: StorySchema.optional(),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 

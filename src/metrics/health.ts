@@ -13,6 +13,8 @@ export type BotHealth = {
   ok: boolean;
   discord: GatewayState;
   storage: StorageState;
+  /** Each gateway shard this process runs, by id (a fleet's processes each report their own). */
+  shards?: Record<string, GatewayState>;
 };
 
 export interface StorageProbeOptions {
@@ -73,10 +75,12 @@ export function createStorageProbe(
 export function createHealthCheck(opts: {
   discord: () => GatewayState;
   storage: () => Promise<StorageState>;
+  shards?: () => Record<string, GatewayState>;
 }): () => Promise<BotHealth> {
   return async () => {
     const storage = await opts.storage();
     const discord = opts.discord();
-    return { ok: discord === "ready" && storage === "ok", discord, storage };
+    const shards = opts.shards?.();
+    return { ok: discord === "ready" && storage === "ok", discord, storage, ...(shards ? { shards } : {}) };
   };
 }

@@ -10,6 +10,8 @@ export interface Metrics {
   voiceClips: Counter<"outcome">;
   /** Voice channels the bot is in; set by whoever owns the sessions. */
   voiceSessions: Gauge;
+  /** 1 while a gateway shard of this process is connected and identified, else 0. */
+  shardReady: Gauge<"shard">;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -45,6 +47,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     voiceSessions: new Gauge({
       name: "voice_sessions",
       help: "Voice channels the bot is connected to",
+      registers: [registry],
+    }),
+    shardReady: new Gauge({
+      name: "discord_shard_ready",
+      help: "1 while this process's gateway shard is connected and identified, else 0",
+      labelNames: ["shard"],
       registers: [registry],
     }),
   };

@@ -3,6 +3,7 @@ import type { Logger } from "../logger.ts";
 import type { TtsProvider } from "../speech/types.ts";
 import { AimlApiClient, createAimlApiProvider } from "./aimlapi/index.ts";
 import type { RetryPolicy } from "./http/client-options.ts";
+import type { Limiter } from "./http/rate-limiter.ts";
 import { createMiniMaxProvider, MiniMaxClient } from "./minimax/index.ts";
 
 export interface ProviderHandle {
@@ -14,6 +15,11 @@ export interface ProviderHandle {
 export interface ProviderTuning {
   /** Retry policy for retryable failures (tests shorten the backoff). */
   retry?: RetryPolicy;
+  /**
+   * The account's budgets when they are shared by a fleet (see `sharedProviderLimiters`); without
+   * them each client keeps its own in-process limiters.
+   */
+  limiters?: Partial<Record<"synthesis" | "query" | "files", Limiter>>;
 }
 
 /** Builds the configured provider. The bot and the CLI both come through here, so they share one code path. */
@@ -23,6 +29,7 @@ export function createProvider(config: Config, logger: Logger, tuning: ProviderT
   const common = {
     synthesisRpm: config.tts.rateLimitRpm,
     retry: tuning.retry,
+    limiters: tuning.limiters,
     downloads: {
       allowedHosts: config.downloads.allowedHosts,
       allowLoopback: config.downloads.allowLoopback,

@@ -1,6 +1,7 @@
 import type { Narration } from "../jobs/narrate.ts";
 import type { JobService } from "../jobs/service.ts";
 import type { GuildSettingsStore } from "../settings/settings.ts";
+import type { SharedPumpOptions } from "./pump-queue.ts";
 import type { RequestStore } from "./store.ts";
 import type { NarrationRequestRecord, RequestCards, RequestNotice } from "./types.ts";
 
@@ -15,6 +16,16 @@ export interface RequestServiceDeps {
   jobs?: Pick<JobService, "get">;
   logger: { warn(obj: object, msg?: string): void };
   now?: () => number;
+  /**
+   * A fleet on Redis: pump runs go through one BullMQ queue (see pump-queue.ts), so a guild's fair
+   * queue and `max_concurrent_jobs` hold across processes. Without it, runs are serialised in process.
+   */
+  fleet?: SharedPumpOptions;
+  /**
+   * At start-up, a request claimed less than this long ago and still without a job may be being started
+   * by another process, and is left alone. Default 0 (one process: every such request was cut off).
+   */
+  resumeGraceMs?: number;
 }
 
 export interface RequestContext extends RequestServiceDeps {

@@ -20,8 +20,8 @@ export function createPump(ctx: RequestContext): Pump {
     );
 }
 
-/** Starts as many approved requests of the guild as it has free slots, fairly. */
-async function pumpNow(ctx: RequestContext, guildId: string): Promise<void> {
+/** Starts as many approved requests of the guild as it has free slots, fairly (one run, either mode). */
+export async function pumpNow(ctx: RequestContext, guildId: string): Promise<void> {
   const { store } = ctx;
   const settings = await ctx.guildSettings.get(guildId);
   let open = await store.listOpen(guildId);

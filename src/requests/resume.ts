@@ -14,6 +14,8 @@ export async function resumeAll(ctx: RequestContext, pump: Pump): Promise<void> 
       for (const r of await store.listOpen(guildId)) {
         if (r.state !== "running" || r.jobId) continue;
         const job = await ctx.jobs?.get(requestJobId(r.id));
+        // Claimed a moment ago: another process of the fleet may be starting it right now.
+        if (!job && ctx.now() - (r.startedAt ?? 0) < (ctx.resumeGraceMs ?? 0)) continue;
         const resumed = await store.update(r.id, (cur) =>
           cur?.state === "running" && !cur.jobId
             ? job

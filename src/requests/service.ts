@@ -2,7 +2,8 @@ import type { JobRecord } from "../jobs/types.ts";
 import { createRequestContext, type RequestServiceDeps } from "./context.ts";
 import { followJob } from "./finish.ts";
 import { approve, cancel, findInServer, type RequestActor, reject, upvote } from "./moderation.ts";
-import { createPump } from "./pump.ts";
+import { createPump, pumpNow } from "./pump.ts";
+import { createSharedPump } from "./pump-queue.ts";
 import { resumeAll } from "./resume.ts";
 import { type SubmitRequest, submitRequest } from "./submit.ts";
 import type { NarrationRequestRecord } from "./types.ts";
@@ -45,11 +46,14 @@ export interface RequestService {
   onJobChange(job: JobRecord): Promise<void>;
   /** At start-up: requests interrupted while starting go back to the queue, then every guild is pumped. */
   resumeAll(): Promise<void>;
+  /** Stops taking pump runs (a fleet's shared pump); nothing to do in one process. */
+  stop(): Promise<void>;
 }
 
 export function createRequestService(deps: RequestServiceDeps): RequestService {
   const ctx = createRequestContext(deps);
-  const pump = createPump(ctx);
+  const shared = deps.fleet && createSharedPump(ctx, (guildId) => pumpNow(ctx, guildId), deps.fleet);
+  const pump = shared?.pump ?? createPump(ctx);
   return {
     submit: (req) => submitRequest(ctx, pump, req),
     upvote: (requestId, actor) => upvote(ctx, requestId, actor),
@@ -61,6 +65,11 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     list: (guildId, limit) => ctx.store.list(guildId, limit),
     pump,
     onJobChange: (job) => followJob(ctx, pump, job),
-    resumeAll: () => resumeAll(ctx, pump),
+    resumeAll: () => {
+      // Runs post cards and status messages: taken only once the client is ready (this is called then).
+      shared?.start();
+      return resumeAll(ctx, pump);
+    },
+    stop: async () => shared?.close(),
   };
 }

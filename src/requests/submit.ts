@@ -3,6 +3,7 @@ import { assertMayRequest } from "../settings/access.ts";
 import type { SpeakOptions } from "../speak/speak-options.ts";
 import { channelMention } from "../text/markup.ts";
 import { prepareFileInput, prepareTextInput } from "../text/narration-input.ts";
+import { formatScript, storyScriptOf } from "../text/script.ts";
 import { UserFacingError } from "../user-facing-error.ts";
 import type { Pump, RequestContext } from "./context.ts";
 import { isFinalRequest, type NarrationRequestRecord, type RequestInput } from "./types.ts";
@@ -28,6 +29,8 @@ export interface SubmitRequest {
   file?: { bytes: Buffer; name: string };
   options: Omit<SpeakOptions, "text">;
   uploadLimit?: number;
+  /** A multi-voice script's speakers and voices (see src/text/script.ts). */
+  voices?: string;
 }
 
 export async function submitRequest(
@@ -94,8 +97,20 @@ export async function submitRequest(
   return request;
 }
 
-/** The text, or the attached .txt/.zip, checked and prepared as it will be narrated. */
+/**
+ * The text, or the attached .txt/.zip, checked and prepared as it will be narrated. A multi-voice
+ * script is stored in canonical form (its voices in an `@voices` header), so the narration that starts
+ * from it later is the same story; its characters are the spoken ones.
+ */
 function prepare(req: SubmitRequest): { input: RequestInput; chars: number } {
+  const story = storyScriptOf(req);
+  if (story) {
+    if (req.options.format === "flac") {
+      throw new UserFacingError("Multi-voice stories come as mp3. Leave out the format, or pick mp3.");
+    }
+    const chars = story.runs.reduce((n, run) => n + prepareTextInput(run.text).chars, 0);
+    return { input: { kind: "text", text: formatScript(story) }, chars };
+  }
   if (req.file) {
     const prepared = prepareFileInput(req.file.bytes, req.file.name);
     const { fileName, contentBase64 } = prepared.input;

@@ -4,6 +4,7 @@ import { SPEED_RANGE } from "../speech/ranges.ts";
 import type { KeyValue } from "../storage/key-value.ts";
 import { channelMention, roleMention } from "../text/markup.ts";
 import { UserFacingError } from "../user-facing-error.ts";
+import { migrateReading, ReadingSettingsSchema } from "./reading.ts";
 import { type VoiceDefaults, VoiceDefaultsSchema } from "./voice-defaults.ts";
 
 /**
@@ -12,8 +13,8 @@ import { type VoiceDefaults, VoiceDefaultsSchema } from "./voice-defaults.ts";
  *
  * Defaults: no guild voice defaults (the bot's configuration applies), no channels, no character
  * limits or cooldown (the bot's own limits apply), at most 2 concurrent jobs per guild, narration
- * requests need approval, every member may use `/speak`, and auto-read and the voice backlog speed-up
- * are off.
+ * requests need approval, every member may use `/speak` and design voices, and auto-read (see
+ * reading.ts), spoken join/leave announcements and the voice backlog speed-up are off.
  */
 
 const snowflake = z.string().regex(/^\d{17,20}$/, "must be a Discord id");
@@ -32,6 +33,9 @@ export const GuildDefaultsSchema = VoiceDefaultsSchema.pick({
   message: "this emotion does not work with the chosen model",
   path: ["emotion"],
 });
+
+export const VOICE_DESIGN_ACCESS = ["members", "moderators"] as const;
+export type VoiceDesignAccess = (typeof VOICE_DESIGN_ACCESS)[number];
 
 export const GuildSettingsSchema = z.object({
   defaults: GuildDefaultsSchema.prefault({}),
@@ -75,10 +79,8 @@ export const GuildSettingsSchema = z.object({
     .prefault({}),
   voice: z
     .object({
-      /** Read messages aloud in the text channel bound by /join (needs AUTO_READ in the bot's config). */
-      autoRead: z.boolean().default(false),
-      /** Auto-read also reads bots and webhooks. */
-      readBots: z.boolean().default(false),
+      /** Say "Bob joined" / "Bob left" when members join or leave the bot's voice channel. */
+      joinAnnouncements: z.boolean().default(false),
       /** Speak queued clips faster while the voice queue is long (see voice/backlog-speed.ts). */
       backlogSpeedup: z.boolean().default(false),
       /** Clips that may wait in the queue before the speed-up starts. */
@@ -91,12 +93,43 @@ export const GuildSettingsSchema = z.object({
         .default(1.5),
     })
     .prefault({}),
+  reading: ReadingSettingsSchema.prefault({}),
+  voices: z
+    .object({
+      /** Who may create designed voices: every member, or moderators only. */
+      designAccess: z.enum(VOICE_DESIGN_ACCESS).default("members"),
+    })
+    .prefault({}),
 });
 export type GuildSettings = z.infer<typeof GuildSettingsSchema>;
 type StoredSettings = z.input<typeof GuildSettingsSchema>;
 
-export const SETTINGS_SECTIONS = ["defaults", "channels", "limits", "requests", "speak", "voice"] as const;
+export const SETTINGS_SECTIONS = [
+  "defaults",
+  "channels",
+  "limits",
+  "requests",
+  "speak",
+  "voices",
+  "voice",
+  "reading",
+] as const;
 export type SettingsSection = (typeof SETTINGS_SECTIONS)[number];
+
+/**
+ * The areas of `/settings`, one subcommand each, and the stored sections each one covers. Areas keep
+ * every subcommand well under Discord's 25 options, with room to grow.
+ */
+export const SETTINGS_AREAS = {
+  speech: ["defaults"],
+  channels: ["channels"],
+  limits: ["limits"],
+  access: ["requests", "speak", "voices"],
+  "voice-channel": ["voice"],
+  reading: ["reading"],
+} as const satisfies Record<string, readonly SettingsSection[]>;
+export type SettingsArea = keyof typeof SETTINGS_AREAS;
+export const SETTINGS_AREA_NAMES = Object.keys(SETTINGS_AREAS) as SettingsArea[];
 
 /** A change: `undefined` leaves a field alone, `null` clears it back to its default. */
 export type GuildSettingsPatch = {
@@ -125,19 +158,31 @@ export const FIELD_LABELS: Record<string, string> = {
   "requests.moderatorRoleId": "Moderator role",
   "speak.enabled": "Members may use /speak",
   "speak.requiredRoleId": "Role required for /speak",
-  "voice.autoRead": "Read chat aloud in the /join channel",
-  "voice.readBots": "Auto-read reads bots and webhooks",
+  "voices.designAccess": "Who may design voices",
+  "voice.joinAnnouncements": "Announce members joining and leaving",
   "voice.backlogSpeedup": "Speak faster when the voice queue is long",
   "voice.backlogThreshold": "Clips waiting before speaking faster",
   "voice.backlogMaxSpeed": "Fastest speed for a long queue",
+  "reading.autoRead": "Read chat aloud in voice",
+  "reading.readBots": "Auto-read reads bots and webhooks",
+  "reading.textInVoice": "Read the voice channel's own chat",
+  "reading.requireVoice": "Only read members in the voice channel",
+  "reading.requiredRoleId": "Role required to be read",
+  "reading.ignoredRoleId": "Role never read",
+  "reading.ignoreAudience": "Ignore the stage audience",
+  "reading.nameStyle": "Name spoken",
+  "reading.nameTemplate": "Before a new speaker",
+  "reading.skipPrefixes": "Not read when starting with",
+  "reading.maxChars": "Longest message read (characters)",
+  "reading.describeFiles": "Say when files or stickers are sent",
 };
 
 export interface GuildSettingsStore {
   get(guildId: string): Promise<GuildSettings>;
   /** Merges the patch into what is saved; an invalid result is refused (UserFacingError) and not saved. */
   update(guildId: string, patch: GuildSettingsPatch): Promise<GuildSettings>;
-  /** One section back to its defaults, or everything when no section is given. */
-  reset(guildId: string, section?: SettingsSection): Promise<GuildSettings>;
+  /** Sections back to their defaults, or everything when none is given. */
+  reset(guildId: string, section?: SettingsSection | readonly SettingsSection[]): Promise<GuildSettings>;
 }
 
 export interface GuildSettingsStoreOptions {
@@ -155,7 +200,7 @@ export function createGuildSettingsStore(
 ): GuildSettingsStore {
   /** What is saved, or nothing when the record is unreadable (which is then deleted). */
   async function load(guildId: string): Promise<StoredSettings> {
-    const raw = await kv.get(guildId);
+    const raw = migrateReading(await kv.get(guildId));
     if (raw === undefined || raw === null) return {};
     if (GuildSettingsSchema.safeParse(raw).success) return raw as StoredSettings;
     // A record from an older or broken version must not break every command in the guild.
@@ -212,8 +257,9 @@ export function createGuildSettingsStore(
         await kv.delete(guildId);
         return remember(guildId, GuildSettingsSchema.parse({}));
       }
-      const { [section]: _dropped, ...rest } = await load(guildId);
-      return remember(guildId, await save(guildId, rest));
+      const dropped = new Set<string>(typeof section === "string" ? [section] : section);
+      const kept = Object.entries(await load(guildId)).filter(([key]) => !dropped.has(key));
+      return remember(guildId, await save(guildId, Object.fromEntries(kept) as StoredSettings));
     },
   };
 }
@@ -265,9 +311,12 @@ export function effectiveDefaults(settings: GuildSettings): VoiceDefaults {
 }
 
 /** Markdown lines for `/settings show`: every field, set or not, grouped by section. */
-export function describeSettings(settings: GuildSettings): string[] {
+export function describeSettings(
+  settings: GuildSettings,
+  sections: readonly SettingsSection[] = SETTINGS_SECTIONS,
+): string[] {
   const lines: string[] = [];
-  for (const section of SETTINGS_SECTIONS) {
+  for (const section of sections) {
     lines.push(`__${SECTION_TITLES[section]}__`);
     const values: Record<string, unknown> = settings[section];
     for (const [path, label] of Object.entries(FIELD_LABELS)) {
@@ -284,7 +333,9 @@ const SECTION_TITLES: Record<SettingsSection, string> = {
   limits: "Limits",
   requests: "Narration requests",
   speak: "/speak",
+  voices: "Designed voices",
   voice: "Voice channels",
+  reading: "Auto-read",
 };
 
 function formatValue(path: string, value: unknown): string {
@@ -295,6 +346,9 @@ function formatValue(path: string, value: unknown): string {
     return "*unlimited*";
   }
   if (typeof value === "boolean") return value ? "yes" : "no";
+  if (Array.isArray(value)) {
+    return value.length === 0 ? "*none (every message is read)*" : value.map((v) => `\`${v}\``).join(" ");
+  }
   if (path === "voice.backlogMaxSpeed") return `\`${value}×\``;
   if (path.startsWith("channels.")) return channelMention(String(value));
   if (path.endsWith("RoleId")) return roleMention(String(value));

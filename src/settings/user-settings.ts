@@ -2,11 +2,19 @@ import { z } from "zod";
 import type { KeyValue } from "../storage/key-value.ts";
 import { type VoiceDefaults, VoiceDefaultsSchema } from "./voice-defaults.ts";
 
-/** A member's saved voice defaults and recently used voices, kept in a key-value store (Keyv). */
+/**
+ * A member's saved voice defaults, recently used voices and whether they may be read aloud, kept in a
+ * key-value store (Keyv). The opt-out is the member's own and holds in every server.
+ */
 
 export const UserRecordSchema = z.object({
   defaults: VoiceDefaultsSchema.default({}),
   recentVoices: z.array(z.string()).default([]),
+  /**
+   * The member asked not to be read: auto-read skips their messages, join/leave announcements skip
+   * them, and "Read aloud" on their messages works only for themselves.
+   */
+  optedOut: z.boolean().default(false),
 });
 export type UserRecord = z.infer<typeof UserRecordSchema>;
 
@@ -16,6 +24,8 @@ export interface UserSettingsStore {
   get(userId: string): Promise<UserRecord>;
   setDefaults(userId: string, patch: VoiceDefaults): Promise<UserRecord>;
   resetDefaults(userId: string): Promise<UserRecord>;
+  /** Records whether the member opted out of being read aloud. */
+  setOptedOut(userId: string, optedOut: boolean): Promise<UserRecord>;
   /** Moves the voice to the front of the member's recent list (for autocomplete). */
   rememberVoice(userId: string, voiceId: string): Promise<void>;
 }
@@ -41,6 +51,10 @@ export function createUserSettingsStore(kv: KeyValue): UserSettingsStore {
     async resetDefaults(userId) {
       const record = await get(userId);
       return put(userId, { ...record, defaults: {} });
+    },
+    async setOptedOut(userId, optedOut) {
+      const record = await get(userId);
+      return put(userId, { ...record, optedOut });
     },
     async rememberVoice(userId, voiceId) {
       const record = await get(userId);

@@ -13,6 +13,7 @@ export function instrumentProvider(provider: TtsProvider, metrics: Metrics): Tts
     name,
     capabilities: provider.capabilities,
     async: provider.async,
+    voiceDesign: provider.voiceDesign,
     listVoices: provider.listVoices?.bind(provider),
     async synthesize(req, opts) {
       const stop = metrics.ttsSeconds.startTimer({ provider: name, mode: "sync" });

@@ -159,6 +159,30 @@ export interface ProviderCapabilities {
   voices: boolean;
   /** Most characters one synchronous request may carry. */
   maxSyncChars: number;
+  /** `voiceDesign`: new voices from a text description (MiniMax only). Absent means no. */
+  voiceDesign?: boolean;
+}
+
+/** A voice designed from a description: its id (usable as `voiceId`) and the trial clip. */
+export interface DesignedVoiceResult {
+  voiceId: string;
+  /** The trial clip reading the preview text, as the provider returned it (mp3). */
+  trialAudio: Buffer;
+  traceId: string | undefined;
+}
+
+/** Designing voices from a text description, and deleting them again (MiniMax `voice_design`). */
+export interface VoiceDesignApi {
+  /**
+   * Creates a voice. `voiceId` is chosen by the caller so that the voice can be found (and deleted)
+   * even when the answer is lost. The provider bills the preview text's characters.
+   */
+  design(
+    input: { prompt: string; previewText: string; voiceId: string },
+    opts?: CallOptions,
+  ): Promise<DesignedVoiceResult>;
+  /** Deletes a designed voice; a voice the provider no longer knows counts as deleted. */
+  delete(voiceId: string, opts?: CallOptions): Promise<void>;
 }
 
 /** The one interface the bot, the CLI and the job system use, whatever the provider. */
@@ -175,4 +199,6 @@ export interface TtsProvider {
   listVoices?(opts?: CallOptions): Promise<VoiceInfo[]>;
   /** Present only when `capabilities.async`. */
   readonly async?: AsyncTtsApi;
+  /** Present only when `capabilities.voiceDesign`. */
+  readonly voiceDesign?: VoiceDesignApi;
 }

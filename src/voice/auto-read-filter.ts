@@ -1,15 +1,23 @@
+import { DEFAULT_SKIP_PREFIXES } from "../settings/reading.ts";
+import type { ChatAttachment, ChatForward } from "./message-description.ts";
+
 /**
- * Deciding which chat messages auto-read speaks in a guild's voice channel. A guild binds one text
- * channel to the voice channel the bot is in; only members listening there are read, so nobody can
- * make the bot talk to a room they are not in.
+ * Deciding which chat messages auto-read speaks in a guild's voice channel. The bot reads the text
+ * channel bound by /join and, when the server keeps `textInVoice` on, the voice channel's own chat.
+ * With `requireVoice` (the default) only members listening in the bot's voice channel are read, in
+ * both, so nobody can make the bot talk to a room they are not in.
  *
  * Bots and webhooks are off by default (other bots' announcements are noise, and a webhook can post
  * anything). When a guild turns `readBots` on, they are read without being in the voice channel:
  * they never are, and the common case is a proxy bot (e.g. PluralKit) reposting a member's words
  * through a webhook.
+ *
+ * Roles: a member with the ignored role is never read; when a role is required, only members holding
+ * it are read (a webhook has no roles, so it is not). In a stage channel the audience (members the
+ * stage suppresses, i.e. not speakers) is not read while `ignoreAudience` is on.
  */
 
-export const DEFAULT_SKIP_PREFIXES: readonly string[] = ["!", "//"];
+export { DEFAULT_SKIP_PREFIXES };
 
 export interface AutoReadMessage {
   guildId: string;
@@ -19,10 +27,17 @@ export interface AutoReadMessage {
   webhookId?: string | null;
   system: boolean;
   content: string;
-  attachmentCount: number;
-  stickerCount?: number;
+  attachments?: readonly ChatAttachment[];
+  /** Sticker names. */
+  stickers?: readonly string[];
+  /** The forwarded message, for a forward. */
+  forward?: ChatForward;
+  /** The author's role ids in the guild; null when there is no member (webhooks). */
+  authorRoleIds?: readonly string[] | null;
   /** The voice channel the author is in right now, null when none. */
   authorVoiceChannelId: string | null;
+  /** The author is in a stage channel's audience (suppressed: not a speaker). */
+  authorIsAudience?: boolean;
 }
 
 export interface AutoReadBinding {
@@ -32,15 +47,26 @@ export interface AutoReadBinding {
   readBots?: boolean;
   /** A message starting with one of these is not read, so members can type without being heard. */
   skipPrefixes?: readonly string[];
+  /** Also read the voice channel's own text chat. Default true. */
+  textInVoice?: boolean;
+  /** Only members in the voice channel are read. Default true. */
+  requireVoice?: boolean;
+  requiredRoleId?: string | undefined;
+  ignoredRoleId?: string | undefined;
+  /** Skip a stage channel's audience. Default true. */
+  ignoreAudience?: boolean;
 }
 
 export type AutoReadSkipReason =
   | "no binding"
   | "system message"
-  | "not the bound text channel"
+  | "not a channel read"
   | "bot"
   | "webhook"
+  | "ignored role"
+  | "missing the required role"
   | "author not in the voice channel"
+  | "stage audience"
   | "skip prefix"
   | "empty";
 
@@ -48,17 +74,36 @@ export type AutoReadDecision = { read: true } | { read: false; reason: AutoReadS
 
 const skip = (reason: AutoReadSkipReason): AutoReadDecision => ({ read: false, reason });
 
+/** Whether auto-read reads chat in this channel at all (the cheap check, before any settings work). */
+export function isReadChannel(
+  channelId: string,
+  binding: Pick<AutoReadBinding, "textChannelId" | "voiceChannelId" | "textInVoice">,
+): boolean {
+  if (channelId === binding.textChannelId) return true;
+  return (binding.textInVoice ?? true) && channelId === binding.voiceChannelId;
+}
+
 export function shouldAutoRead(msg: AutoReadMessage, binding: AutoReadBinding | undefined): AutoReadDecision {
   if (binding === undefined) return skip("no binding");
   if (msg.system) return skip("system message");
-  if (msg.channelId !== binding.textChannelId) return skip("not the bound text channel");
+  if (!isReadChannel(msg.channelId, binding)) return skip("not a channel read");
 
   const isWebhook = msg.webhookId != null && msg.webhookId !== "";
   const readBots = binding.readBots ?? false;
   if (isWebhook && !readBots) return skip("webhook");
   if (msg.authorIsBot && !readBots) return skip("bot");
-  if (!isWebhook && !msg.authorIsBot && msg.authorVoiceChannelId !== binding.voiceChannelId) {
-    return skip("author not in the voice channel");
+
+  const roles = isWebhook ? null : (msg.authorRoleIds ?? null);
+  if (binding.ignoredRoleId && roles?.includes(binding.ignoredRoleId)) return skip("ignored role");
+  if (binding.requiredRoleId && !roles?.includes(binding.requiredRoleId)) {
+    return skip("missing the required role");
+  }
+
+  const human = !isWebhook && !msg.authorIsBot;
+  const inVoice = msg.authorVoiceChannelId === binding.voiceChannelId;
+  if (human && (binding.requireVoice ?? true) && !inVoice) return skip("author not in the voice channel");
+  if (inVoice && msg.authorIsAudience === true && (binding.ignoreAudience ?? true)) {
+    return skip("stage audience");
   }
 
   const text = msg.content.trimStart();
@@ -66,26 +111,11 @@ export function shouldAutoRead(msg: AutoReadMessage, binding: AutoReadBinding | 
   // An empty prefix would match every message and silence the channel by accident.
   if (prefixes.some((p) => p !== "" && text.startsWith(p))) return skip("skip prefix");
 
-  if (text === "" && count(msg.attachmentCount) === 0 && count(msg.stickerCount) === 0) return skip("empty");
+  const nothing =
+    text === "" &&
+    (msg.attachments?.length ?? 0) === 0 &&
+    (msg.stickers?.length ?? 0) === 0 &&
+    msg.forward === undefined;
+  if (nothing) return skip("empty");
   return { read: true };
-}
-
-/**
- * What to say for a message's files and stickers, e.g. "sent a file", "sent 3 files and a sticker";
- * "" when there are none.
- */
-export function describeAttachments(files: number, stickers = 0): string {
-  const parts = [amount(count(files), "a file", "files"), amount(count(stickers), "a sticker", "stickers")];
-  const said = parts.filter((p) => p !== "");
-  return said.length === 0 ? "" : `sent ${said.join(" and ")}`;
-}
-
-function amount(n: number, one: string, many: string): string {
-  if (n === 0) return "";
-  return n === 1 ? one : `${n} ${many}`;
-}
-
-/** Counts come from outside; anything odd is nothing. */
-function count(n: number | undefined): number {
-  return n !== undefined && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
 }

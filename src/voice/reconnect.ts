@@ -1,12 +1,14 @@
 import { entersState, VoiceConnectionDisconnectReason, VoiceConnectionStatus } from "@discordjs/voice";
 import type { Logger } from "../logger.ts";
+import { guardDave } from "./dave-guard.ts";
 import type { LeaveReason, Session } from "./session.ts";
 
 /**
  * Keeping a session's connection alive: a dropped connection is rejoined with a growing delay (up
  * to `REJOIN_ATTEMPTS`, then the session ends as failed); a move or removal (close code 4014) gets
- * `MOVE_GRACE_MS` to reconnect before it counts as a kick; repeated DAVE decryption failures force a
- * fresh voice handshake.
+ * `MOVE_GRACE_MS` to reconnect before it counts as a kick; DAVE trouble the library does not get
+ * out of by itself forces a fresh voice handshake, and when fresh handshakes keep failing too (or the
+ * server closes with 4017, DAVE required) the session ends with a notice instead of looping silently.
  */
 
 const MOVE_GRACE_MS = 5000;
@@ -54,9 +56,36 @@ export function supervise(
   });
   connection.on("debug", (message) => {
     if (!session.dave.observe(message, Date.now())) return;
-    logger.warn({ guild: session.guildId }, "repeated DAVE decryption failures; rejoining voice");
-    rejoinFresh(session);
+    daveTrouble(`repeated DAVE recoveries (last: ${message})`);
   });
+  guardDave(connection, {
+    onDaveError(err, step) {
+      logger.warn({ err, guild: session.guildId, step }, "a DAVE step failed; the group will recover");
+      if (session.dave.failure(Date.now())) daveTrouble(`DAVE ${step} kept failing`);
+    },
+    onDaveRequired() {
+      if (session.leaving) return;
+      logger.error(
+        { guild: session.guildId, channel: session.voiceChannelId, closeCode: 4017 },
+        "the voice server requires a DAVE (end-to-end encryption) version this bot does not offer; leaving voice",
+      );
+      end(session, "dave-required");
+    },
+  });
+
+  function daveTrouble(cause: string): void {
+    if (session.leaving) return;
+    if (session.dave.rejoined(Date.now())) {
+      logger.error(
+        { guild: session.guildId, channel: session.voiceChannelId, cause },
+        "DAVE keeps failing after fresh voice handshakes; leaving voice",
+      );
+      end(session, "dave-failed");
+      return;
+    }
+    logger.warn({ guild: session.guildId, cause }, "DAVE is not recovering; rejoining voice with a fresh handshake");
+    rejoinFresh(session);
+  }
 }
 
 /**

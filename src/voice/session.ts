@@ -42,7 +42,16 @@ export interface VoiceOptions {
   daveFailureRejoin: number;
 }
 
-export type LeaveReason = "command" | "empty" | "idle" | "kicked" | "channel-deleted" | "failed" | "shutdown";
+export type LeaveReason =
+  | "command"
+  | "empty"
+  | "idle"
+  | "kicked"
+  | "channel-deleted"
+  | "failed"
+  | "dave-required"
+  | "dave-failed"
+  | "shutdown";
 
 export interface Session {
   guildId: string;
@@ -91,6 +100,10 @@ const LEAVE_NOTICES: Partial<Record<LeaveReason, string>> = {
   kicked: "I was disconnected from the voice channel.",
   "channel-deleted": "The voice channel was deleted, so I left.",
   failed: "I lost the voice connection and could not get it back. Use /join to try again.",
+  "dave-required":
+    "I could not join the voice channel: Discord requires end-to-end encrypted voice (DAVE) in a version I do not support. A server admin needs to update me.",
+  "dave-failed":
+    "I left the voice channel because its end-to-end encryption (DAVE) kept failing for me, even after reconnecting. Use /join to try again.",
 };
 
 export function createSessions(deps: SessionDeps): Sessions {

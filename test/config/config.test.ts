@@ -135,3 +135,30 @@ describe("parseConfig", () => {
     expect(err2.message).not.toContain("super-secret-token");
   });
 });
+
+describe("speech outside servers (DM_DAILY_CHARS, DM_COOLDOWN_SECONDS)", () => {
+  it("defaults to 2000 characters a day and 30 s between requests", () => {
+    expect(parseConfig(base, { requireDiscordToken: true }).personal).toEqual({
+      dailyChars: 2000,
+      cooldownMs: 30_000,
+    });
+  });
+
+  it("takes 0 (off / no cooldown) and other whole numbers", () => {
+    const config = parseConfig(
+      { ...base, DM_DAILY_CHARS: "0", DM_COOLDOWN_SECONDS: "0" },
+      { requireDiscordToken: true },
+    );
+    expect(config.personal).toEqual({ dailyChars: 0, cooldownMs: 0 });
+  });
+
+  it.each([
+    ["DM_DAILY_CHARS", "-1"],
+    ["DM_DAILY_CHARS", "lots"],
+    ["DM_COOLDOWN_SECONDS", "86401"],
+  ])("refuses %s=%s", (variable, value) => {
+    expect(() => parseConfig({ ...base, [variable]: value }, { requireDiscordToken: true })).toThrow(
+      new RegExp(`${variable}: must be a whole number`),
+    );
+  });
+});

@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { SlashCommandBuilder } from "discord.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CommandLoadError, createRegistry, isCommandFile, loadCommands } from "../../src/discord/registry.ts";
+import {
+  CommandLoadError,
+  createRegistry,
+  isCommandFile,
+  loadCommands,
+  reachProblem,
+} from "../../src/discord/registry.ts";
 
 const builderImport = JSON.stringify(import.meta.resolve("discord.js"));
 
@@ -182,5 +188,36 @@ describe("isCommandFile", () => {
     ["notes.md", false],
   ])("%s → %s", (name, expected) => {
     expect(isCommandFile(name)).toBe(expected);
+  });
+});
+
+describe("reachProblem: where a command is offered agrees with its access rule", () => {
+  const slash = (extra: Record<string, unknown>) =>
+    ({ name: "x", description: "x", ...extra }) as unknown as Parameters<typeof reachProblem>[1];
+
+  it.each([
+    ["server only, guildOnly", { contexts: [0] }, { guildOnly: true }, undefined],
+    ["everywhere, no rule", { integration_types: [0, 1], contexts: [0, 1, 2] }, undefined, undefined],
+    ["DMs but guildOnly", { contexts: [0, 1] }, { guildOnly: true }, /requires a server/],
+    [
+      "private channels but permissions",
+      { contexts: [2] },
+      { permissions: ["ManageGuild"] },
+      /requires a server/,
+    ],
+    ["private channels but moderator", { contexts: [0, 2] }, { moderator: true }, /requires a server/],
+    ["an unknown install type", { integration_types: [2] }, undefined, /integration_types/],
+    ["an unknown context", { contexts: [3] }, undefined, /"contexts"/],
+  ] as const)("%s", (_name, definition, access, problem) => {
+    const found = reachProblem(access as never, slash(definition));
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toMatch(problem);
+  });
+
+  it("refuses to load such a module", () => {
+    const data = new SlashCommandBuilder().setName("dm").setDescription("d").setContexts(0, 1);
+    expect(() => createRegistry([{ data, access: { guildOnly: true }, execute: async () => {} }])).toThrow(
+      /is offered outside servers/,
+    );
   });
 });

@@ -255,7 +255,13 @@ describe("Redis stopped while the bot runs", () => {
       async () =>
         expect(await healthz()).toEqual({
           status: 503,
-          body: { status: "unavailable", ok: false, discord: "ready", storage: "down" },
+          body: {
+            status: "unavailable",
+            ok: false,
+            discord: "ready",
+            storage: "down",
+            shards: { "0": "ready" },
+          },
         }),
       { timeout: 10_000, interval: 250 },
     );

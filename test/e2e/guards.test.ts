@@ -7,6 +7,7 @@ import { createUsageLedger } from "../../src/settings/usage.ts";
 import { createStorage, type Storage } from "../../src/storage/storage.ts";
 import type { FakeMessage, OptionValue } from "../fakes/discord/index.ts";
 import { type Harness, startHarness, waitFor } from "./harness.ts";
+import { applySettings } from "./settings-areas.ts";
 
 /**
  * The guards where strangers and money meet the bot, as members see them: every way of spending
@@ -31,10 +32,7 @@ const creates = () => h.minimax.requests.filter((r) => r.path === "/v1/t2a_async
 const isEphemeral = (m: FakeMessage) => ((m.flags ?? 0) & EPHEMERAL) === EPHEMERAL;
 
 async function settings(options: Record<string, OptionValue>) {
-  const reply = await h.discord
-    .dispatchCommand({ name: "settings set", user: admin(), options })
-    .waitForResponse((m) => m.content.length > 0);
-  expect(reply.content).toMatch(/^Saved\./);
+  await applySettings(h.discord, options, { user: admin() });
 }
 
 async function resetSettings() {
@@ -198,8 +196,8 @@ describe("budgets hold on every way of spending characters", () => {
   });
 });
 
-describe("speech is for servers", () => {
-  it("Discord does not even offer /speak, /narrate or Read aloud in DMs (guild-only contexts)", () => {
+describe("narrations are for servers", () => {
+  it("Discord does not offer a server's commands in DMs", () => {
     for (const name of ["speak", "narrate"]) {
       expect(() =>
         h.discord.dispatchCommand({ name, user: member(), guildId: null, options: { text: "hi" } }),
@@ -207,11 +205,11 @@ describe("speech is for servers", () => {
     }
   });
 
-  it("the definitions say so too", () => {
+  it("the definitions say where each is offered: /narrate in servers only, /speak also as a member's own app", () => {
     const defs = h.discord.registeredCommands(h.discord.fixtures.guild.id);
-    for (const name of ["speak", "narrate"]) {
-      expect(defs.find((d) => d.name === name)?.contexts).toEqual([0]);
-    }
+    expect(defs.find((d) => d.name === "narrate")?.contexts).toEqual([0]);
+    expect(defs.find((d) => d.name === "speak")?.contexts).toEqual([0, 1, 2]);
+    expect(defs.find((d) => d.name === "speak")?.integration_types).toEqual([0, 1]);
   });
 });
 

@@ -76,7 +76,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     });
     await a.start();
     await waitFor(
-      () => discord.registeredCommands(discord.fixtures.guild.id).length > 0,
+      // DISCORD_GUILD_ID="" registers globally (what user installs and DMs need).
+      () => discord.registeredCommands(env.DISCORD_GUILD_ID || undefined).length > 0,
       10_000,
       "commands registered",
     );

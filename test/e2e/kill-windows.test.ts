@@ -10,6 +10,7 @@ import { createStorage } from "../../src/storage/storage.ts";
 import { type FakeDiscord, type FakeMessage, startFakeDiscord } from "../fakes/discord/index.ts";
 import { type FakeMiniMax, startFakeMiniMax } from "../fakes/index.ts";
 import { spawnBot, waitFor } from "./harness.ts";
+import { applySettings } from "./settings-areas.ts";
 
 /**
  * The bot as a real process, killed with SIGKILL inside each window of a narration's and a request's
@@ -89,14 +90,7 @@ async function kill(): Promise<void> {
 }
 
 async function settings(options: Record<string, unknown>) {
-  await discord
-    .dispatchCommand({
-      name: "settings set",
-      user: discord.fixtures.users.admin.id,
-      channelId: channelId(),
-      options: options as never,
-    })
-    .waitForResponse((m) => m.content.length > 0);
+  await applySettings(discord, options as never, { channelId: channelId() });
 }
 
 async function narrate(): Promise<string> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeMessage, OptionValue } from "../fakes/discord/index.ts";
 import { type Harness, startHarness, waitFor } from "./harness.ts";
+import { applySettings } from "./settings-areas.ts";
 
 /**
  * Community narration requests end to end: a member submits, an admin approves through the card's
@@ -24,10 +25,7 @@ const narrationChannel = () => h.discord.fixtures.channels.text2.id;
 const isEphemeral = (m: FakeMessage) => ((m.flags ?? 0) & 64) === 64;
 
 async function settings(options: Record<string, OptionValue>) {
-  const reply = await h.discord
-    .dispatchCommand({ name: "settings set", user: admin(), options })
-    .waitForResponse((m) => m.content.length > 0);
-  expect(reply.content).toMatch(/^Saved\./);
+  await applySettings(h.discord, options, { user: admin() });
 }
 
 async function submit(title: string, user = member()) {

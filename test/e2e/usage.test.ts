@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeMessage, OptionValue } from "../fakes/discord/index.ts";
 import { type Harness, startHarness } from "./harness.ts";
+import { applySettings } from "./settings-areas.ts";
 
 /**
  * Character budgets end to end: `/settings` sets a daily budget, `/speak` is counted and then refused
@@ -41,10 +42,7 @@ async function usage(user: string): Promise<string> {
 }
 
 async function settings(options: Record<string, OptionValue>) {
-  const reply = await h.discord
-    .dispatchCommand({ name: "settings set", user: h.discord.fixtures.users.admin.id, options })
-    .waitForResponse((m) => m.content.length > 0);
-  expect(reply.content).toMatch(/^Saved\./);
+  await applySettings(h.discord, options);
 }
 
 describe("character budgets", () => {

@@ -8,7 +8,7 @@ import {
 import { type Harness, startHarness, waitFor } from "./harness.ts";
 
 /**
- * The voice backlog speed-up end to end (`/settings set backlog_speedup`): the real bot in the fake
+ * The voice backlog speed-up end to end (`/settings voice-channel backlog_speedup`): the real bot in the fake
  * Discord's voice channel, with the fake MiniMax recording every stream request. Clips queued behind
  * a long enough queue are requested with a higher `voice_setting.speed` (and, since the fake's tone
  * lasts 60 ms per character divided by the speed, they are heard shorter); with the setting off, none is.
@@ -51,14 +51,19 @@ afterEach(async () => {
     if (h.discord.state.world.voiceStates.has(user)) h.discord.setVoiceState(user, null);
   }
   await h.discord
-    .dispatchCommand({ name: "settings", subcommand: "reset", user: admin, options: { section: "voice" } })
+    .dispatchCommand({
+      name: "settings",
+      subcommand: "reset",
+      user: admin,
+      options: { section: "voice-channel" },
+    })
     .waitForResponse();
   h.minimax.reset();
 });
 
 function settings(options: Record<string, boolean | number>) {
   return h.discord
-    .dispatchCommand({ name: "settings", subcommand: "set", user: admin, options })
+    .dispatchCommand({ name: "settings", subcommand: "voice-channel", user: admin, options })
     .waitForResponse((m) => /^Saved\./.test(m.content));
 }
 
@@ -129,8 +134,9 @@ describe("backlog speed-up", () => {
     const shown = await h.discord
       .dispatchCommand({ name: "settings", subcommand: "show", user: admin })
       .waitForResponse();
-    expect(shown.content).toContain("**Speak faster when the voice queue is long:** yes");
-    expect(shown.content).toContain("**Clips waiting before speaking faster:** `1`");
+    const listed = JSON.stringify(shown.embeds);
+    expect(listed).toContain("**Speak faster when the voice queue is long:** yes");
+    expect(listed).toContain("**Clips waiting before speaking faster:** `1`");
 
     const { texts, replies, clips } = await queueFour("fast");
     expect(replies.slice(1).map((r) => /#(\d+) in line/.exec(r)?.[1])).toEqual(["1", "2", "3"]);
@@ -166,10 +172,10 @@ describe("backlog speed-up", () => {
     expect(fourth! / second!).toBeGreaterThan(0.9);
   }, 40_000);
 
-  it("registers the three options on /settings set, within Discord's 25", () => {
+  it("registers the three options on /settings voice-channel, within Discord's 25", () => {
     type Option = { name: string; type: number; min_value?: number; max_value?: number; options?: Option[] };
     const def = h.discord.registeredCommands(h.discord.fixtures.guild.id).find((c) => c.name === "settings");
-    const set = (def?.options as Option[] | undefined)?.find((o) => o.name === "set");
+    const set = (def?.options as Option[] | undefined)?.find((o) => o.name === "voice-channel");
     expect(set?.options?.length).toBeLessThanOrEqual(25);
     const byName = new Map(set?.options?.map((o) => [o.name, o]));
     expect(byName.get("backlog_speedup")).toMatchObject({ type: 5 });

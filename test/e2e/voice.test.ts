@@ -125,7 +125,10 @@ describe("/speak play:true", () => {
     const session = await audioAfter(before, expected * 0.9);
     expect(session.channelId).toBe(voiceChannelId);
     expect(session.maxDaveProtocolVersion).toBeGreaterThanOrEqual(1);
-    expect(session.daveProtocolVersion).toBe(0);
+    // DAVE is on (as on Discord): the member in the channel heard it end-to-end encrypted.
+    expect(session.daveProtocolVersion).toBe(1);
+    expect(session.e2eeFrames).toBeGreaterThan(0);
+    expect(session.dave?.member(member)?.stats.decrypted).toBeGreaterThan(0);
     expect(session.decryptFailures).toBe(0);
     expect(session.timestampErrors).toBe(0);
     expect(Math.abs(session.durationMs() - expected) / expected).toBeLessThan(0.1);
@@ -358,7 +361,12 @@ describe("Read aloud", () => {
   it("follows the server's /speak switch", async () => {
     const set = (on: boolean) =>
       h.discord
-        .dispatchCommand({ name: "settings", subcommand: "set", user: admin, options: { speak_enabled: on } })
+        .dispatchCommand({
+          name: "settings",
+          subcommand: "access",
+          user: admin,
+          options: { speak_enabled: on },
+        })
         .waitForResponse();
     await set(false);
     try {
@@ -385,7 +393,7 @@ describe("Read aloud", () => {
 describe("auto-read", () => {
   it("reads cleaned-up chat from members in the channel once the server turns it on", async () => {
     await h.discord
-      .dispatchCommand({ name: "settings", subcommand: "set", user: admin, options: { auto_read: true } })
+      .dispatchCommand({ name: "settings", subcommand: "reading", user: admin, options: { auto_read: true } })
       .waitForResponse();
     h.discord.setVoiceState(member, voiceChannelId);
     const before = voice.sessions.length;
@@ -401,7 +409,12 @@ describe("auto-read", () => {
     expect(texts).toHaveLength(1);
     expect(texts[0]).toMatch(/said: sooo cool spoiler see a link$/);
     await h.discord
-      .dispatchCommand({ name: "settings", subcommand: "set", user: admin, options: { auto_read: false } })
+      .dispatchCommand({
+        name: "settings",
+        subcommand: "reading",
+        user: admin,
+        options: { auto_read: false },
+      })
       .waitForResponse();
   });
 });

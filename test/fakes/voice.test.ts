@@ -14,10 +14,21 @@ import {
 } from "@discordjs/voice";
 import { GatewayIntentBits } from "discord.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { encodeMlsMessage, encodeExternalSender } from "ts-mls";
+import { varLenDataEncoder } from "ts-mls/codec/variableLength.js";
+import { encode } from "ts-mls/codec/tlsEncoder.js";
 import { WebSocket } from "ws";
 import { dominantFrequency } from "./audio/frequency.ts";
 import { synthPcm } from "./audio/tone.ts";
 import { type ClientAndFake, startClientAndFake } from "./discord/index.ts";
+import { mlsVector, parseClientFrame, readMlsVarint, serverFrame } from "./voice/dave/framing.ts";
+import {
+  checkKeyPackage,
+  createExternalSender,
+  externalProposal,
+  proposalsPayload,
+  snowflakeBytes,
+} from "./voice/dave/mls.ts";
 import {
   decryptRtp,
   discoveryRequest,
@@ -133,8 +144,8 @@ describe("fake voice server with the real discord.js and @discordjs/voice", () =
     expect(session.firstPacketAt).toBeLessThan(session.lastPacketAt!);
   });
 
-  it("identifies with the bot's voice state, advertises DAVE and accepts version 0", async () => {
-    voice = await startFakeVoice(ctx.fake, { heartbeatIntervalMs: 100 });
+  it("identifies with the bot's voice state and, with DAVE declined, accepts version 0", async () => {
+    voice = await startFakeVoice(ctx.fake, { heartbeatIntervalMs: 100, dave: false });
     await joinReady();
     const session = await voice.waitForSession();
     const world = ctx.fake.state.world;
@@ -153,6 +164,58 @@ describe("fake voice server with the real discord.js and @discordjs/voice", () =
     await expect.poll(() => session.heartbeats, { timeout: 2000 }).toBeGreaterThanOrEqual(2);
     expect(session.lastSeqAck).toBe(session.seq);
     expect(session.seq).toBe(2);
+  });
+
+  it("speaks DAVE: the client joins the members' group by Welcome and they decrypt every frame after it", async () => {
+    const a = f().users.member.id;
+    const b = f().users.admin.id;
+    ctx.fake.setVoiceState(a, f().channels.voice.id);
+    ctx.fake.setVoiceState(b, f().channels.voice.id);
+    voice = await startFakeVoice(ctx.fake);
+    const conn = await joinReady();
+    const session = await voice.waitForSession();
+    const heard: Array<{ at: number; e2ee: boolean; by: string[]; silence: boolean }> = [];
+    voice.on("packet", (_s, info) =>
+      heard.push({ at: info.at, e2ee: info.e2ee, by: info.decryptedBy ?? [], silence: info.silence }),
+    );
+    await expect.poll(() => session.dave?.settled, { timeout: 5000 }).toBe(true);
+    const call = session.dave!;
+    await play(conn, [{ hz: 410, ms: 800 }]);
+    await voice.waitForAudio({ minDurationMs: 750, quietMs: 100 });
+
+    expect(session.daveProtocolVersion).toBe(1);
+    expect(call.welcomesToBot).toBe(1);
+    expect(call.botCommitsAnnounced).toBe(0);
+    expect(call.groupMembers().sort()).toEqual([a, b, f().bot.id].sort());
+    expect(call.rejectedCommits.filter((r) => !r.includes("epoch"))).toEqual([]);
+    expect(call.errors).toEqual([]);
+    // Every audible frame was E2EE and both members decrypted it; the audio is what they decrypted.
+    const audible = heard.filter((p) => !p.silence);
+    expect(audible.length).toBeGreaterThanOrEqual(40);
+    for (const p of audible) {
+      expect(p.e2ee).toBe(true);
+      expect(p.by.sort()).toEqual([a, b].sort());
+    }
+    expect(session.plainFrames).toBe(0);
+    expect(session.undecryptable).toBe(0);
+    expectTone(session.pcm(), 410);
+    expect(call.member(a)?.stats.decrypted).toBe(audible.length);
+    ctx.fake.setVoiceState(a, null);
+    ctx.fake.setVoiceState(b, null);
+  });
+
+  it("closes 4017 when the client offers no DAVE, and the client keeps retrying (what the bot must stop)", async () => {
+    voice = await startFakeVoice(ctx.fake);
+    const guild = ctx.client.guilds.cache.get(f().guild.id)!;
+    connection = joinVoiceChannel({
+      channelId: f().channels.voice.id,
+      guildId: guild.id,
+      adapterCreator: guild.voiceAdapterCreator,
+      daveEncryption: false,
+    });
+    await voice.waitForClose(VOICE_CLOSE.DaveRequired);
+    await expect.poll(() => voice!.dave.refusals, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+    expect(voice.sessions).toHaveLength(0);
   });
 
   it("lets the offer order decide the mode", async () => {
@@ -194,7 +257,8 @@ describe("fake voice server with the real discord.js and @discordjs/voice", () =
   });
 
   it("replays messages the client missed while dropped", async () => {
-    voice = await startFakeVoice(ctx.fake);
+    // DAVE declined: only CLIENTS_CONNECT is missed (with DAVE the new member's MLS messages would be too).
+    voice = await startFakeVoice(ctx.fake, { dave: false });
     const conn = await joinReady();
     const session = await voice.waitForSession();
     voice.drop();
@@ -287,6 +351,57 @@ interface ServerMessage {
   seq?: number;
 }
 
+describe("DAVE encodings, checked against ts-mls", () => {
+  it("writes MLS vector lengths and op 27 bodies as ts-mls encodes them", async () => {
+    for (const n of [0, 1, 63, 64, 300, 16_383, 16_384, 70_000]) {
+      const bytes = new Uint8Array(n).fill(7);
+      expect(mlsVector(bytes)).toEqual(Buffer.from(encode(varLenDataEncoder)(bytes)));
+      expect(readMlsVarint(mlsVector(bytes))).toEqual({ length: n, size: n < 64 ? 1 : n < 16_384 ? 2 : 4 });
+    }
+    const sender = await createExternalSender("1");
+    expect(Buffer.from(sender.encoded)).toEqual(
+      Buffer.from(
+        encodeExternalSender({
+          signaturePublicKey: sender.publicKey,
+          credential: { credentialType: "basic", identity: snowflakeBytes("1") },
+        }),
+      ),
+    );
+    const remove = await externalProposal(
+      { groupId: snowflakeBytes("42"), epoch: 3n, externalSender: sender },
+      { proposalType: "remove", remove: { removed: 1 } },
+    );
+    expect(Buffer.from(remove.encoded)).toEqual(Buffer.from(encodeMlsMessage(remove.message)));
+    const append = proposalsPayload("append", [remove.encoded, remove.encoded]);
+    expect(append[0]).toBe(0);
+    expect(append.subarray(1)).toEqual(
+      Buffer.from(encode(varLenDataEncoder)(Buffer.concat([remove.encoded, remove.encoded]))),
+    );
+    const revoke = proposalsPayload("revoke", [remove.ref]);
+    expect(revoke[0]).toBe(1);
+    expect(revoke.subarray(1)).toEqual(
+      Buffer.from(encode(varLenDataEncoder)(encode(varLenDataEncoder)(remove.ref))),
+    );
+  });
+
+  it("frames binary messages as seq:u16 op:u8 payload and refuses key packages that name someone else", async () => {
+    expect(serverFrame(0x1234, 25, Buffer.from([9, 8]))).toEqual(Buffer.from([0x12, 0x34, 25, 9, 8]));
+    expect(serverFrame(0x1_0001, 27, Buffer.alloc(0))).toEqual(Buffer.from([0, 1, 27]));
+    expect(parseClientFrame(Buffer.from([26, 1, 2]))).toEqual({ op: 26, payload: Buffer.from([1, 2]) });
+    const Davey = (await import("@snazzah/davey")).default;
+    const client = new Davey.DAVESession(1, "111111111111111111", "222222222222222222");
+    const kp = client.getSerializedKeyPackage();
+    expect(await checkKeyPackage(kp, "111111111111111111")).toMatchObject({ ok: true });
+    expect(await checkKeyPackage(kp, "333333333333333333")).toEqual({
+      ok: false,
+      reason: "credential names another user",
+    });
+    const tampered = Buffer.from(kp);
+    tampered[tampered.length - 3]! ^= 1;
+    expect(await checkKeyPackage(tampered, "111111111111111111")).toMatchObject({ ok: false });
+  });
+});
+
 describe("fake voice server protocol checks with a raw client", () => {
   let ctx: ClientAndFake;
   let voice: FakeVoice;
@@ -328,7 +443,7 @@ describe("fake voice server protocol checks with a raw client", () => {
       user_id: world.botId,
       session_id: world.voiceStates.get(world.botId)!.sessionId,
       token: voice.issuedToken()!,
-      max_dave_protocol_version: 0,
+      max_dave_protocol_version: 1,
     };
   }
 
@@ -358,6 +473,17 @@ describe("fake voice server protocol checks with a raw client", () => {
     const c = await open();
     c.ws.send(JSON.stringify({ op: 7, d: { ...identify, seq_ack: 0 } }));
     expect(await closeCode(c.ws)).toBe(VOICE_CLOSE.SessionNoLongerValid);
+  });
+
+  it("closes 4017 when a client does not offer DAVE", async () => {
+    const identify = await botInVoice();
+    const refusals = voice.dave.refusals;
+    for (const offer of [{ max_dave_protocol_version: 0 }, { max_dave_protocol_version: undefined }]) {
+      const a = await open();
+      a.ws.send(JSON.stringify({ op: 0, d: { ...identify, ...offer } }));
+      expect(await closeCode(a.ws)).toBe(VOICE_CLOSE.DaveRequired);
+    }
+    expect(voice.dave.refusals).toBe(refusals + 2);
   });
 
   it("answers IP discovery, refuses an unoffered mode with 4016, times out silent clients with 4009", async () => {

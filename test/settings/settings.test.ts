@@ -32,12 +32,24 @@ describe("guild settings defaults", () => {
       limits: { maxConcurrentJobs: 2, narrateCooldownSeconds: 0, maxOpenJobsPerMember: 10 },
       requests: { approvalRequired: true },
       speak: { enabled: true },
+      voices: { designAccess: "members" },
       voice: {
-        autoRead: false,
-        readBots: false,
+        joinAnnouncements: false,
         backlogSpeedup: false,
         backlogThreshold: 3,
         backlogMaxSpeed: 1.5,
+      },
+      reading: {
+        autoRead: false,
+        readBots: false,
+        textInVoice: true,
+        requireVoice: true,
+        ignoreAudience: true,
+        nameStyle: "nickname",
+        nameTemplate: "{name} said",
+        skipPrefixes: ["!", "//"],
+        maxChars: 300,
+        describeFiles: true,
       },
     });
   });
@@ -54,8 +66,27 @@ describe("guild settings validation", () => {
     ["speed high", { defaults: { speed: 2 } }],
     ["narration channel", { channels: { narration: CHANNEL } }],
     ["requests channel", { channels: { requests: CHANNEL } }],
-    ["auto-read on", { voice: { autoRead: true } }],
-    ["read bots", { voice: { readBots: true } }],
+    ["auto-read on", { reading: { autoRead: true } }],
+    ["read bots", { reading: { readBots: true } }],
+    ["text-in-voice off", { reading: { textInVoice: false } }],
+    ["require voice off", { reading: { requireVoice: false } }],
+    ["required role", { reading: { requiredRoleId: ROLE } }],
+    ["ignored role", { reading: { ignoredRoleId: ROLE } }],
+    ["stage audience read", { reading: { ignoreAudience: false } }],
+    ["display names", { reading: { nameStyle: "display_name" } }],
+    ["usernames", { reading: { nameStyle: "username" } }],
+    ["no names", { reading: { nameStyle: "none" } }],
+    ["a template", { reading: { nameTemplate: "message from {name}" } }],
+    ["a template in another script", { reading: { nameTemplate: "{name}さん" } }],
+    ["a template of 60 characters", { reading: { nameTemplate: `{name}${"x".repeat(54)}` } }],
+    ["custom skip prefixes", { reading: { skipPrefixes: ["~", "(ooc)"] } }],
+    ["no skip prefixes", { reading: { skipPrefixes: [] } }],
+    ["ten skip prefixes", { reading: { skipPrefixes: [..."abcdefghij"] } }],
+    ["length cap 20", { reading: { maxChars: 20 } }],
+    ["length cap 2000", { reading: { maxChars: 2000 } }],
+    ["files not described", { reading: { describeFiles: false } }],
+    ["join announcements on", { voice: { joinAnnouncements: true } }],
+    ["voice design for moderators", { voices: { designAccess: "moderators" } }],
     ["backlog speed-up on", { voice: { backlogSpeedup: true } }],
     ["backlog threshold 1", { voice: { backlogThreshold: 1 } }],
     ["backlog threshold 25", { voice: { backlogThreshold: 25 } }],
@@ -100,8 +131,40 @@ describe("guild settings validation", () => {
     ["requests channel too short", { channels: { requests: "123" } }, /^Requests channel .*Discord id/],
     [
       "auto-read not boolean",
-      { voice: { autoRead: "on" as unknown as boolean } },
-      /^Read chat aloud in the \/join channel was not saved/,
+      { reading: { autoRead: "on" as unknown as boolean } },
+      /^Read chat aloud in voice was not saved/,
+    ],
+    [
+      "read role not a snowflake",
+      { reading: { requiredRoleId: "mods" } },
+      /^Role required to be read .*Discord id/,
+    ],
+    ["ignored role not a snowflake", { reading: { ignoredRoleId: "1" } }, /^Role never read .*Discord id/],
+    ["unknown name style", { reading: { nameStyle: "tag" as "username" } }, /^Name spoken was not saved/],
+    ["template without {name}", { reading: { nameTemplate: "someone said" } }, /exactly once/],
+    ["template with {name} twice", { reading: { nameTemplate: "{name} {name}" } }, /exactly once/],
+    ["template with a typo", { reading: { nameTemplate: "{nmae} said {name}" } }, /no placeholder other/],
+    ["template of blanks", { reading: { nameTemplate: "   " } }, /^Before a new speaker .*empty/],
+    ["template too long", { reading: { nameTemplate: `{name}${"x".repeat(55)}` } }, /at most 60/],
+    ["template on two lines", { reading: { nameTemplate: "{name}\nsaid" } }, /one line/],
+    ["template with a backtick", { reading: { nameTemplate: "`{name}` said" } }, /backticks/],
+    ["eleven skip prefixes", { reading: { skipPrefixes: [..."abcdefghijk"] } }, /at most 10 prefixes/],
+    ["an empty skip prefix", { reading: { skipPrefixes: ["!", ""] } }, /must not be empty/],
+    ["a skip prefix with a space", { reading: { skipPrefixes: ["a b"] } }, /spaces/],
+    ["a long skip prefix", { reading: { skipPrefixes: ["x".repeat(11)] } }, /at most 10 characters/],
+    ["a skip prefix twice", { reading: { skipPrefixes: ["!", "!"] } }, /twice/],
+    ["length cap 19", { reading: { maxChars: 19 } }, /^Longest message read .*at least 20/],
+    ["length cap 2001", { reading: { maxChars: 2001 } }, /at most 2000/],
+    ["length cap fractional", { reading: { maxChars: 100.5 } }, /whole number/],
+    [
+      "unknown voice design access",
+      { voices: { designAccess: "admins" as "members" } },
+      /^Who may design voices was not saved/,
+    ],
+    [
+      "join announcements not boolean",
+      { voice: { joinAnnouncements: "yes" as unknown as boolean } },
+      /^Announce members joining and leaving was not saved/,
     ],
     [
       "backlog speed-up not boolean",
@@ -233,12 +296,19 @@ describe("describeSettings", () => {
     expect(lines).toContain(`**Moderator role:** <@&${ROLE}>`);
     expect(lines).toContain("**Members may use /speak:** no");
     expect(lines).toContain("**Role required for /speak:** *none*");
-    expect(lines).toContain("**Read chat aloud in the /join channel:** no");
+    expect(lines).toContain("**Read chat aloud in voice:** no");
+    expect(lines).toContain("**Before a new speaker:** `{name} said`");
+    expect(lines).toContain("**Not read when starting with:** `!` `//`");
+    expect(lines).toContain("**Role never read:** *none*");
+    expect(lines).toContain("**Name spoken:** `nickname`");
+    expect(lines).toContain("**Longest message read (characters):** `300`");
+    expect(lines).toContain("**Announce members joining and leaving:** no");
+    expect(lines).toContain("**Who may design voices:** `members`");
     expect(lines).toContain("**Speak faster when the voice queue is long:** no");
     expect(lines).toContain("**Clips waiting before speaking faster:** `3`");
     expect(lines).toContain("**Fastest speed for a long queue:** `1.5×`");
-    // 6 section headings + 24 fields.
-    expect(lines).toHaveLength(30);
+    // 8 section headings + 36 fields.
+    expect(lines).toHaveLength(44);
     expect(lines.indexOf("__Limits__")).toBeLessThan(lines.indexOf("**Max concurrent jobs:** `2`"));
   });
 });
@@ -266,5 +336,54 @@ describe("guild settings read cache", () => {
     expect((await store.get("g")).defaults.speed).toBe(1.5);
     t = 6000;
     expect((await store.get("g")).defaults.speed).toBe(0.8);
+  });
+});
+
+describe("auto-read settings of older records", () => {
+  it("moves autoRead and readBots from voice to reading, keeping the rest of voice", async () => {
+    const { store, m, warnings } = memory();
+    m.set(G, { voice: { autoRead: true, readBots: true, backlogThreshold: 5 } });
+    const settings = await store.get(G);
+    expect(settings.reading).toMatchObject({ autoRead: true, readBots: true });
+    expect(settings.voice.backlogThreshold).toBe(5);
+    expect(warnings).toEqual([]);
+    // The next save writes the new shape.
+    await store.update(G, { reading: { maxChars: 100 } });
+    expect(m.get(G)).toEqual({
+      voice: { backlogThreshold: 5 },
+      reading: { autoRead: true, readBots: true, maxChars: 100 },
+    });
+  });
+
+  it("does not overwrite a reading value already saved", async () => {
+    const { store, m } = memory();
+    m.set(G, { voice: { autoRead: true }, reading: { autoRead: false } });
+    expect((await store.get(G)).reading.autoRead).toBe(false);
+  });
+});
+
+describe("reset by area", () => {
+  it("resets several sections at once and keeps the others", async () => {
+    const { store } = memory();
+    await store.update(G, {
+      speak: { enabled: false },
+      voices: { designAccess: "moderators" },
+      requests: { approvalRequired: false },
+      reading: { autoRead: true },
+    });
+    const after = await store.reset(G, ["requests", "speak", "voices"]);
+    expect(after.speak.enabled).toBe(true);
+    expect(after.voices.designAccess).toBe("members");
+    expect(after.requests.approvalRequired).toBe(true);
+    expect(after.reading.autoRead).toBe(true);
+  });
+});
+
+describe("describeSettings of some sections", () => {
+  it("lists only the sections asked for, and says when no prefix is skipped", () => {
+    const lines = describeSettings(GuildSettingsSchema.parse({ reading: { skipPrefixes: [] } }), ["reading"]);
+    expect(lines[0]).toBe("__Auto-read__");
+    expect(lines).toContain("**Not read when starting with:** *none (every message is read)*");
+    expect(lines).toHaveLength(13);
   });
 });

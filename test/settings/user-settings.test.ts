@@ -37,11 +37,25 @@ describe("user settings", () => {
     const { kv, m } = memory();
     m.set("u", { defaults: { speed: "fast" }, recentVoices: 3 });
     const store = createUserSettingsStore(kv);
-    expect(await store.get("u")).toEqual({ defaults: {}, recentVoices: [] });
+    expect(await store.get("u")).toEqual({ defaults: {}, recentVoices: [], optedOut: false });
   });
 
   it("refuses out-of-range values", async () => {
     const store = createUserSettingsStore(memory().kv);
     await expect(store.setDefaults("u", { speed: 5 })).rejects.toThrow();
+  });
+
+  it("records the opt-out from being read, keeping the member's defaults, and back", async () => {
+    const store = createUserSettingsStore(memory().kv);
+    expect((await store.get("u")).optedOut).toBe(false);
+    await store.setDefaults("u", { voice: "Calm_Woman" });
+    await store.setOptedOut("u", true);
+    expect(await store.get("u")).toMatchObject({ optedOut: true, defaults: { voice: "Calm_Woman" } });
+    // Resetting voice defaults is not opting back in.
+    await store.resetDefaults("u");
+    expect((await store.get("u")).optedOut).toBe(true);
+    await store.setOptedOut("u", false);
+    expect((await store.get("u")).optedOut).toBe(false);
+    expect((await store.get("other")).optedOut).toBe(false);
   });
 });

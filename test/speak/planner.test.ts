@@ -15,6 +15,9 @@ import {
   createRequestPlanner,
   GUILD_ONLY_MESSAGE,
   jobHoldId,
+  NARRATION_GUILD_ONLY_MESSAGE,
+  PERSONAL_OFF_MESSAGE,
+  PERSONAL_SCOPE,
   type RequestPlanner,
 } from "../../src/speak/planner.ts";
 import { UserFacingError } from "../../src/user-facing-error.ts";
@@ -54,6 +57,8 @@ interface Setup {
   tone?: string[];
   /** The bot's own per-member concurrency (the guards). */
   maxConcurrent?: number;
+  /** Speech outside servers (DM_DAILY_CHARS, DM_COOLDOWN_SECONDS); off (refused) when absent. */
+  personal?: { dailyChars: number; cooldownMs: number };
 }
 
 async function setup(opts: Setup = {}) {
@@ -78,6 +83,19 @@ async function setup(opts: Setup = {}) {
       lookups.push(`${guildId}:${userId}`);
       return jobs.get(`${guildId}:${userId}`) ?? { open: 0, lastCreatedAt: undefined };
     },
+    ...(opts.personal
+      ? {
+          personal: {
+            dailyChars: opts.personal.dailyChars,
+            guards: createUserGuards({
+              cooldownMs: opts.personal.cooldownMs,
+              burst: 1,
+              maxConcurrent: 1,
+              now,
+            }),
+          },
+        }
+      : {}),
     config: { model: "speech-2.6-hd", voice: "Wise_Woman", syncMaxChars: 100 },
     logger: { warn: (obj) => void warnings.push(obj) },
     now,
@@ -124,8 +142,11 @@ async function ask(planner: RequestPlanner, kind: Kind, actor: Actor, text: stri
 describe("request planner: servers only", () => {
   it.each([...SPEECH_KINDS, ...NARRATION_KINDS])("refuses %s in a DM and reserves nothing", async (kind) => {
     const { planner, holds, lookups } = await setup();
+    const message = (NARRATION_KINDS as readonly string[]).includes(kind)
+      ? NARRATION_GUILD_ONLY_MESSAGE
+      : GUILD_ONLY_MESSAGE;
     await expect(ask(planner, kind, member({ guildId: null }), "Hello there")).rejects.toThrow(
-      new UserFacingError(GUILD_ONLY_MESSAGE),
+      new UserFacingError(message),
     );
     expect(await holds()).toEqual([]);
     expect(lookups).toEqual([]);
@@ -141,6 +162,86 @@ describe("request planner: servers only", () => {
       }),
     ).rejects.toThrow(GUILD_ONLY_MESSAGE);
     expect(await holds()).toEqual([]);
+  });
+});
+
+describe("request planner: speech outside servers (a member's own install)", () => {
+  const dm = () => member({ guildId: null });
+
+  it.each(["speak", "read-aloud"] as const)(
+    "%s spends the member's own daily budget, keyed by user",
+    async (kind) => {
+      const { planner, used, holds } = await setup({ personal: { dailyChars: 50, cooldownMs: 0 } });
+      const held = await ask(planner, kind, dm(), "Hello there");
+      expect(held.guildId).toBe(PERSONAL_SCOPE);
+      expect(await used(U, PERSONAL_SCOPE)).toEqual({ user: 11, guild: 11 });
+      // The server's own counters are untouched.
+      expect(await used(U, G)).toEqual({ user: 0, guild: 0 });
+      await held.settle(9);
+      expect(await used(U, PERSONAL_SCOPE)).toEqual({ user: 9, guild: 9 });
+      expect(await holds()).toEqual([]);
+    },
+  );
+
+  it("refuses past the member's daily budget, naming it, and another member still has theirs", async () => {
+    const { planner, used } = await setup({ personal: { dailyChars: 20, cooldownMs: 0 } });
+    await ask(planner, "speak", dm(), "x".repeat(15));
+    const err = await ask(planner, "speak", dm(), "y".repeat(6)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BudgetExceededError);
+    expect((err as Error).message).toMatch(/^That needs 6 characters, but your daily budget has 5 of 20/);
+    await ask(planner, "speak", member({ userId: U2, guildId: null }), "z".repeat(20));
+    expect(await used(U, PERSONAL_SCOPE)).toEqual({ user: 15, guild: 35 });
+  });
+
+  it("has a cooldown of its own: one request, then a wait", async () => {
+    const { planner, clock } = await setup({ personal: { dailyChars: 1000, cooldownMs: 30_000 } });
+    await ask(planner, "speak", dm(), "one");
+    await expect(ask(planner, "speak", dm(), "two")).rejects.toThrow(/you can speak again in 30 s/);
+    // The server cooldown is separate: a request in a server is not held back.
+    await ask(planner, "speak", member(), "in the server");
+    clock.ms += 30_000;
+    await ask(planner, "speak", dm(), "three");
+  });
+
+  it.each(["voice", "auto-read"] as const)("refuses %s (no voice outside servers)", async (kind) => {
+    const { planner, holds } = await setup({ personal: { dailyChars: 1000, cooldownMs: 0 } });
+    await expect(ask(planner, kind, dm(), "Hello")).rejects.toThrow(new UserFacingError(GUILD_ONLY_MESSAGE));
+    expect(await holds()).toEqual([]);
+  });
+
+  it("refuses narrations: their result could not be posted outside a server", async () => {
+    const { planner, holds } = await setup({ personal: { dailyChars: 1000, cooldownMs: 0 } });
+    await expect(ask(planner, "narrate", dm(), "Hello")).rejects.toThrow(NARRATION_GUILD_ONLY_MESSAGE);
+    expect(await holds()).toEqual([]);
+  });
+
+  it("refuses a text over the synchronous limit, pointing to a server", async () => {
+    const { planner, holds } = await setup({ personal: { dailyChars: 10_000, cooldownMs: 0 } });
+    await expect(ask(planner, "speak", dm(), "a".repeat(101))).rejects.toThrow(
+      /101 characters; outside servers I speak at most 100 at once.*\/narrate in a server/,
+    );
+    expect(await holds()).toEqual([]);
+  });
+
+  it("with DM_DAILY_CHARS=0, speech outside servers is off", async () => {
+    const { planner, holds } = await setup({ personal: { dailyChars: 0, cooldownMs: 0 } });
+    await expect(ask(planner, "speak", dm(), "Hello")).rejects.toThrow(
+      new UserFacingError(PERSONAL_OFF_MESSAGE),
+    );
+    expect(await holds()).toEqual([]);
+  });
+
+  it("uses the member's saved defaults, not any server's", async () => {
+    const { planner } = await setup({
+      personal: { dailyChars: 1000, cooldownMs: 0 },
+      user: { voice: "Calm_Woman" },
+      guild: { defaults: { voice: "Deep_Voice_Man", model: "speech-2.5-hd-preview" } },
+      tone: ["a/b"],
+    });
+    const planned = await planner.speech({ kind: "speak", actor: dm(), options: { text: "Hi" } });
+    planned.done();
+    expect(planned.plan.request).toMatchObject({ voiceId: "Calm_Woman", model: "speech-2.6-hd" });
+    expect(planned.plan.request.pronunciation).toBeUndefined();
   });
 });
 

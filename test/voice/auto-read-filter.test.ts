@@ -2,11 +2,12 @@ import { describe, expect, it } from "vitest";
 import {
   type AutoReadBinding,
   type AutoReadMessage,
-  describeAttachments,
+  isReadChannel,
   shouldAutoRead,
 } from "../../src/voice/auto-read-filter.ts";
 
 const BINDING: AutoReadBinding = { textChannelId: "text", voiceChannelId: "voice" };
+const IMAGE = { name: "cat.png", contentType: "image/png" };
 
 function message(over: Partial<AutoReadMessage> = {}): AutoReadMessage {
   return {
@@ -17,9 +18,11 @@ function message(over: Partial<AutoReadMessage> = {}): AutoReadMessage {
     webhookId: null,
     system: false,
     content: "hello there",
-    attachmentCount: 0,
-    stickerCount: 0,
+    attachments: [],
+    stickers: [],
+    authorRoleIds: [],
     authorVoiceChannelId: "voice",
+    authorIsAudience: false,
     ...over,
   };
 }
@@ -27,9 +30,14 @@ function message(over: Partial<AutoReadMessage> = {}): AutoReadMessage {
 describe("shouldAutoRead", () => {
   it.each<[string, Partial<AutoReadMessage>, Partial<AutoReadBinding>]>([
     ["a member in the voice channel", {}, {}],
-    ["an attachment without text", { content: "", attachmentCount: 1 }, {}],
-    ["a sticker without text", { content: "", stickerCount: 1 }, {}],
-    ["no sticker count given but a file", { content: "", attachmentCount: 2, stickerCount: undefined }, {}],
+    ["an attachment without text", { content: "", attachments: [IMAGE] }, {}],
+    ["a sticker without text", { content: "", stickers: ["Wave"] }, {}],
+    [
+      "a forward without text",
+      { content: "", forward: { content: "hi", attachments: [], stickers: [] } },
+      {},
+    ],
+    ["files given, stickers left out", { content: "", attachments: [IMAGE], stickers: undefined }, {}],
     ["a prefix in the middle", { content: "wow! that // works" }, {}],
     ["a bot when bots are read", { authorIsBot: true }, { readBots: true }],
     [
@@ -39,20 +47,58 @@ describe("shouldAutoRead", () => {
     ],
     [
       "a webhook when bots are read, with no voice state",
-      { webhookId: "w1", authorIsBot: true, authorVoiceChannelId: null },
+      { webhookId: "w1", authorIsBot: true, authorVoiceChannelId: null, authorRoleIds: null },
       { readBots: true },
     ],
     ["the default prefix when prefixes are turned off", { content: "!not a command" }, { skipPrefixes: [] }],
     ["a default prefix replaced by a custom one", { content: "//note" }, { skipPrefixes: ["~"] }],
     ["an empty prefix is ignored", { content: "hello" }, { skipPrefixes: [""] }],
     ["an empty webhook id is no webhook", { webhookId: "" }, {}],
+    // Text-in-voice.
+    ["the voice channel's own chat", { channelId: "voice" }, {}],
+    ["the voice channel's chat when /join was run there", { channelId: "voice" }, { textChannelId: "voice" }],
+    ["the bound channel with text-in-voice off", {}, { textInVoice: false }],
+    // require_voice off.
+    [
+      "a member outside voice when voice is not required",
+      { authorVoiceChannelId: null },
+      { requireVoice: false },
+    ],
+    [
+      "a member outside voice in text-in-voice when voice is not required",
+      { channelId: "voice", authorVoiceChannelId: "other-voice" },
+      { requireVoice: false },
+    ],
+    // Roles.
+    ["a member with the required role", { authorRoleIds: ["r1", "r2"] }, { requiredRoleId: "r2" }],
+    ["a member without the ignored role", { authorRoleIds: ["r1"] }, { ignoredRoleId: "r9" }],
+    [
+      "a member with the required role and not the ignored one",
+      { authorRoleIds: ["r1"] },
+      { requiredRoleId: "r1", ignoredRoleId: "r2" },
+    ],
+    // Stage channels.
+    ["a stage speaker", { authorIsAudience: false }, {}],
+    ["the audience when the server reads it", { authorIsAudience: true }, { ignoreAudience: false }],
+    [
+      "an audience member of another stage when voice is not required",
+      { authorIsAudience: true, authorVoiceChannelId: "other-stage" },
+      { requireVoice: false },
+    ],
   ])("reads %s", (_name, over, bindingOver) => {
     expect(shouldAutoRead(message(over), { ...BINDING, ...bindingOver })).toEqual({ read: true });
   });
 
   it.each<[string, Partial<AutoReadMessage>, AutoReadBinding | undefined, string]>([
     ["a guild without a binding", {}, undefined, "no binding"],
-    ["another text channel", { channelId: "other" }, BINDING, "not the bound text channel"],
+    ["another text channel", { channelId: "other" }, BINDING, "not a channel read"],
+    [
+      "the voice channel's chat with text-in-voice off",
+      { channelId: "voice" },
+      { ...BINDING, textInVoice: false },
+      "not a channel read",
+    ],
+    ["another voice channel's chat", { channelId: "other-voice" }, BINDING, "not a channel read"],
     [
       "a member in another voice channel",
       { authorVoiceChannelId: "other-voice" },
@@ -62,6 +108,12 @@ describe("shouldAutoRead", () => {
     [
       "a member in no voice channel",
       { authorVoiceChannelId: null },
+      BINDING,
+      "author not in the voice channel",
+    ],
+    [
+      "text-in-voice from someone not in the call (require_voice)",
+      { channelId: "voice", authorVoiceChannelId: null },
       BINDING,
       "author not in the voice channel",
     ],
@@ -76,10 +128,59 @@ describe("shouldAutoRead", () => {
       { ...BINDING, readBots: true },
       "system message",
     ],
+    [
+      "a member with the ignored role",
+      { authorRoleIds: ["r1", "r2"] },
+      { ...BINDING, ignoredRoleId: "r2" },
+      "ignored role",
+    ],
+    [
+      "the ignored role wins over the required one",
+      { authorRoleIds: ["r1"] },
+      { ...BINDING, requiredRoleId: "r1", ignoredRoleId: "r1" },
+      "ignored role",
+    ],
+    [
+      "a bot with the ignored role",
+      { authorIsBot: true, authorRoleIds: ["r2"] },
+      { ...BINDING, readBots: true, ignoredRoleId: "r2" },
+      "ignored role",
+    ],
+    [
+      "a member without the required role",
+      { authorRoleIds: ["r1"] },
+      { ...BINDING, requiredRoleId: "r2" },
+      "missing the required role",
+    ],
+    [
+      "no member (no roles known) when a role is required",
+      { authorRoleIds: null },
+      { ...BINDING, requiredRoleId: "r2" },
+      "missing the required role",
+    ],
+    [
+      "a webhook when a role is required, whatever roles it claims",
+      { webhookId: "w1", authorRoleIds: ["r2"] },
+      { ...BINDING, readBots: true, requiredRoleId: "r2" },
+      "missing the required role",
+    ],
+    ["the stage audience", { authorIsAudience: true }, BINDING, "stage audience"],
+    [
+      "the stage audience in the stage's own chat",
+      { channelId: "voice", authorIsAudience: true },
+      BINDING,
+      "stage audience",
+    ],
+    [
+      "the stage audience even when voice is not required",
+      { authorIsAudience: true },
+      { ...BINDING, requireVoice: false },
+      "stage audience",
+    ],
     ["a ! message", { content: "!skip" }, BINDING, "skip prefix"],
     ["a // message", { content: "// aside" }, BINDING, "skip prefix"],
     ["a prefix after leading spaces", { content: "   !skip" }, BINDING, "skip prefix"],
-    ["a prefix even with a file", { content: "!x", attachmentCount: 1 }, BINDING, "skip prefix"],
+    ["a prefix even with a file", { content: "!x", attachments: [IMAGE] }, BINDING, "skip prefix"],
     ["a custom prefix", { content: "(ooc) brb" }, { ...BINDING, skipPrefixes: ["(ooc)"] }, "skip prefix"],
     [
       "a bot's message with a prefix",
@@ -89,34 +190,28 @@ describe("shouldAutoRead", () => {
     ],
     ["empty content", { content: "" }, BINDING, "empty"],
     ["whitespace only", { content: "  \n " }, BINDING, "empty"],
-    ["empty with negative counts", { content: "", attachmentCount: -1, stickerCount: -2 }, BINDING, "empty"],
+    ["nothing given at all", { content: "", attachments: undefined, stickers: undefined }, BINDING, "empty"],
   ])("skips %s", (_name, over, binding, reason) => {
     expect(shouldAutoRead(message(over), binding)).toEqual({ read: false, reason });
   });
 
   it("checks the channel before anything about the author", () => {
     const msg = message({ channelId: "other", authorIsBot: true, authorVoiceChannelId: null });
-    expect(shouldAutoRead(msg, BINDING)).toEqual({ read: false, reason: "not the bound text channel" });
+    expect(shouldAutoRead(msg, BINDING)).toEqual({ read: false, reason: "not a channel read" });
   });
 });
 
-describe("describeAttachments", () => {
-  it.each([
-    [0, 0, ""],
-    [1, 0, "sent a file"],
-    [3, 0, "sent 3 files"],
-    [0, 1, "sent a sticker"],
-    [0, 2, "sent 2 stickers"],
-    [1, 1, "sent a file and a sticker"],
-    [2, 3, "sent 2 files and 3 stickers"],
-    [-1, 0, ""],
-    [Number.NaN, 1, "sent a sticker"],
-    [2.7, 0, "sent 2 files"],
-  ])("%d files and %d stickers → %j", (files, stickers, expected) => {
-    expect(describeAttachments(files, stickers)).toBe(expected);
-  });
-
-  it("counts no stickers when not given", () => {
-    expect(describeAttachments(1)).toBe("sent a file");
+describe("isReadChannel", () => {
+  it.each<[string, boolean | undefined, boolean]>([
+    ["text", undefined, true],
+    ["voice", undefined, true],
+    ["voice", true, true],
+    ["voice", false, false],
+    ["text", false, true],
+    ["other", true, false],
+  ])("%s with textInVoice %s → %s", (channelId, textInVoice, want) => {
+    expect(
+      isReadChannel(channelId, { ...BINDING, ...(textInVoice === undefined ? {} : { textInVoice }) }),
+    ).toBe(want);
   });
 });

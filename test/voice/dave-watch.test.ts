@@ -59,3 +59,45 @@ describe("DAVE watch", () => {
     expect(lines.map(([line, t]) => watch.observe(line, t))).toEqual(want);
   });
 });
+
+describe("DAVE watch: commits and welcomes the library could not process", () => {
+  const ERRORED = "[NW] [DAVE] MLS welcome errored from transition 4: Error: Failed to process welcome";
+  const INVALIDATE = "[NW] [DAVE] Invalidating transition 4";
+  const PROCESSED = "[NW] [DAVE] MLS welcome processed (transition id: 5)";
+
+  it("counts one failed welcome (errored, then invalidating) as one recovery, and forgets it once one is processed", () => {
+    const watch = createDaveWatch({ threshold: 2, windowMs: 60_000 });
+    expect(watch.observe(ERRORED, 0)).toBe(false);
+    expect(watch.observe(INVALIDATE, 1)).toBe(false);
+    expect(watch.observe(PROCESSED, 50)).toBe(false);
+    // A second incident later in the window reaches the threshold of two.
+    expect(watch.observe(ERRORED, 1000)).toBe(true);
+  });
+
+  it("asks for a rejoin at once when a welcome fails while a recovery is still under way (0.19.2 would stay stuck)", () => {
+    const watch = createDaveWatch({ threshold: 3, windowMs: 60_000 });
+    expect(watch.observe(ERRORED, 0)).toBe(false);
+    expect(watch.observe(INVALIDATE, 1)).toBe(false);
+    expect(watch.observe(ERRORED, 200)).toBe(true);
+    // The window starts over after the rejoin.
+    expect(watch.observe(ERRORED, 300)).toBe(false);
+  });
+
+  it("counts contained errors like recoveries", () => {
+    const watch = createDaveWatch({ threshold: 2, windowMs: 60_000 });
+    expect(watch.failure(0)).toBe(false);
+    expect(watch.failure(10)).toBe(true);
+  });
+
+  it.each([
+    { name: "gives up on the third DAVE rejoin within the window", times: [0, 1000, 2000], want: [false, false, true] },
+    {
+      name: "rejoins spread over more than the window never give up",
+      times: [0, 6 * 60_000, 12 * 60_000],
+      want: [false, false, false],
+    },
+  ])("$name", ({ times, want }) => {
+    const watch = createDaveWatch({ threshold: 3, windowMs: 60_000, rejoinLimit: 2, rejoinWindowMs: 10 * 60_000 });
+    expect(times.map((t) => watch.rejoined(t))).toEqual(want);
+  });
+});

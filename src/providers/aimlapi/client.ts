@@ -14,7 +14,7 @@ import {
 } from "../http/client-options.ts";
 import { acquireBefore, type CallDeadline, startDeadline } from "../http/deadline.ts";
 import { type AgentTimeouts, collectBounded, header, readErrorText } from "../http/http-body.ts";
-import type { RateLimiter } from "../http/rate-limiter.ts";
+import type { Limiter } from "../http/rate-limiter.ts";
 import { SafeDownloader } from "../http/safe-download.ts";
 import {
   errorFromAimlDownload,
@@ -132,7 +132,7 @@ export class AimlApiClient {
   readonly #endpoint: URL;
   readonly #agent: Agent;
   readonly #downloader: SafeDownloader;
-  readonly #synthesis: RateLimiter;
+  readonly #synthesis: Limiter;
   readonly #retry: ResolvedRetry;
   readonly #limits: AimlBodyLimits;
   readonly #deadlines: AimlDeadlines;

@@ -1,9 +1,15 @@
 import { audioDurationMs, flacStreamInfo } from "../../audio/duration.ts";
 import { mp3Info } from "../../audio/mp3.ts";
 import { parseWav, pcmToWav } from "../../audio/wav.ts";
-import { UpstreamError } from "../../speech/errors.ts";
+import { UnsupportedOptionError, UpstreamError } from "../../speech/errors.ts";
 import { AIMLAPI_MAX_CHARS } from "../../speech/models.ts";
-import type { CallOptions, SpeechRequest, SynthesisResult, TtsProvider } from "../../speech/types.ts";
+import type {
+  CallOptions,
+  SpeechRequest,
+  SynthesisResult,
+  TtsProvider,
+  VoiceDesignApi,
+} from "../../speech/types.ts";
 import type { AimlApiClient, AimlTtsAnswer } from "./client.ts";
 import { AIML_DEFAULT_CHANNELS, AIML_DEFAULT_SAMPLE_RATE, toAimlBody } from "./request-body.ts";
 
@@ -62,6 +68,15 @@ function finishAudio(
   }
 }
 
+export const AIML_NO_VOICE_DESIGN =
+  "Designed voices need MiniMax directly: the AI/ML API gateway has no voice design endpoint (set TTS_PROVIDER=minimax).";
+
+/** The gateway offers no voice design; a caller that ignores the capability is told so, clearly. */
+const noVoiceDesign: VoiceDesignApi = {
+  design: () => Promise.reject(new UnsupportedOptionError("voiceDesign", AIML_NO_VOICE_DESIGN, "aimlapi")),
+  delete: () => Promise.reject(new UnsupportedOptionError("voiceDesign", AIML_NO_VOICE_DESIGN, "aimlapi")),
+};
+
 /**
  * The AI/ML API gateway as a TtsProvider: synchronous requests only (no streaming, no async jobs, no
  * voice list), up to 5000 characters each; longer texts go through `synthesizeLong`.
@@ -69,7 +84,14 @@ function finishAudio(
 export function createAimlApiProvider(client: AimlApi): TtsProvider {
   return {
     name: "aimlapi",
-    capabilities: { stream: false, async: false, voices: false, maxSyncChars: AIMLAPI_MAX_CHARS },
+    capabilities: {
+      stream: false,
+      async: false,
+      voices: false,
+      maxSyncChars: AIMLAPI_MAX_CHARS,
+      voiceDesign: false,
+    },
+    voiceDesign: noVoiceDesign,
     async synthesize(req: SpeechRequest, opts: CallOptions = {}): Promise<SynthesisResult> {
       const body = toAimlBody(req);
       const asked: Shape = {

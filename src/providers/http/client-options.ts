@@ -1,7 +1,7 @@
 import { ProviderBusyError } from "../../speech/errors.ts";
 import type { CallDeadline } from "./deadline.ts";
 import type { AgentTimeouts } from "./http-body.ts";
-import { RateLimiter } from "./rate-limiter.ts";
+import { RateLimiter, type Limiter as StartLimiter } from "./rate-limiter.ts";
 import { abortableSleep, isRetryableError, type RetryInfo, type RetryOptions, withRetry } from "./retry.ts";
 import type { LookupAll } from "./safe-download.ts";
 
@@ -21,7 +21,7 @@ export interface ProviderClientOptions<Limiter extends string, BodyLimits, Deadl
    * Ready-made limiters, overriding the rates above: lets several clients sharing one key share one
    * budget.
    */
-  limiters?: Partial<Record<Limiter, RateLimiter>>;
+  limiters?: Partial<Record<Limiter, StartLimiter>>;
   /** Retries of retryable failures. */
   retry?: RetryPolicy;
   timeouts?: HttpTimeouts;
@@ -103,11 +103,11 @@ export function withDefaults<T extends object>(defaults: T, over: Partial<T> | u
 
 /** `opts.limiters[name]`, or a new limiter of `limit` requests per `intervalMs`. */
 export function limiterFor<L extends string>(
-  limiters: Partial<Record<L, RateLimiter>> | undefined,
+  limiters: Partial<Record<L, StartLimiter>> | undefined,
   name: L,
   limit: number,
   intervalMs: number,
-): RateLimiter {
+): StartLimiter {
   return limiters?.[name] ?? new RateLimiter({ limit, intervalMs });
 }
 

@@ -1,6 +1,7 @@
 import { DeadlineExceededError, ProviderBusyError, type ProviderErrorDetails } from "../../speech/errors.ts";
-import type { AcquireOptions, RateLimiter } from "./rate-limiter.ts";
+import type { AcquireOptions, Limiter } from "./rate-limiter.ts";
 import { WouldMissDeadlineError } from "./rate-limiter.ts";
+import { LimiterUnavailableError } from "./shared-rate-limiter.ts";
 
 /**
  * One provider call's overall deadline: its budget from now, or the caller's `deadline` when that is
@@ -79,7 +80,7 @@ export function startDeadline(
  * at once as a ProviderBusyError (nothing sent, nothing billed) instead of queueing.
  */
 export async function acquireBefore(
-  limiter: RateLimiter,
+  limiter: Limiter,
   deadline: CallDeadline,
   ctx: Omit<DeadlineContext, "op">,
 ): Promise<void> {
@@ -87,6 +88,12 @@ export async function acquireBefore(
   try {
     await limiter.acquire(deadline.signal, opts);
   } catch (err) {
+    if (err instanceof LimiterUnavailableError) {
+      throw new ProviderBusyError(`${ctx.label} rate limit: the fleet's shared limiter is unreachable`, {
+        provider: ctx.provider,
+        retryAfterMs: 1_000,
+      });
+    }
     if (err instanceof WouldMissDeadlineError) {
       throw new ProviderBusyError(
         `${ctx.label} rate limit: no request slot before the deadline (next in ${err.retryAfterMs} ms)`,

@@ -53,6 +53,16 @@ export class WouldMissDeadlineError extends Error {
   }
 }
 
+/**
+ * What a provider client needs of a limiter: a start (or a refusal) under its deadline, and a view
+ * that reports the caller's place in line. `RateLimiter` holds it in this process;
+ * `SharedRateLimiter` (shared-rate-limiter.ts) holds it for a fleet on Redis.
+ */
+export interface Limiter {
+  acquire(signal?: AbortSignal, opts?: AcquireOptions): Promise<void>;
+  reporting(onQueued: (ticket: QueueTicket) => void): Limiter;
+}
+
 interface Line {
   /** Start times of recent grants, oldest first; never longer than `limit`. */
   starts: number[];
@@ -75,7 +85,7 @@ interface Waiter {
  * strictly first come, first served; an aborted waiter leaves the queue without using a slot.
  * `onQueued` lets a waiter see its place in line and predicted start (for telling a user).
  */
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   readonly limit: number;
   readonly intervalMs: number;
   readonly #now: () => number;

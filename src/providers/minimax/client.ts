@@ -1,12 +1,13 @@
 import { FormData } from "undici";
 import { checkAudioBytes } from "../../audio/sniff.ts";
 import { DEFAULT_DOWNLOAD_HOSTS } from "../../config.ts";
-import { ExpiredError, InvalidInputError, UpstreamError } from "../../speech/errors.ts";
+import { ExpiredError, InvalidInputError, TtsError, UpstreamError } from "../../speech/errors.ts";
 import type {
   AsyncResult,
   AsyncTaskCreated,
   AsyncTaskState,
   CallOptions,
+  DesignedVoiceResult,
   SpeechRequest,
   SpeechSettings,
   StreamSummary,
@@ -23,7 +24,7 @@ import {
 } from "../http/client-options.ts";
 import { acquireBefore, type CallDeadline, startDeadline } from "../http/deadline.ts";
 import type { AgentTimeouts } from "../http/http-body.ts";
-import type { RateLimiter } from "../http/rate-limiter.ts";
+import type { Limiter } from "../http/rate-limiter.ts";
 import { isRetryableError } from "../http/retry.ts";
 import { errorFromBaseResp, isSafeToRepeat } from "./errors.ts";
 import { MiniMaxHttp, type OpenResponse, parseAnswer } from "./http.ts";
@@ -47,6 +48,15 @@ import {
   type VoiceItem,
 } from "./schemas.ts";
 import { decodeHexAudio, readAudioStream } from "./sse.ts";
+import {
+  type DeletableVoiceType,
+  DeleteVoiceResponseSchema,
+  toVoiceDesignBody,
+  VOICE_GONE_CODES,
+  type VoiceDesignInput,
+  VoiceDesignInputSchema,
+  VoiceDesignResponseSchema,
+} from "./voice-design.ts";
 
 const MiB = 1024 * 1024;
 
@@ -80,13 +90,15 @@ export interface MiniMaxDeadlines {
   voicesMs: number;
   /** Result retrieval: file lookup, archive download (or retrieve_content), unpacking. */
   resultMs: number;
+  /** Voice design (a trial clip is synthesized) and voice deletion. */
+  voiceDesignMs: number;
 }
 
 /**
  * Synthesis (sync, stream, async create) has an RPM budget; async status queries a QPS budget; file
  * lookups and result downloads (`files`) a budget of their own of the same size.
  */
-export type MiniMaxLimiter = "synthesis" | "query" | "files";
+export type MiniMaxLimiter = "synthesis" | "query" | "files" | "design";
 
 export interface MiniMaxClientOptions
   extends ProviderClientOptions<MiniMaxLimiter, MiniMaxBodyLimits, MiniMaxDeadlines> {
@@ -121,6 +133,7 @@ export const MINIMAX_DEFAULTS = {
     queryMs: 30_000,
     voicesMs: 30_000,
     resultMs: 5 * 60_000,
+    voiceDesignMs: 60_000,
   },
 } as const satisfies ProviderClientDefaults<MiniMaxBodyLimits, MiniMaxDeadlines> & { queryQps: number };
 
@@ -161,7 +174,12 @@ const ROUTES = {
   retrieveContent: "/v1/files/retrieve_content",
   upload: "/v1/files/upload",
   voices: "/v1/get_voice",
+  voiceDesign: "/v1/voice_design",
+  deleteVoice: "/v1/delete_voice",
 } as const;
+
+/** MiniMax's documented voice design limit (rate-limits page: Voice Design 20 RPM). */
+const VOICE_DESIGN_RPM = 20;
 
 function checkId(kind: string, id: string): string {
   if (!/^\d+$/.test(id)) {
@@ -197,13 +215,15 @@ const STREAM_SNIFF_BYTES = 64;
  */
 export class MiniMaxClient {
   readonly #http: MiniMaxHttp;
-  readonly #synthesis: RateLimiter;
-  readonly #query: RateLimiter;
+  readonly #synthesis: Limiter;
+  readonly #query: Limiter;
   /**
    * files/retrieve and retrieve_content: their limit is undocumented, so they get a budget of the
    * same size as the documented query limit, but their own, so result downloads do not delay polls.
    */
-  readonly #files: RateLimiter;
+  readonly #files: Limiter;
+  /** Voice design has its own documented RPM, apart from synthesis. */
+  readonly #design: Limiter;
   readonly #retry: ResolvedRetry;
   readonly #limits: MiniMaxBodyLimits;
   readonly #deadlines: MiniMaxDeadlines;
@@ -231,6 +251,7 @@ export class MiniMaxClient {
     this.#synthesis = limiterFor(opts.limiters, "synthesis", rpm, SYNTHESIS_WINDOW_MS);
     this.#query = limiterFor(opts.limiters, "query", qps, QUERY_WINDOW_MS);
     this.#files = limiterFor(opts.limiters, "files", qps, QUERY_WINDOW_MS);
+    this.#design = limiterFor(opts.limiters, "design", VOICE_DESIGN_RPM, SYNTHESIS_WINDOW_MS);
     this.#retry = withDefaults<ResolvedRetry>(d.retry, opts.retry);
     this.#limits = withDefaults<MiniMaxBodyLimits>(d.bodyLimits, opts.bodyLimits);
     this.#deadlines = withDefaults<MiniMaxDeadlines>(d.deadlines, opts.deadlines);
@@ -490,6 +511,75 @@ export class MiniMaxClient {
     });
   }
 
+  /**
+   * Designs a voice from a description (`POST /v1/voice_design`) under the caller's voice id. MiniMax
+   * bills the preview text, so a failure is retried only when the server provably did nothing; the
+   * trial clip must be mp3 audio.
+   */
+  async designVoice(input: VoiceDesignInput, opts: CallOptions = {}): Promise<DesignedVoiceResult> {
+    const parsed = VoiceDesignInputSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new InvalidInputError(`voice design: ${parsed.error.issues[0]?.message ?? "invalid input"}`, {
+        provider: "minimax",
+      });
+    }
+    const body = toVoiceDesignBody(parsed.data);
+    return this.#withDeadline("voice design", this.#deadlines.voiceDesignMs, opts, async (dl) => {
+      const { value, traceId } = await this.#call(
+        "voice design",
+        dl,
+        async () => {
+          await this.#acquire(this.#design, dl, opts.onQueued);
+          return this.#http.postJson(ROUTES.voiceDesign, body, VoiceDesignResponseSchema, {
+            signal: dl.signal,
+            maxBytes: this.#limits.syncJson,
+          });
+        },
+        isSafeToRepeat,
+      );
+      const trace = value.trace_id ?? traceId;
+      if (value.voice_id !== body.voice_id) {
+        throw new UpstreamError("MiniMax designed the voice under another id than the one asked for", {
+          provider: "minimax",
+          traceId: trace,
+        });
+      }
+      const trialAudio = decodeHexAudio(value.trial_audio ?? "", trace);
+      if (trialAudio.length === 0) throw noAudio(trace);
+      checkAudio(trialAudio, "mp3", trace);
+      return { voiceId: value.voice_id, trialAudio, traceId: trace };
+    });
+  }
+
+  /**
+   * Deletes a cloned or designed voice (`POST /v1/delete_voice`). A voice MiniMax does not know is
+   * already deleted, so that answer is success.
+   */
+  async deleteVoice(
+    voiceType: DeletableVoiceType,
+    voiceId: string,
+    opts: CallOptions = {},
+  ): Promise<{ existed: boolean }> {
+    return this.#withDeadline("delete voice", this.#deadlines.voiceDesignMs, opts, async (dl) => {
+      try {
+        await this.#call("delete voice", dl, () =>
+          this.#http.postJson(
+            ROUTES.deleteVoice,
+            { voice_type: voiceType, voice_id: voiceId },
+            DeleteVoiceResponseSchema,
+            { signal: dl.signal, maxBytes: this.#limits.metadata },
+          ),
+        );
+        return { existed: true };
+      } catch (err) {
+        if (err instanceof TtsError && err.code !== undefined && VOICE_GONE_CODES.has(err.code)) {
+          return { existed: false };
+        }
+        throw err;
+      }
+    });
+  }
+
   close(): Promise<void> {
     return this.#http.close();
   }
@@ -556,7 +646,7 @@ export class MiniMaxClient {
    * A rate-limit slot before the deadline, or a ProviderBusyError at once. `onQueued` hears when the
    * call has to wait in line (the caller's `CallOptions.onQueued`).
    */
-  #acquire(limiter: RateLimiter, dl: CallDeadline, onQueued?: CallOptions["onQueued"]): Promise<void> {
+  #acquire(limiter: Limiter, dl: CallDeadline, onQueued?: CallOptions["onQueued"]): Promise<void> {
     return acquireBefore(onQueued ? limiter.reporting(onQueued) : limiter, dl, {
       provider: "minimax",
       label: "MiniMax",

@@ -24,3 +24,12 @@ export {
   DEFAULT_ARCHIVE_LIMITS,
   readResultArchive,
 } from "./result-archive.ts";
+export {
+  type DeletableVoiceType,
+  toVoiceDesignBody,
+  VOICE_DESIGN_LIMITS,
+  VOICE_ID_PATTERN,
+  type VoiceDesignInput,
+  VoiceDesignInputSchema,
+  VoiceDesignResponseSchema,
+} from "./voice-design.ts";

@@ -6,6 +6,7 @@ import type {
   StreamSummary,
   SynthesisResult,
   TtsProvider,
+  VoiceDesignApi,
   VoiceInfo,
 } from "../../speech/types.ts";
 import type { MiniMaxClient } from "./client.ts";
@@ -20,6 +21,8 @@ export type MiniMaxApi = Pick<
   | "fetchAsyncResult"
   | "uploadFile"
   | "getVoices"
+  | "designVoice"
+  | "deleteVoice"
 >;
 
 export interface MiniMaxProviderDefaults {
@@ -34,6 +37,7 @@ const DEFAULT_CHANNELS = 1;
 export type MiniMaxProvider = TtsProvider & {
   readonly name: "minimax";
   readonly async: AsyncTtsApi;
+  readonly voiceDesign: VoiceDesignApi;
   stream(req: SpeechRequest, opts?: CallOptions): AsyncGenerator<Buffer, StreamSummary, void>;
   listVoices(opts?: CallOptions): Promise<VoiceInfo[]>;
 };
@@ -52,10 +56,24 @@ export function createMiniMaxProvider(
     fetchResult: (fileId, opts) => client.fetchAsyncResult(fileId, opts),
   };
 
+  const voiceDesign: VoiceDesignApi = {
+    design: (input, opts) => client.designVoice(input, opts),
+    async delete(voiceId, opts) {
+      await client.deleteVoice("voice_generation", voiceId, opts);
+    },
+  };
+
   return {
     name: "minimax",
-    capabilities: { stream: true, async: true, voices: true, maxSyncChars: MINIMAX_LIMITS.syncMaxChars },
+    capabilities: {
+      stream: true,
+      async: true,
+      voices: true,
+      maxSyncChars: MINIMAX_LIMITS.syncMaxChars,
+      voiceDesign: true,
+    },
     async: asyncApi,
+    voiceDesign,
 
     async synthesize(req, opts): Promise<SynthesisResult> {
       const out = await client.synthesize(req, { ...opts, outputFormat: defaults.outputFormat ?? "hex" });

@@ -36,7 +36,20 @@ export interface BaseDispatchOptions {
   ackTimeoutMs?: number;
   /** This interaction's token lifetime (default: the fake's `tokenTtlMs`, 15 min). */
   tokenTtlMs?: number;
+  /**
+   * Which installation of the app authorises the interaction: `"guild"` (default, the bot added to the
+   * server) or `"user"` (the member's own install, which is what DMs between members and group DMs need).
+   */
+  install?: "guild" | "user";
+  /**
+   * Where it happens: `"guild"` (default with a guild), `"botDm"` (default with `guildId: null`: the
+   * user's DM with the bot) or `"privateChannel"` (a group DM the bot is not part of; user installs only).
+   */
+  context?: "guild" | "botDm" | "privateChannel";
 }
+
+const CONTEXT_TYPES = { guild: 0, botDm: 1, privateChannel: 2 } as const;
+const INSTALL_TYPES = { guild: 0, user: 1 } as const;
 
 export interface DispatchCommandOptions extends BaseDispatchOptions {
   /** Command name; `"config voice set"` is read as command, group, subcommand. */
@@ -84,6 +97,33 @@ export interface DispatchModalSubmitOptions extends BaseDispatchOptions {
 function userIdOf(state: FakeState, ref: UserRef | undefined): string {
   const id = ref === undefined ? state.fixtures.users.member.id : typeof ref === "string" ? ref : ref.id;
   if (!state.world.users.has(id)) throw new Error(`fake discord: unknown user ${id}`);
+  return id;
+}
+
+/**
+ * A group DM of the user with another member, which the bot is not part of (a user-installed app's
+ * "private channel"): it can answer interactions there but not post messages.
+ */
+export function groupDmFor(state: FakeState, userId: string): string {
+  const world = state.world;
+  const existing = [...world.channels.values()].find(
+    (c) => c.guildId === undefined && c.type === 3 && c.recipientId === userId,
+  );
+  if (existing) return existing.id;
+  const id = world.nextId();
+  world.channels.set(id, {
+    id,
+    type: 3,
+    name: "",
+    position: 0,
+    parentId: null,
+    topic: null,
+    nsfw: false,
+    rateLimitPerUser: 0,
+    overwrites: [],
+    recipientId: userId,
+    lastMessageId: null,
+  });
   return id;
 }
 
@@ -136,10 +176,18 @@ function prepare(
         : world.guild.id;
   if (guildId !== null && guildId !== world.guild.id)
     throw new Error(`fake discord: unknown guild ${guildId}`);
+  const install = opts.install ?? "guild";
+  const where = opts.context ?? (guildId === null ? "botDm" : "guild");
+  if ((where === "guild") !== (guildId !== null))
+    throw new Error(`fake discord: context ${where} does not go with guildId ${guildId}`);
+  if (where === "privateChannel" && install !== "user")
+    throw new Error("fake discord: only a user-installed app can be used in a private channel");
   const channelId =
-    guildId === null
-      ? dmChannelFor(state, userId)
-      : (opts.channelId ?? defaults.channelId ?? state.fixtures.channels.text.id);
+    where === "privateChannel"
+      ? groupDmFor(state, userId)
+      : guildId === null
+        ? dmChannelFor(state, userId)
+        : (opts.channelId ?? defaults.channelId ?? state.fixtures.channels.text.id);
   const channel = world.channels.get(channelId);
   if (!channel) throw new Error(`fake discord: unknown channel ${channelId}`);
   if (guildId !== null && !world.members.has(userId))
@@ -175,8 +223,10 @@ function prepare(
     app_permissions: appPermissions.toString(),
     locale: opts.locale ?? state.opts.locale,
     entitlements: [],
-    authorizing_integration_owners: { "0": guildId ?? "0" },
-    context: guildId !== null ? 0 : 1,
+    // Discord names the installations that authorised the interaction: the server's ("0" in the bot's
+    // DM) and/or the invoking user's own.
+    authorizing_integration_owners: install === "user" ? { "1": userId } : { "0": guildId ?? "0" },
+    context: CONTEXT_TYPES[where],
     attachment_size_limit: attachmentSizeLimit,
   };
   const it: InteractionState = {
@@ -184,6 +234,8 @@ function prepare(
     token,
     type,
     payload,
+    install: INSTALL_TYPES[install],
+    context: CONTEXT_TYPES[where],
     userId,
     channelId,
     guildId,
@@ -219,7 +271,13 @@ function splitName(name: string, opts: { subcommandGroup?: string; subcommand?: 
   return { command: parts[0]!, group: parts[1], sub: parts[2] };
 }
 
-function findCommand(state: FakeState, name: string, type: number, guildId: string | null) {
+function findCommand(
+  state: FakeState,
+  name: string,
+  type: number,
+  guildId: string | null,
+  reach?: { install: number; context: number },
+) {
   const def = state.commands.find(name, type, guildId);
   if (!def && state.commands.hasAny()) {
     const known = [...state.commands.scopes.values()].flat().map((c) => `${c.name} (type ${c.type})`);
@@ -227,7 +285,35 @@ function findCommand(state: FakeState, name: string, type: number, guildId: stri
       `fake discord: command "${name}" (type ${type}) is not registered; registered: ${known.join(", ")}`,
     );
   }
+  if (def && reach) checkReach(def, name, reach);
   return def;
+}
+
+/**
+ * Discord offers a global command only where its `integration_types` and `contexts` say (a command
+ * without `contexts` goes everywhere its installation does), and a user's own install offers global
+ * commands only: a member could not invoke it elsewhere, so a test that tries is wrong.
+ */
+function checkReach(
+  def: { name: string; guild_id?: string; integration_types?: unknown; contexts?: unknown },
+  name: string,
+  reach: { install: number; context: number },
+): void {
+  if (def.guild_id !== undefined) {
+    if (reach.install !== 0 || reach.context !== 0)
+      throw new Error(
+        `fake discord: command "${name}" is a server command; it is offered only in its server`,
+      );
+    return;
+  }
+  const types = Array.isArray(def.integration_types) ? (def.integration_types as number[]) : [0];
+  const contexts = Array.isArray(def.contexts) ? (def.contexts as number[]) : [0, 1, 2];
+  if (!types.includes(reach.install) || !contexts.includes(reach.context)) {
+    throw new Error(
+      `fake discord: command "${name}" is not offered there (integration_types ${JSON.stringify(types)}, ` +
+        `contexts ${JSON.stringify(contexts)}; asked for install ${reach.install} in context ${reach.context})`,
+    );
+  }
 }
 
 /** Creates a message from a user (stored and sent as MESSAGE_CREATE). */
@@ -269,7 +355,7 @@ export function dispatchCommand(state: FakeState, opts: DispatchCommandOptions):
   const { command, group, sub } = splitName(opts.name, opts);
   const prepared = prepare(state, opts, 2);
   const { it, payload } = prepared;
-  const def = findCommand(state, command, type, it.guildId);
+  const def = findCommand(state, command, type, it.guildId, it);
   const data: Json = { id: def?.id ?? state.world.nextId(), name: command, type };
   if (def?.guild_id) data.guild_id = def.guild_id;
   if (type === 1) {
@@ -321,7 +407,7 @@ export function dispatchAutocomplete(state: FakeState, opts: DispatchAutocomplet
   const { command, group, sub } = splitName(opts.name, opts);
   const prepared = prepare(state, opts, 4);
   const { it, payload } = prepared;
-  const def = findCommand(state, command, 1, it.guildId);
+  const def = findCommand(state, command, 1, it.guildId, it);
   const built = buildOptions({
     state,
     commandName: command,

@@ -54,6 +54,8 @@ export const errors = {
   requestTooLarge: () => new DiscordError(413, 40005, "Request entity too large"),
   alreadyAcknowledged: () => new DiscordError(400, 40060, "Interaction has already been acknowledged."),
   missingAccess: () => new DiscordError(403, 50001, "Missing Access"),
+  tooManyFollowUps: () =>
+    new DiscordError(400, 40094, "This interaction has hit the maximum number of follow up messages"),
   cannotEditOthers: () => new DiscordError(403, 50005, "Cannot edit a message authored by another user"),
   emptyMessage: () => new DiscordError(400, 50006, "Cannot send an empty message"),
   cannotDmUser: () => new DiscordError(403, 50007, "Cannot send messages to this user"),

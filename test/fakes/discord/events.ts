@@ -34,6 +34,12 @@ function gatewayMessage(
       out.attachments = [];
       out.components = [];
       delete out.poll;
+      // A forward's snapshot carries the same content fields, withheld the same way.
+      if (Array.isArray(out.message_snapshots)) {
+        out.message_snapshots = (out.message_snapshots as Json[]).map((s) => ({
+          message: { ...(s.message as Json), content: "", embeds: [], attachments: [], components: [] },
+        }));
+      }
     }
     return out;
   };

@@ -205,6 +205,38 @@ export class Gateway {
     }
   }
 
+  /**
+   * A session that a front (the sharded fleet fake, `fleet.ts`) owns instead of a socket: this
+   * guild's dispatches go to `send`, and the front hands in the client's ops about this guild with
+   * `relayOp`. It is ready at once and gets no READY (the front sends its own per shard).
+   */
+  attachRelay(intents: number, send: (payload: GatewayPayload) => void): GatewayConnection {
+    const ws = {
+      readyState: 1,
+      OPEN: 1,
+      send: (text: string) => send(JSON.parse(text) as GatewayPayload),
+      close: () => {},
+    } as unknown as WebSocket;
+    const conn: GatewayConnection = { ws, ready: true, heartbeats: 0, query: {} };
+    const session: GatewaySession = {
+      sessionId: randomHex(16),
+      intents,
+      identify: { intents },
+      seq: 0,
+      buffer: [],
+      connection: conn,
+      invalidated: false,
+    };
+    this.sessions.set(session.sessionId, session);
+    conn.session = session;
+    return conn;
+  }
+
+  /** A client's op for this guild, as if it came on the relay's socket. */
+  relayOp(conn: GatewayConnection, payload: { op: number; d: unknown }): Promise<void> {
+    return this.#onMessage(conn, Buffer.from(JSON.stringify(payload)), false);
+  }
+
   async close(): Promise<void> {
     for (const conn of this.connections) {
       conn.ready = false;

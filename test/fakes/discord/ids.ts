@@ -6,9 +6,9 @@ export const DISCORD_EPOCH_MS = 1_420_070_400_000;
 /**
  * A snowflake generator: `(ms since the Discord epoch) << 22 | worker << 17 | process << 12 | increment`.
  * With `fixedStartMs` the ids are deterministic (fixtures keep the same ids in every run); otherwise
- * they follow the wall clock like Discord's.
+ * they follow the wall clock like Discord's. `worker` (0–31) keeps several fakes' ids apart.
  */
-export function createSnowflakeGenerator(fixedStartMs?: number): () => string {
+export function createSnowflakeGenerator(fixedStartMs?: number, worker = 1): () => string {
   let increment = 0;
   let lastMs = 0;
   let fixedMs = fixedStartMs;
@@ -23,7 +23,11 @@ export function createSnowflakeGenerator(fixedStartMs?: number): () => string {
     if (ms === lastMs) increment = (increment + 1) & 0xfff;
     else increment = 0;
     lastMs = ms;
-    const id = (BigInt(ms - DISCORD_EPOCH_MS) << 22n) | (1n << 17n) | (1n << 12n) | BigInt(increment);
+    const id =
+      (BigInt(ms - DISCORD_EPOCH_MS) << 22n) |
+      (BigInt(worker & 0x1f) << 17n) |
+      (1n << 12n) |
+      BigInt(increment);
     return id.toString();
   };
 }

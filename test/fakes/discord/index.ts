@@ -38,6 +38,7 @@ export type {
   MessagePredicate,
 } from "./state.ts";
 export { type ClientAndFake, DEFAULT_TEST_INTENTS, startClientAndFake } from "./test-client.ts";
+export type { FakeSticker, UserMessageOptions } from "./user-messages.ts";
 export { MESSAGE_FLAGS } from "./validate-message.ts";
 export type {
   ExtraChannelOptions,

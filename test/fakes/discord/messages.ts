@@ -83,6 +83,10 @@ export interface FakeMessage {
   referenced_message?: Json | null;
   reactions?: Json[];
   poll?: unknown;
+  /** Stickers sent with the message (members only; see user-messages.ts). */
+  sticker_items?: Json[];
+  /** A forward's snapshot of the forwarded message. */
+  message_snapshots?: Json[];
   /** Alias of `mention_everyone`: whether @everyone/@here would ping. */
   mentions_everyone: boolean;
   /** `allowed_mentions` exactly as the bot sent it (undefined when absent). */

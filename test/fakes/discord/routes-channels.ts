@@ -92,6 +92,8 @@ export const channelRoutes: Route[] = [
     handle: (ctx) => {
       const { state } = ctx;
       const channel = channelOf(ctx);
+      // A group DM (a user-installed app's private channel): the bot is not part of it.
+      if (channel.type === 3) throw errors.missingAccess();
       if (channel.guildId === undefined) {
         const recipient = channel.recipientId ? state.world.users.get(channel.recipientId) : undefined;
         if (!recipient || recipient.dmsClosed || recipient.bot) throw errors.cannotDmUser();

@@ -322,6 +322,8 @@ export const interactionRoutes: Route[] = [
         notifyChange(state);
         return json(200, toApiMessage(original));
       }
+      // Discord allows a user-installed app at most 5 follow-ups per interaction.
+      if (it.install === 1 && it.followUpIds.length >= 5) throw errors.tooManyFollowUps();
       const msg = createMessage(buildContext(state, it, [], FOLLOW_UP_FLAGS), body, files, {
         type: 0,
         source: "follow-up",

@@ -79,7 +79,8 @@ export function apiChannel(world: World, channel: FakeChannel, opts: { permissio
   if (channel.guildId === undefined) {
     return {
       id: channel.id,
-      type: 1,
+      // 1 a DM with the bot, 3 a group DM (private channel).
+      type: channel.type === 3 ? 3 : 1,
       last_message_id: channel.lastMessageId,
       flags: 0,
       recipients: channel.recipientId ? [apiUser(world, channel.recipientId)] : [],

@@ -34,7 +34,6 @@ import {
 } from "./http.ts";
 import { makeBotToken } from "./ids.ts";
 import { type FakeMessage, MessageStore } from "./messages.ts";
-import type { FakeUpload } from "./options.ts";
 import type { PermissionInput } from "./permissions.ts";
 import { isBotAuthorized, matchRoute, type Route } from "./router.ts";
 import { appRoutes } from "./routes-app.ts";
@@ -52,6 +51,7 @@ import {
   notifyChange,
   waitFor,
 } from "./state.ts";
+import { postRichUserMessage, type UserMessageOptions } from "./user-messages.ts";
 import { MESSAGE_FLAGS } from "./validate-message.ts";
 import { buildWorld, type Fixtures, newVoiceState, setMemberOverwrite } from "./world.ts";
 
@@ -91,6 +91,11 @@ export interface VoiceStateOptions {
   selfDeaf?: boolean;
   mute?: boolean;
   deaf?: boolean;
+  /**
+   * Stage channels: true for the audience, false for speakers. Default on joining a stage: true
+   * (members join a stage as audience), and always false in other voice channels.
+   */
+  suppress?: boolean;
 }
 
 function faultMatches(rule: FaultRule, req: RecordedRequest): boolean {
@@ -245,14 +250,15 @@ export class FakeDiscord {
     return stored.bytes;
   }
 
-  /** A message from a user (default: the member fixture in the text channel), sent as MESSAGE_CREATE. */
-  postUserMessage(opts: {
-    channelId?: string;
-    userId?: string;
-    content?: string;
-    files?: FakeUpload[];
-    embeds?: unknown[];
-  }): FakeMessage {
+  /**
+   * A message from a user (default: the member fixture in the text channel), sent as MESSAGE_CREATE.
+   * `channelId` may be a voice or stage channel (its own text chat); `stickers`, `forwardOf` and
+   * `voiceMessage` build what only members can send (see user-messages.ts).
+   */
+  postUserMessage(opts: UserMessageOptions): FakeMessage {
+    if (opts.stickers !== undefined || opts.forwardOf !== undefined || opts.voiceMessage !== undefined) {
+      return postRichUserMessage(this.#state, opts);
+    }
     return postUserMessage(this.#state, opts);
   }
 
@@ -276,7 +282,11 @@ export class FakeDiscord {
       if (!channel || (channel.type !== 2 && channel.type !== 13))
         throw new Error(`fake discord: ${channelId} is not a voice channel`);
       const vs = world.voiceStates.get(userId) ?? newVoiceState(userId, channelId);
+      const moved = vs.channelId !== channelId || !world.voiceStates.has(userId);
       vs.channelId = channelId;
+      if (channel.type !== 13) vs.suppress = false;
+      else if (opts.suppress !== undefined) vs.suppress = opts.suppress;
+      else if (moved) vs.suppress = true;
       if (opts.selfMute !== undefined) vs.selfMute = opts.selfMute;
       if (opts.selfDeaf !== undefined) vs.selfDeaf = opts.selfDeaf;
       if (opts.mute !== undefined) vs.mute = opts.mute;
@@ -306,7 +316,14 @@ export class FakeDiscord {
   }
 
   /** Adds a member (GUILD_MEMBER_ADD); returns the new user's id. */
-  addMember(opts: { username: string; globalName?: string; roles?: string[]; bot?: boolean }): string {
+  addMember(opts: {
+    username: string;
+    globalName?: string;
+    /** Server nickname. */
+    nick?: string;
+    roles?: string[];
+    bot?: boolean;
+  }): string {
     const world = this.#state.world;
     const id = world.nextId();
     world.users.set(id, {
@@ -319,7 +336,7 @@ export class FakeDiscord {
     world.members.set(id, {
       userId: id,
       roles: opts.roles ?? [],
-      nick: null,
+      nick: opts.nick ?? null,
       joinedAt: new Date().toISOString(),
     });
     this.#state.gateway.dispatch(

@@ -92,6 +92,10 @@ export interface InteractionState {
   /** The focused option's type, for autocomplete. */
   focusedType?: number;
   payload: Json;
+  /** The installation that authorised it: 0 the server's, 1 the invoking user's own. */
+  install: number;
+  /** 0 server, 1 the bot's DM, 2 a private channel (group DM) the bot is not part of. */
+  context: number;
   userId: string;
   channelId: string;
   guildId: string | null;

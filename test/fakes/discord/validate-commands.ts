@@ -311,7 +311,21 @@ export function validateCommand(body: unknown, path: Path): FormIssue[] {
         issue.type([...path, "default_member_permissions"], "string", body.default_member_permissions),
       );
   }
+  // Installation types (0 server, 1 user) and interaction contexts (0 server, 1 bot DM, 2 private channel).
+  checkEnumList(out, [...path, "integration_types"], body.integration_types, [0, 1]);
+  checkEnumList(out, [...path, "contexts"], body.contexts, [0, 1, 2]);
   return out;
+}
+
+function checkEnumList(out: FormIssue[], path: Path, value: unknown, allowed: readonly number[]): void {
+  if (value === undefined || value === null) return;
+  if (!Array.isArray(value)) {
+    out.push(issue.type(path, "array", value));
+    return;
+  }
+  value.forEach((v, i) => {
+    if (typeof v !== "number" || !allowed.includes(v)) out.push(issue.choices([...path, i], allowed));
+  });
 }
 
 /** A whole bulk-overwrite list: each command, unique (type, name), per-type counts. */

@@ -188,15 +188,22 @@ export interface WorldOptions {
   botPermissionOverwrites?: Record<string, { allow?: PermissionInput; deny?: PermissionInput }>;
   /** Members already in voice at start: user key or id → channel key or id. */
   voiceStates?: Record<string, string>;
+  /**
+   * Several guilds of one bot (the sharded fleet fake): the shared bot/application id, where this
+   * guild's fixture ids start (their timestamp decides the guild's shard) and the snowflake worker
+   * that keeps runtime ids (messages, interactions) apart from the other guilds'.
+   */
+  fleetMember?: { botId: string; fixtureEpochMs: number; idWorker: number };
 }
 
 /** Fixture ids are deterministic: the same snowflakes in every run. */
-const FIXTURE_EPOCH_MS = Date.UTC(2024, 5, 1);
+export const FIXTURE_EPOCH_MS = Date.UTC(2024, 5, 1);
 
 export function buildWorld(opts: WorldOptions = {}): { world: World; fixtures: Fixtures } {
-  const fixtureId = createSnowflakeGenerator(FIXTURE_EPOCH_MS);
-  const nextId = createSnowflakeGenerator();
-  const botId = fixtureId();
+  const fleet = opts.fleetMember;
+  const fixtureId = createSnowflakeGenerator(fleet?.fixtureEpochMs ?? FIXTURE_EPOCH_MS);
+  const nextId = createSnowflakeGenerator(undefined, fleet?.idWorker ?? 1);
+  const botId = fleet?.botId ?? fixtureId();
   const guildId = fixtureId();
   const ownerId = fixtureId();
   const adminId = fixtureId();

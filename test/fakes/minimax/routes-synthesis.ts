@@ -1,6 +1,7 @@
 import { createTask, type FakeTask } from "./async-tasks.ts";
 import { baseRespError, errorReply, invalidParams, okReply } from "./codes.ts";
 import { inputCharacters } from "./files.ts";
+import { markVoiceUsed } from "./routes-voice-design.ts";
 import { sseReply } from "./sse.ts";
 import type { RouteContext, RouteHandler } from "./state.ts";
 import { renderSpeech } from "./synth.ts";
@@ -31,6 +32,7 @@ export const t2aV2: RouteHandler = (ctx) => {
   const validated = validateSync(record.json ?? record.body.toString("utf8"), (id) => state.voiceIds.has(id));
   if (!validated.ok) return errorReply(validated.error, trace);
   const params = validated.params;
+  markVoiceUsed(state, params.voiceId);
   const real = renderSpeech(params.text!, params, state.opts);
   const swapped = state.faults.take(record.path, ["audioBody"]);
   const rendered = swapped ? { ...real, audio: swapped.body } : real;

@@ -1,6 +1,7 @@
 import { errorReply, okReply } from "./codes.ts";
 import { queryTask, retrieveContent, retrieveFile, uploadFile } from "./routes-files.ts";
 import { t2aAsyncV2, t2aV2 } from "./routes-synthesis.ts";
+import { deleteVoice, listedDesignedVoices, voiceDesign } from "./routes-voice-design.ts";
 import type { RouteHandler } from "./state.ts";
 import { validateGetVoice } from "./validation.ts";
 
@@ -11,7 +12,7 @@ const getVoice: RouteHandler = ({ state, record, trace }) => {
   const type = validated.voiceType;
   const body: Record<string, unknown> = {
     voice_cloning: type === "voice_cloning" || type === "all" ? [] : null,
-    voice_generation: type === "voice_generation" || type === "all" ? [] : null,
+    voice_generation: type === "voice_generation" || type === "all" ? listedDesignedVoices(state) : null,
   };
   if (type === "system" || type === "all") {
     body.system_voice = state.voices.map((v) => ({
@@ -34,4 +35,6 @@ export const ROUTES: Record<string, Partial<Record<string, RouteHandler>>> = {
   "/v1/files/retrieve_content": { GET: retrieveContent },
   "/v1/files/upload": { POST: uploadFile },
   "/v1/get_voice": { POST: getVoice },
+  "/v1/voice_design": { POST: voiceDesign },
+  "/v1/delete_voice": { POST: deleteVoice },
 };

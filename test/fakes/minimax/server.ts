@@ -5,6 +5,7 @@ import { baseRespError, errorReply } from "./codes.ts";
 import type { StoredFile } from "./files.ts";
 import { type FakeMiniMaxOptions, type MiniMaxFault, resolveOptions } from "./options.ts";
 import { ROUTES } from "./routes.ts";
+import type { DesignedVoice } from "./routes-voice-design.ts";
 import { createState, type MiniMaxState, resetState } from "./state.ts";
 
 /**
@@ -26,6 +27,8 @@ export interface FakeMiniMax {
   tasks: ReadonlyMap<number, FakeTask>;
   /** Uploaded files by file id. */
   files: ReadonlyMap<number, StoredFile>;
+  /** Designed voices (voice_design) by voice id. */
+  designedVoices: ReadonlyMap<string, DesignedVoice>;
   inject(fault: MiniMaxFault): void;
   clearFaults(): void;
   /** Forget requests, faults, tasks, files, issued URLs and rate-limit windows. */
@@ -129,6 +132,7 @@ export async function startFakeMiniMax(options: FakeMiniMaxOptions = {}): Promis
     requests: state.requests,
     tasks: state.tasks,
     files: state.files,
+    designedVoices: state.designed,
     inject: (fault) => {
       if (fault.kind === "expireDownloads") state.storage.expireAll();
       else state.faults.add(fault);

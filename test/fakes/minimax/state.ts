@@ -5,6 +5,7 @@ import type { FakeTask } from "./async-tasks.ts";
 import type { StoredFile } from "./files.ts";
 import type { MiniMaxFault, ResolvedMiniMaxOptions } from "./options.ts";
 import { SlidingWindow } from "./rate-limit.ts";
+import type { DesignedVoice } from "./routes-voice-design.ts";
 import { type SystemVoice, voiceCatalog } from "./voices.ts";
 
 /** Everything the fake remembers between requests; `reset()` empties it without restarting the server. */
@@ -23,7 +24,14 @@ export interface MiniMaxState {
   synthesisWindow: SlidingWindow;
   queryWindow: SlidingWindow;
   voices: SystemVoice[];
+  /** Every voice id t2a accepts: the system voices and the designed ones. */
   voiceIds: Set<string>;
+  /** Voices made with voice_design, by id. */
+  designed: Map<string, DesignedVoice>;
+  /** Deleted voice ids: MiniMax never hands them out again. */
+  deletedVoiceIds: Set<string>;
+  /** Voice design's own 20 RPM. */
+  designWindow: SlidingWindow;
 }
 
 export interface RouteContext {
@@ -51,6 +59,9 @@ export function createState(opts: ResolvedMiniMaxOptions): MiniMaxState {
     queryWindow: new SlidingWindow(opts.queryQps, 1000, opts.now),
     voices,
     voiceIds: new Set(voices.map((v) => v.voice_id)),
+    designed: new Map(),
+    deletedVoiceIds: new Set(),
+    designWindow: new SlidingWindow(20, 60_000, opts.now),
   };
 }
 
@@ -63,4 +74,8 @@ export function resetState(state: MiniMaxState): void {
   state.storage.clear();
   state.synthesisWindow.reset();
   state.queryWindow.reset();
+  state.designWindow.reset();
+  for (const id of state.designed.keys()) state.voiceIds.delete(id);
+  state.designed.clear();
+  state.deletedVoiceIds.clear();
 }

@@ -15,7 +15,16 @@ export const VOICE_OPS = {
   Resumed: 9,
   ClientsConnect: 11,
   ClientDisconnect: 13,
+  DavePrepareTransition: 21,
+  DaveExecuteTransition: 22,
   DaveTransitionReady: 23,
+  DavePrepareEpoch: 24,
+  DaveMlsExternalSender: 25,
+  DaveMlsKeyPackage: 26,
+  DaveMlsProposals: 27,
+  DaveMlsCommitWelcome: 28,
+  DaveMlsAnnounceCommitTransition: 29,
+  DaveMlsWelcome: 30,
   DaveMlsInvalidCommitWelcome: 31,
 } as const;
 
@@ -32,6 +41,8 @@ export const VOICE_CLOSE = {
   Disconnected: 4014,
   VoiceServerCrashed: 4015,
   UnknownEncryptionMode: 4016,
+  /** The client does not offer the DAVE protocol version the call requires. */
+  DaveRequired: 4017,
   BadRequest: 4020,
 } as const;
 

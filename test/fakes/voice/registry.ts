@@ -2,6 +2,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import type { FakeDiscord } from "../discord/index.ts";
 import { has, PERMISSIONS } from "../discord/permissions.ts";
 import { permissionsIn } from "../discord/world.ts";
+import type { DaveControl } from "./dave/control.ts";
 import { VOICE_CLOSE, VOICE_OPS } from "./protocol.ts";
 import { type Json, type PacketInfo, VoiceSession } from "./session.ts";
 
@@ -20,6 +21,7 @@ export interface RegistryOptions {
   heartbeatIntervalMs: number;
   onPacket: (session: VoiceSession, info: PacketInfo) => void;
   changed: () => void;
+  dave: DaveControl;
 }
 
 export class SessionRegistry {
@@ -30,6 +32,8 @@ export class SessionRegistry {
   readonly issuedTokens = new Map<string, string>();
   readonly #bySsrc = new Map<number, VoiceSession>();
   readonly #failures: Array<{ kind: FailKind; code: number }> = [];
+  /** Users whose own voice connection is down: still in the channel, but not on the voice server. */
+  readonly offline = new Set<string>();
 
   constructor(discord: FakeDiscord, options: RegistryOptions) {
     this.discord = discord;
@@ -79,6 +83,12 @@ export class SessionRegistry {
     if (!voiceState || voiceState.sessionId !== sessionId) {
       return { ok: false, code: VOICE_CLOSE.SessionNoLongerValid, reason: "Session is no longer valid" };
     }
+    const daveSettings = this.options.dave;
+    if (daveSettings.enabled && dave < daveSettings.minProtocolVersion) {
+      // Since March 2026 Discord turns away clients without (a recent enough) DAVE.
+      daveSettings.refusals += 1;
+      return { ok: false, code: VOICE_CLOSE.DaveRequired, reason: "E2EE/DAVE protocol required" };
+    }
     for (const old of this.sessions) {
       if (!old.ended && old.guildId === guildId && old.userId === userId) {
         this.end(old, VOICE_CLOSE.SessionNoLongerValid, "superseded by a new IDENTIFY");
@@ -116,6 +126,23 @@ export class SessionRegistry {
       const ssrc = randomInt(1, 2 ** 32 - 1);
       if (!this.sessions.some((s) => s.ssrc === ssrc)) return ssrc;
     }
+  }
+
+  /** Starts the DAVE side of a session at SELECT PROTOCOL (undefined when the fake declines DAVE). */
+  daveFor(session: VoiceSession): { version: number; begin(): void } | undefined {
+    const control = this.options.dave;
+    if (!control.enabled) return undefined;
+    session.dave?.close();
+    const call = control.createCall({
+      userId: session.userId,
+      channelId: () => session.channelId,
+      sendJson: (op, d) => session.sendSequenced(op, d),
+      sendBinary: (op, payload) => session.sendBinarySequenced(op, payload),
+      present: () => this.#others(session),
+    });
+    session.dave = call;
+    const version = call.negotiate(session.maxDaveProtocolVersion);
+    return { version, begin: () => call.begin() };
   }
 
   /** The session sending with this SSRC, unless it has ended. */
@@ -157,16 +184,13 @@ export class SessionRegistry {
       }
       session.channelId = voiceState.channelId;
       this.announceClients(session);
+      session.dave?.sync();
     }
   }
 
   /** CLIENTS_CONNECT / CLIENT_DISCONNECT for the other users in the session's channel. */
   announceClients(session: VoiceSession): void {
-    const present = new Set(
-      [...this.#world.voiceStates.values()]
-        .filter((v) => v.channelId === session.channelId && v.userId !== session.userId)
-        .map((v) => v.userId),
-    );
+    const present = new Set(this.#others(session));
     const joined = [...present].filter((id) => !session.announcedClients.has(id));
     const left = [...session.announcedClients].filter((id) => !present.has(id));
     for (const id of left) {
@@ -177,6 +201,13 @@ export class SessionRegistry {
       for (const id of joined) session.announcedClients.add(id);
       session.sendSequenced(VOICE_OPS.ClientsConnect, { user_ids: joined });
     }
+  }
+
+  /** The other users connected to the voice server in the session's channel. */
+  #others(session: VoiceSession): string[] {
+    return [...this.#world.voiceStates.values()]
+      .filter((v) => v.channelId === session.channelId && v.userId !== session.userId && !this.offline.has(v.userId))
+      .map((v) => v.userId);
   }
 
   disposeAll(): void {

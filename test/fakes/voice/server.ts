@@ -5,6 +5,7 @@ import { WebSocketServer } from "ws";
 import { waitUntil } from "../common/wait.ts";
 import type { FakeDiscord } from "../discord/index.ts";
 import { fakeVoiceCertificate, trustFakeVoiceCertificate } from "./certificate.ts";
+import { DaveControl, type DaveOptions } from "./dave/control.ts";
 import { DEFAULT_MODES, DEFAULT_VOICE_HEARTBEAT_MS, VOICE_CLOSE } from "./protocol.ts";
 import { type FailKind, SessionRegistry } from "./registry.ts";
 import type { PacketInfo, VoiceSession } from "./session.ts";
@@ -25,6 +26,8 @@ export interface FakeVoiceOptions {
   onPacket?: (session: VoiceSession, info: PacketInfo) => void;
   /** Trust the certificate in this process (default true). */
   trustCertificate?: boolean;
+  /** DAVE (end-to-end encryption), on by default as on Discord since March 2026; `false` declines it. */
+  dave?: DaveOptions | false;
 }
 
 export interface WaitForAudioOptions {
@@ -50,6 +53,8 @@ export class FakeVoice extends EventEmitter<FakeVoiceEvents> {
    * 4004 and @discordjs/voice rejoins (and fails again) until it is cleared.
    */
   tokenOverride: ((issued: string) => string) | undefined;
+  /** DAVE switches, simulated members' settings, faults, and every call's delivery service. */
+  readonly dave: DaveControl;
 
   readonly #registry: SessionRegistry;
   readonly #discord: FakeDiscord;
@@ -79,6 +84,7 @@ export class FakeVoice extends EventEmitter<FakeVoiceEvents> {
     this.udpPort = parts.udp.port;
     this.endpoint = `${HOST}:${this.port}`;
     this.tokenOverride = parts.options.tokenOverride;
+    this.dave = parts.registry.options.dave;
     this.#wss = new WebSocketServer({ server: parts.server });
     this.#wss.on("connection", (ws, req) => {
       const socket = new VoiceSocket(ws, req, this.#records.length + 1, {
@@ -209,6 +215,20 @@ export class FakeVoice extends EventEmitter<FakeVoiceEvents> {
     return dropped;
   }
 
+  /**
+   * A member's own voice connection drops (CLIENT_DISCONNECT, and with DAVE a removal from the group)
+   * while their voice state stays, as when their client crashes; `reconnectMember` brings them back.
+   */
+  disconnectMember(userId: string): void {
+    this.#registry.offline.add(userId);
+    this.#registry.syncWithWorld();
+  }
+
+  reconnectMember(userId: string): void {
+    this.#registry.offline.delete(userId);
+    this.#registry.syncWithWorld();
+  }
+
   /** Makes the next IDENTIFY or RESUME fail with `code` (default 4006, session no longer valid). */
   failNext(kind: FailKind, code: number = VOICE_CLOSE.SessionNoLongerValid): void {
     this.#registry.failNext(kind, code);
@@ -243,6 +263,9 @@ export async function startFakeVoice(
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_VOICE_HEARTBEAT_MS,
     onPacket: (session, info) => voice?.notePacket(session, info, options.onPacket),
     changed: () => voice?.changed(),
+    dave: new DaveControl(options.dave === false ? { enabled: false } : (options.dave ?? {}), () =>
+      voice?.changed(),
+    ),
   });
   const server = createServer(fakeVoiceCertificate());
   server.listen(0, HOST);

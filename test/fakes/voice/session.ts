@@ -1,4 +1,6 @@
 import { type AudioSegment, AudioTrack } from "./audio-track.ts";
+import type { DaveCall } from "./dave/delivery.ts";
+import { serverFrame } from "./dave/framing.ts";
 import { createOpusDecoder, type OpusDecoder } from "./opus-decoder.ts";
 import { FRAME_SAMPLES, RTP_PAYLOAD_TYPE_OPUS, SILENCE_FRAME } from "./protocol.ts";
 import { decryptRtp } from "./rtp.ts";
@@ -28,7 +30,13 @@ export interface PacketInfo {
   silence: boolean;
   /** False when Discord would not forward it (bot muted, suppressed, or without SPEAK). */
   audible: boolean;
+  /** The payload after transport decryption (still E2EE-wrapped when `e2ee`). */
   opus: Buffer;
+  /** Carried DAVE's end-to-end encryption. */
+  e2ee: boolean;
+  /** With DAVE: the simulated members (present or departed) that could / could not use the frame. */
+  decryptedBy?: string[];
+  failedBy?: string[];
   /** Decoded 48 kHz stereo (absent for silence and inaudible packets). */
   pcm?: Int16Array;
 }
@@ -36,6 +44,7 @@ export interface PacketInfo {
 /** What the session's websocket (if any) does for it. */
 export interface SessionLink {
   sendText(text: string): void;
+  sendBinary(data: Buffer): void;
   close(code: number, reason: string): void;
 }
 
@@ -72,6 +81,8 @@ export class VoiceSession {
   secretKey?: Uint8Array;
   /** What SESSION DESCRIPTION negotiated (0: DAVE declined). */
   daveProtocolVersion?: number;
+  /** The DAVE delivery service of this session, when the fake speaks DAVE. */
+  dave?: DaveCall;
   /** Where IP discovery saw the client's UDP socket. */
   discoveredAddress?: { address: string; port: number };
   readonly speaking: SpeakingEvent[] = [];
@@ -107,6 +118,14 @@ export class VoiceSession {
   nonceReuses = 0;
   decodeErrors = 0;
   keepalives = 0;
+  /** Audible frames carrying DAVE's E2EE, and audible frames without it (silence excluded). */
+  e2eeFrames = 0;
+  plainFrames = 0;
+  /** Audible frames no member in the channel could use (E2EE without the key, or plaintext refused). */
+  undecryptable = 0;
+  /** `performance.now()` of IDENTIFY and of the first audible E2EE frame a member decrypted. */
+  identifiedAt = performance.now();
+  firstE2eeAt?: number;
   /** `performance.now()` of the first audible, non-silence packet. */
   firstPacketAt?: number;
   /** `performance.now()` of the latest packet of any kind. */
@@ -114,7 +133,7 @@ export class VoiceSession {
 
   /** v8 sequence of server messages, with the tail kept for RESUME. */
   seq = 0;
-  readonly outbox: Array<{ seq: number; text: string }> = [];
+  readonly outbox: Array<{ seq: number; text?: string; binary?: Buffer }> = [];
   link?: SessionLink;
 
   readonly #track = new AudioTrack();
@@ -142,10 +161,19 @@ export class VoiceSession {
     this.link?.sendText(text);
   }
 
-  describe(mode: string, secretKey: Uint8Array): void {
+  /** A binary DAVE message: `seq:u16 op:u8 payload`, sequenced with the JSON messages. */
+  sendBinarySequenced(op: number, payload: Uint8Array): void {
+    this.seq += 1;
+    const binary = serverFrame(this.seq, op, payload);
+    this.outbox.push({ seq: this.seq, binary });
+    if (this.outbox.length > OUTBOX_LIMIT) this.outbox.shift();
+    this.link?.sendBinary(binary);
+  }
+
+  describe(mode: string, secretKey: Uint8Array, daveProtocolVersion = 0): void {
     this.mode = mode;
     this.secretKey = secretKey;
-    this.daveProtocolVersion = 0;
+    this.daveProtocolVersion = daveProtocolVersion;
     // Created before audio flows so the wasm compile of the first decoder does not delay packets.
     this.#decoder ??= createOpusDecoder();
   }
@@ -177,6 +205,7 @@ export class VoiceSession {
       silence,
       audible,
       opus: payload,
+      e2ee: false,
     };
     if (!audible) {
       this.inaudiblePackets += 1;
@@ -187,8 +216,23 @@ export class VoiceSession {
       this.#track.addSilence(at);
       return info;
     }
+    let opus: Buffer | undefined = payload;
+    if (this.dave) {
+      const heard = this.dave.hear(payload);
+      info.e2ee = heard.e2ee;
+      info.decryptedBy = heard.decryptedBy;
+      info.failedBy = heard.failedBy;
+      opus = heard.opus;
+    }
+    if (info.e2ee) this.e2eeFrames += 1;
+    else this.plainFrames += 1;
+    if (!opus) {
+      this.undecryptable += 1;
+      return info;
+    }
+    if (info.e2ee) this.firstE2eeAt ??= at;
     try {
-      info.pcm = this.#decoder.decode(payload);
+      info.pcm = this.#decoder.decode(opus);
     } catch {
       this.decodeErrors += 1;
       return info;
@@ -224,6 +268,7 @@ export class VoiceSession {
 
   /** Frees the decoder; recorded audio stays readable. */
   dispose(): void {
+    this.dave?.close();
     this.#decoder?.delete();
     this.#decoder = undefined;
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { RawData, WebSocket } from "ws";
+import { CLIENT_BINARY_OPS, parseClientFrame } from "./dave/framing.ts";
 import { VOICE_CLOSE, VOICE_GATEWAY_VERSION, VOICE_OPS } from "./protocol.ts";
 import type { SessionRegistry } from "./registry.ts";
 import type { Json, SessionLink, VoiceSession } from "./session.ts";
@@ -19,7 +20,7 @@ export interface VoiceSocketRecord {
   /** `performance.now()`. */
   openedAt: number;
   query: Record<string, string>;
-  /** Every message from the client (`op` undefined for binary or unparsable frames). */
+  /** Every message from the client (`op` undefined for unparsable frames; binary DAVE frames carry their op). */
   received: Array<{ op: number | undefined; d: unknown; at: number }>;
   /** How this socket got its session, if it did. */
   kind?: "identify" | "resume";
@@ -76,6 +77,7 @@ export class VoiceSocket {
     };
     this.#link = {
       sendText: (text) => this.#sendText(text),
+      sendBinary: (data) => this.#sendBinary(data),
       close: (code, reason) => this.close(code, reason),
     };
     ws.on("error", () => {});
@@ -113,6 +115,10 @@ export class VoiceSocket {
 
   #sendText(text: string): void {
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(text);
+  }
+
+  #sendBinary(data: Buffer): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(data, { binary: true });
   }
 
   #armHeartbeatTimeout(): void {
@@ -161,8 +167,8 @@ export class VoiceSocket {
   #onMessage(data: RawData, isBinary: boolean): void {
     const at = performance.now();
     if (isBinary) {
-      // DAVE's binary opcodes: the fake declines DAVE, so there is nothing to act on.
-      this.record.received.push({ op: undefined, d: data, at });
+      this.#onBinary(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer), at);
+      this.#env.registry.options.changed();
       return;
     }
     let payload: { op?: unknown; d?: unknown };
@@ -185,6 +191,17 @@ export class VoiceSocket {
     this.#env.registry.options.changed();
   }
 
+  /** DAVE's client binary frames: `op:u8 payload` (key package 26, commit/welcome 28). */
+  #onBinary(data: Buffer, at: number): void {
+    const frame = parseClientFrame(data);
+    this.record.received.push({ op: frame?.op, d: data, at });
+    if (!frame) return this.close(VOICE_CLOSE.FailedToDecode, "Failed to decode payload");
+    if (!CLIENT_BINARY_OPS.has(frame.op)) return this.close(VOICE_CLOSE.UnknownOpcode, "Unknown opcode");
+    const session = this.#session;
+    if (!session) return this.close(VOICE_CLOSE.NotAuthenticated, "Not authenticated");
+    session.dave?.fromBotBinary(frame.op, frame.payload);
+  }
+
   #handle(op: number, d: unknown, at: number): void {
     const refusal = this.#route(op, d, at);
     if (refusal) this.close(refusal.code, refusal.reason);
@@ -201,6 +218,9 @@ export class VoiceSocket {
     if (op === VOICE_OPS.SelectProtocol) return this.#selectProtocol(session, body);
     if (op === VOICE_OPS.Speaking) {
       session.speaking.push({ at, speaking: Number(body.speaking), delay: body.delay, ssrc: body.ssrc });
+    }
+    if (op === VOICE_OPS.DaveTransitionReady || op === VOICE_OPS.DaveMlsInvalidCommitWelcome) {
+      session.dave?.fromBotJson(op, body);
     }
     return undefined;
   }
@@ -245,14 +265,17 @@ export class VoiceSocket {
     }
     const secretKey = new Uint8Array(randomBytes(32));
     session.selectProtocol = body;
-    session.describe(data.mode, secretKey);
+    const dave = this.#env.registry.daveFor(session);
+    session.describe(data.mode, secretKey, dave?.version ?? 0);
     session.sendSequenced(VOICE_OPS.SessionDescription, {
       audio_codec: "opus",
       media_session_id: randomBytes(16).toString("hex"),
       mode: data.mode,
       secret_key: [...secretKey],
-      dave_protocol_version: 0,
+      dave_protocol_version: dave?.version ?? 0,
     });
+    // The external sender package and the rest of the handshake follow SESSION DESCRIPTION.
+    dave?.begin();
     return undefined;
   }
 
@@ -267,7 +290,8 @@ export class VoiceSocket {
     for (const message of session.outbox) {
       if (message.seq <= ack) continue;
       session.replayed += 1;
-      this.#sendText(message.text);
+      if (message.binary) this.#sendBinary(message.binary);
+      else if (message.text) this.#sendText(message.text);
     }
     session.resumed += 1;
     this.#send({ op: VOICE_OPS.Resumed, d: null });

@@ -23,6 +23,8 @@ function fakeApi(over: Partial<MiniMaxApi> = {}): MiniMaxApi {
     fetchAsyncResult: unused,
     uploadFile: unused,
     getVoices: unused,
+    designVoice: unused,
+    deleteVoice: unused,
     ...over,
   };
 }
@@ -31,8 +33,15 @@ describe("createMiniMaxProvider", () => {
   it("declares what MiniMax can do", () => {
     const provider = createMiniMaxProvider(fakeApi());
     expect(provider.name).toBe("minimax");
-    expect(provider.capabilities).toEqual({ stream: true, async: true, voices: true, maxSyncChars: 9999 });
+    expect(provider.capabilities).toEqual({
+      stream: true,
+      async: true,
+      voices: true,
+      maxSyncChars: 9999,
+      voiceDesign: true,
+    });
     expect(provider.async).toBeDefined();
+    expect(provider.voiceDesign).toBeDefined();
   });
 
   it("reports the audio shape from extra_info first", async () => {

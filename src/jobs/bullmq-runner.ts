@@ -1,0 +1,317 @@
+import { DelayedError, type Job, Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { JobLedger } from "./billing.ts";
+import { PendingResults } from "./pending-results.ts";
+import { createPollPlan } from "./poll-plan.ts";
+import {
+  DEFAULT_RUNNER_TIMING,
+  type JobRunner,
+  type JobRunnerOptions,
+  type JobRunnerStats,
+} from "./runner.ts";
+import { type JobLogger, runStep, type StepDeps, type StepRun, type StepTiming } from "./steps.ts";
+import type { JobStore } from "./store.ts";
+import { isFinal, JOB_STATES, type JobPublisher, type JobRecord, type JobState } from "./types.ts";
+
+/**
+ * The distributed form of the job runner, for a fleet on one Redis: BullMQ schedules, the steps are
+ * the same (`runStep` in steps.ts), and the job record in the job store stays the one truth about a
+ * narration. Two queues, each holding at most one BullMQ job per narration (its BullMQ id is the
+ * narration's id, so adding it twice adds it once):
+ *
+ * - `narration-work`: submits, downloads and posting. A worker runs the job's steps one after another
+ *   until it waits for its task (it moves to the poll queue), waits for a retry (moved to delayed),
+ *   or ends.
+ * - `narration-poll`: one status query per activation, then back to delayed until the poll plan's
+ *   next time. The queue's limiter (global across every worker of the fleet) spaces activations so
+ *   that no window of 1.2 s holds more than ASYNC_POLL_QPS queries.
+ *
+ * A process that dies mid-step loses its BullMQ lock; another worker's stalled-job check puts the
+ * job back in line and runs it from its stored state (a paid call half made is never repeated: see
+ * `submitKey`; a result half posted is found by the publisher's nonce and marker).
+ */
+
+export interface BullJobRunnerOptions extends JobRunnerOptions {
+  /** BullMQ's key prefix (tests use one per run). Default "bull". */
+  prefix?: string;
+  /**
+   * How long a worker's lock on a job lasts without renewal (renewed every half of it): a dead
+   * process's job is taken over after this plus up to `stalledIntervalMs`. Default 15 s.
+   */
+  lockDurationMs?: number;
+  /** How often workers look for stalled jobs. Default 5 s. */
+  stalledIntervalMs?: number;
+  /** Stalls (a worker died holding it) after which a job is given up on by BullMQ. Default 10. */
+  maxStalledCount?: number;
+  /** How often every active record is checked to be in a queue (a crash between store and queue). Default 60 s. */
+  sweepMs?: number;
+}
+
+export interface BullJobRunnerDeps {
+  /** A connection for the queues; the workers use duplicates of it (blocking commands). */
+  connection: Redis;
+  store: JobStore;
+  publisher: JobPublisher;
+  provider: StepDeps["provider"];
+  ledger: JobLedger;
+  logger: JobLogger;
+  speedStore?: Parameters<typeof createPollPlan>[0]["store"];
+  options?: BullJobRunnerOptions;
+}
+
+export const WORK_QUEUE = "narration-work";
+export const POLL_QUEUE = "narration-poll";
+
+/**
+ * The query budget's window: a little over a second, as the fleet's shared query limiter has it (see
+ * FLEET_SECOND_MS in src/providers/http/shared-rate-limiter.ts), so activations spaced by it seldom
+ * wait there.
+ */
+const QUERY_WINDOW_MS = 1200;
+
+/** Steps one work activation runs at most before it yields its slot (a job that keeps moving). */
+const MAX_STEPS_PER_RUN = 16;
+
+const isQuery = (state: JobState) => state === "submitted" || state === "processing";
+
+interface StepJobData {
+  id: string;
+}
+
+/** Spacing of poll activations: `qps` per QUERY_WINDOW_MS at most, in every window. */
+export function pollSpacingMs(qps: number): number {
+  return Math.ceil(QUERY_WINDOW_MS / Math.max(1, Math.floor(qps)));
+}
+
+export interface BullJobRunner extends JobRunner {
+  /**
+   * Stops at once, as a killed process would: the workers close without waiting for their jobs and
+   * without handing them back, so their locks expire and another worker takes them over as stalled.
+   * For tests and benchmarks of that takeover; `stop()` is the graceful way.
+   */
+  halt(): Promise<void>;
+}
+
+export function createBullJobRunner(deps: BullJobRunnerDeps): BullJobRunner {
+  const { store, logger, connection } = deps;
+  const opts = deps.options ?? {};
+  const prefix = opts.prefix ?? "bull";
+  const timing: StepTiming = { ...DEFAULT_RUNNER_TIMING, ...definedTiming(opts) };
+  const plan = createPollPlan({ timing, options: opts.pollPlan, store: deps.speedStore, logger });
+  const qps = Math.max(1, Math.floor(opts.queryQps ?? 10));
+  const finished = new Map<JobState, number>();
+  const counters = { queries: 0, steps: 0 };
+  const inFlight = new Map<string, AbortController>();
+  let stopping = false;
+  let sweepTimer: NodeJS.Timeout | undefined;
+
+  const stepDeps: StepDeps = {
+    provider: deps.provider,
+    publisher: deps.publisher,
+    logger,
+    now: Date.now,
+    random: Math.random,
+    timing,
+    plan,
+    pending: new PendingResults(opts.maxPendingBytes ?? 256 * 1024 * 1024),
+    paid: new Map(),
+    submitting: new Set(),
+    onQuery: (info) => {
+      counters.queries++;
+      opts.onQuery?.(info);
+    },
+  };
+  const stepRun: StepRun = {
+    store,
+    ledger: deps.ledger,
+    deps: stepDeps,
+    onStep: () => {
+      counters.steps++;
+    },
+    onChange: (job) => {
+      if (isFinal(job.state)) finished.set(job.state, (finished.get(job.state) ?? 0) + 1);
+      opts.onChange?.(job);
+    },
+  };
+
+  const queueOpts = { connection, prefix };
+  const work = new Queue<StepJobData>(WORK_QUEUE, queueOpts);
+  const poll = new Queue<StepJobData>(POLL_QUEUE, queueOpts);
+  for (const q of [work, poll]) {
+    q.on("error", (err) => logger.warn({ err, queue: q.name }, "job queue error"));
+  }
+
+  async function enqueue(record: JobRecord): Promise<void> {
+    const queue = isQuery(record.state) ? poll : work;
+    await queue.add(
+      "step",
+      { id: record.id },
+      {
+        jobId: record.id,
+        delay: Math.max(0, record.nextAt - Date.now()),
+        removeOnComplete: true,
+        removeOnFail: true,
+        // Only a failing store gets here (steps catch everything else): retried, then left to the sweep.
+        attempts: timing.maxAttempts,
+        backoff: { type: "exponential", delay: timing.retryBaseMs },
+      },
+    );
+  }
+
+  /** One step under a local abort controller (cancel, stop) joined with BullMQ's own signal. */
+  async function step(id: string, signal: AbortSignal | undefined): Promise<JobRecord | undefined> {
+    const controller = new AbortController();
+    inFlight.set(id, controller);
+    try {
+      const joined = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+      const record = await runStep(id, stepRun, joined);
+      // The notes of a paid call are kept only while the job is still before or at its submit (a
+      // store failure after the call keeps them, so the retry here uses the answer in hand).
+      if (record?.state !== "queued") {
+        stepDeps.paid.delete(id);
+        stepDeps.submitting.delete(id);
+      }
+      return record;
+    } finally {
+      inFlight.delete(id);
+    }
+  }
+
+  /** Back to delayed until `at` (the same BullMQ job keeps its place in this queue). */
+  async function delayUntil(job: Job<StepJobData>, token: string | undefined, at: number): Promise<never> {
+    await job.moveToDelayed(Math.max(at, Date.now() + 1), token);
+    throw new DelayedError();
+  }
+
+  async function processWork(job: Job<StepJobData>, token?: string, signal?: AbortSignal): Promise<void> {
+    const { id } = job.data;
+    for (let i = 0; i < MAX_STEPS_PER_RUN; i++) {
+      // Stopping: handed back to the queue rather than completed (a completed job would be gone).
+      if (stopping) await delayUntil(job, token, Date.now() + 1000);
+      const record = await step(id, signal);
+      if (!record || isFinal(record.state)) return forget(id);
+      if (isQuery(record.state)) return enqueue(record);
+      if (record.nextAt > Date.now()) await delayUntil(job, token, record.nextAt);
+    }
+    await delayUntil(job, token, Date.now());
+  }
+
+  async function processPoll(job: Job<StepJobData>, token?: string, signal?: AbortSignal): Promise<void> {
+    const { id } = job.data;
+    let record = await store.get(id);
+    if (!record || isFinal(record.state)) return forget(id);
+    if (!isQuery(record.state)) return enqueue(record);
+    if (stopping) await delayUntil(job, token, Date.now() + 1000);
+    // One query per activation: the queue's limiter counts activations.
+    if (record.nextAt <= Date.now()) record = await step(id, signal);
+    if (!record || isFinal(record.state)) return forget(id);
+    if (isQuery(record.state)) await delayUntil(job, token, record.nextAt);
+    return enqueue(record);
+  }
+
+  function forget(id: string): void {
+    stepDeps.submitting.delete(id);
+    stepDeps.pending.delete(id);
+  }
+
+  const workerOpts = {
+    connection,
+    prefix,
+    autorun: false,
+    lockDuration: opts.lockDurationMs ?? 15_000,
+    stalledInterval: opts.stalledIntervalMs ?? 5_000,
+    maxStalledCount: opts.maxStalledCount ?? 10,
+  };
+  const workers = [
+    new Worker<StepJobData>(WORK_QUEUE, processWork, {
+      ...workerOpts,
+      concurrency: opts.concurrency ?? 8,
+    }),
+    new Worker<StepJobData>(POLL_QUEUE, processPoll, {
+      ...workerOpts,
+      concurrency: qps,
+      // Global across the fleet: one activation per spacing, so any 1.2 s holds at most `qps`.
+      limiter: { max: 1, duration: pollSpacingMs(qps) },
+    }),
+  ];
+  for (const w of workers) {
+    w.on("error", (err) => logger.warn({ err, queue: w.name }, "job worker error"));
+    w.on("failed", (job, err) =>
+      logger.error({ jobId: job?.data.id, err, queue: w.name }, "a job's step could not be stored"),
+    );
+  }
+
+  /** Every active record into its queue (already there: nothing happens). */
+  async function sweep(): Promise<number> {
+    const active = await store.listActive();
+    for (const record of active) await enqueue(record);
+    return active.length;
+  }
+
+  function scheduleSweep(): void {
+    sweepTimer = setTimeout(() => {
+      sweep()
+        .catch((err: unknown) => logger.warn({ err }, "could not check the narration queues"))
+        .finally(() => {
+          if (!stopping) scheduleSweep();
+        });
+    }, opts.sweepMs ?? 60_000);
+    sweepTimer.unref();
+  }
+
+  return {
+    async start() {
+      stopping = false;
+      await plan.load();
+      const jobs = await sweep();
+      for (const w of workers) void w.run();
+      scheduleSweep();
+      logger.info({ jobs, queryQps: qps }, "job workers started (BullMQ)");
+    },
+    wake(jobId) {
+      const woken = jobId === undefined ? sweep() : store.get(jobId).then((r) => r && enqueue(r));
+      woken.catch((err: unknown) => logger.warn({ err, jobId }, "could not queue a narration job"));
+    },
+    abort(jobId) {
+      inFlight.get(jobId)?.abort(new Error("job cancelled"));
+    },
+    async stop() {
+      stopping = true;
+      clearTimeout(sweepTimer);
+      const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+      const closing = Promise.all(workers.map((w) => w.close()));
+      const timer = new Promise<boolean>((resolve) => setTimeout(resolve, stopTimeoutMs, false).unref());
+      if (!(await Promise.race([closing.then(() => true), timer]))) {
+        logger.warn({ jobs: [...inFlight.keys()] }, "aborting job steps still running at stop");
+        for (const c of inFlight.values()) c.abort(new Error("job runner stopping"));
+        await Promise.race([closing, new Promise((r) => setTimeout(r, 1_000).unref())]);
+      }
+      await Promise.all([work.close(), poll.close()]);
+      await plan.flush();
+      logger.info({}, "job workers stopped");
+    },
+    async halt() {
+      stopping = true;
+      clearTimeout(sweepTimer);
+      await Promise.all(workers.map((w) => w.close(true)));
+      await Promise.all([work.close(), poll.close()]);
+    },
+    stats(): JobRunnerStats {
+      const byState = Object.fromEntries(JOB_STATES.map((s) => [s, finished.get(s) ?? 0])) as Record<
+        JobState,
+        number
+      >;
+      return { byState, queries: counters.queries, steps: counters.steps, inFlight: inFlight.size };
+    },
+  };
+}
+
+/** `{ maxAttempts: undefined }` from a config lookup means "default", not "no limit". */
+function definedTiming(opts: JobRunnerOptions): Partial<StepTiming> {
+  const out: Partial<StepTiming> = {};
+  for (const k of Object.keys(DEFAULT_RUNNER_TIMING) as (keyof StepTiming)[]) {
+    const v = opts[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}

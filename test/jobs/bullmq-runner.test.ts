@@ -1,0 +1,234 @@
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  type BullJobRunnerOptions,
+  createBullJobRunner,
+  POLL_QUEUE,
+  pollSpacingMs,
+} from "../../src/jobs/bullmq-runner.ts";
+import { createJobService } from "../../src/jobs/service.ts";
+import { createJobStore } from "../../src/jobs/store.ts";
+import type { JobRecord, ResultFile } from "../../src/jobs/types.ts";
+import { RateLimiter } from "../../src/providers/http/rate-limiter.ts";
+import { MiniMaxClient } from "../../src/providers/minimax/client.ts";
+import { createMiniMaxProvider } from "../../src/providers/minimax/provider.ts";
+import { createStorage, type Storage } from "../../src/storage/storage.ts";
+import { type FakeMiniMax, startFakeMiniMax } from "../fakes/index.ts";
+import { type RedisServer, startRedisServer } from "../storage/redis-server.ts";
+import { FAST, MemoryLedger, MemoryPublisher, memoryLogger, SETTINGS, waitFor } from "./helpers.ts";
+
+/**
+ * The BullMQ backend against a real redis-server and the fake MiniMax: each `processOn()` is one bot
+ * process (its own connections, workers, client and store) on the shared Redis.
+ */
+
+const TEXT = "Chapter one. It was a bright cold day in April, and the clocks were striking thirteen.";
+const CREATE = "/v1/t2a_async_v2";
+const QUERY = "/v1/query/t2a_async_query_v2";
+
+let redis: RedisServer;
+let mm: FakeMiniMax;
+let prefix: string;
+let run = 0;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  mm = await startFakeMiniMax({ rpm: 100_000, queryQps: 100_000, asyncProcessingMs: 300 });
+});
+afterAll(async () => {
+  await mm.close();
+  await redis.stop();
+});
+beforeEach(() => {
+  mm.reset();
+  prefix = `t${++run}`;
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A publisher whose result posts hang for ever (the process froze or died while posting). */
+class HangingPublisher extends MemoryPublisher {
+  override postResult(_job: JobRecord, _files: ResultFile[], _text: string): Promise<string[]> {
+    return new Promise(() => undefined);
+  }
+}
+
+interface ProcessOptions {
+  fake?: FakeMiniMax;
+  publisher?: MemoryPublisher;
+  options?: BullJobRunnerOptions;
+}
+
+async function processOn(over: ProcessOptions = {}) {
+  const storage: Storage = await createStorage(redis.url);
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const client = new MiniMaxClient({
+    apiKey: "test-key",
+    baseUrl: (over.fake ?? mm).url,
+    downloads: { allowLoopback: true },
+    retry: { retries: 0 },
+    limiters: {
+      synthesis: new RateLimiter({ limit: 1000, intervalMs: 1000 }),
+      query: new RateLimiter({ limit: 1000, intervalMs: 1000 }),
+    },
+  });
+  const provider = createMiniMaxProvider(client);
+  const logger = memoryLogger();
+  const store = createJobStore(storage.keyv("jobs"), { logger });
+  const publisher = over.publisher ?? new MemoryPublisher();
+  const ledger = new MemoryLedger();
+  const runner = createBullJobRunner({
+    connection,
+    store,
+    publisher,
+    provider,
+    ledger,
+    logger,
+    options: { ...FAST, prefix, lockDurationMs: 1_000, stalledIntervalMs: 300, ...over.options },
+  });
+  const service = createJobService({ store, publisher, provider, runner, ledger, logger });
+  let closed = false;
+  const close = async (halt = false) => {
+    if (closed) return;
+    closed = true;
+    if (halt) await runner.halt();
+    else await runner.stop();
+    await client.close();
+    await storage.close();
+    connection.disconnect();
+  };
+  cleanups.push(() => close());
+  return { runner, service, store, publisher, ledger, logger, close };
+}
+
+let holds = 0;
+function create(p: Awaited<ReturnType<typeof processOn>>, id?: string, text = TEXT) {
+  return p.service.create({
+    id,
+    reservation: p.ledger.reservation(`job:b${++holds}`, text.length),
+    requesterId: "u1",
+    guildId: "g1",
+    channelId: "c1",
+    input: { kind: "text", text },
+    settings: SETTINGS,
+    chars: text.length,
+  });
+}
+
+function until(
+  p: { store: { get(id: string): Promise<JobRecord | undefined> } },
+  id: string,
+  ok: (j: JobRecord) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<JobRecord> {
+  return waitFor(
+    async () => {
+      const j = await p.store.get(id);
+      return j && ok(j) ? j : undefined;
+    },
+    what,
+    timeoutMs,
+  );
+}
+
+const calls = (path: string) => mm.requests.filter((r) => r.path === path);
+
+/** The most requests of `path` that arrived within any `windowMs` (sliding). */
+function maxInWindow(path: string, windowMs: number): number {
+  const at = calls(path)
+    .map((r) => r.at)
+    .sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; i < at.length; i++) {
+    while (at[i]! - at[j]! >= windowMs) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+describe("BullMQ job backend", () => {
+  it("runs a job once although two processes are told about it", async () => {
+    const a = await processOn();
+    const b = await processOn({ publisher: a.publisher });
+    await a.runner.start();
+    await b.runner.start();
+    const job = await create(a, "rqonce1");
+    // A second start of the same request, from the other process: the same job, not a new one.
+    const again = await create(b, "rqonce1");
+    expect(again.id).toBe(job.id);
+    b.runner.wake(job.id);
+    a.runner.wake();
+    const done = await until(a, job.id, (j) => j.state === "done", "done");
+    expect(done.resultMessageIds).toEqual([`result-${job.id}`]);
+    expect(calls(CREATE)).toHaveLength(1);
+    expect(a.publisher.postCalls).toEqual([job.id]);
+    expect(a.runner.stats().steps + b.runner.stats().steps).toBeGreaterThanOrEqual(4);
+  });
+
+  it("takes over a job whose process died while posting, and posts it once", async () => {
+    const hung = await processOn({ publisher: new HangingPublisher() });
+    await hung.runner.start();
+    const job = await create(hung);
+    await until(hung, job.id, (j) => j.state === "posting", "posting");
+    // The process "dies": no lock renewal, nothing handed back.
+    await hung.close(true);
+
+    const survivor = await processOn();
+    await survivor.runner.start();
+    const done = await until(survivor, job.id, (j) => j.state === "done", "done after takeover");
+    expect(done.resultMessageIds).toEqual([`result-${job.id}`]);
+    expect(survivor.publisher.postCalls).toEqual([job.id]);
+    // Downloaded again, never submitted again.
+    expect(calls(CREATE)).toHaveLength(1);
+  });
+
+  it("waits between polls in BullMQ's delayed set, at the poll plan's times", async () => {
+    const slow = await startFakeMiniMax({ rpm: 100_000, queryQps: 100_000, asyncProcessingMs: 1_500 });
+    cleanups.push(() => slow.close());
+    const q = await processOn({
+      fake: slow,
+      options: { firstPollMs: 400, maxPollMs: 400, pollBackoff: 1, pollPlan: { policy: "backoff" } },
+    });
+    await q.runner.start();
+    const job = await create(q);
+    await until(q, job.id, (j) => j.state === "processing", "processing");
+    const queue = new Queue(POLL_QUEUE, { connection: { url: redis.url }, prefix });
+    cleanups.push(() => queue.close());
+    const delayed = await waitFor(async () => {
+      const jobs = await queue.getDelayed();
+      return jobs.find((j) => j.id === job.id);
+    }, "the job in the delayed set");
+    expect(delayed.data).toEqual({ id: job.id });
+    await until(q, job.id, (j) => j.state === "done", "done");
+    const queries = slow.requests.filter((r) => r.path === QUERY).map((r) => r.at);
+    // ~1.5 s of processing at one query per 400 ms: a handful, not a busy loop.
+    expect(queries.length).toBeGreaterThanOrEqual(2);
+    expect(queries.length).toBeLessThanOrEqual(6);
+    const gaps = queries.slice(1).map((t, i) => t - queries[i]!);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(350);
+  });
+
+  it("holds the query rate across the workers of two processes", async () => {
+    const qps = 4;
+    const a = await processOn({ options: { queryQps: qps, firstPollMs: 20, maxPollMs: 40 } });
+    const b = await processOn({
+      publisher: a.publisher,
+      options: { queryQps: qps, firstPollMs: 20, maxPollMs: 40 },
+    });
+    await a.runner.start();
+    await b.runner.start();
+    const jobs: JobRecord[] = [];
+    for (let i = 0; i < 8; i++) jobs.push(await create(i % 2 === 0 ? a : b, undefined, `${TEXT} ${i}`));
+    for (const job of jobs) await until(a, job.id, (j) => j.state === "done", `job ${job.id} done`, 30_000);
+    expect(calls(QUERY).length).toBeGreaterThanOrEqual(8);
+    // BullMQ's limiter spaces poll activations fleet-wide: at most `qps` in any second.
+    expect(maxInWindow(QUERY, 1_000)).toBeLessThanOrEqual(qps);
+    expect(pollSpacingMs(qps)).toBe(300);
+    expect(a.publisher.postCalls.sort()).toEqual(jobs.map((j) => j.id).sort());
+    expect(calls(CREATE)).toHaveLength(8);
+  });
+});
