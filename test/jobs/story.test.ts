@@ -219,9 +219,18 @@ describe("a story job", () => {
     const decoded = decoder.decode(audio!.data);
     decoder.free();
     const rate = decoded.sampleRate;
+    // Each run's cue span (from the subtitles the bot made) holds that run's voice.
+    const spans = [
+      ...srt!.data.toString("utf8").matchAll(/(\d+):(\d+):(\d+),(\d+) --> (\d+):(\d+):(\d+),(\d+)/g),
+    ].map((m) => {
+      const t = (h: string, mi: string, sec: string, ms: string) =>
+        ((Number(h) * 60 + Number(mi)) * 60 + Number(sec)) * 1000 + Number(ms);
+      return [t(m[1]!, m[2]!, m[3]!, m[4]!), t(m[5]!, m[6]!, m[7]!, m[8]!)] as const;
+    });
+    expect(spans).toHaveLength(SCRIPT.runs.length);
     SCRIPT.runs.forEach((run, i) => {
-      // The middle 200 ms of each 400 ms run (give or take the encoder's delay).
-      const from = Math.round(((i * 400 + 150) * rate) / 1000);
+      const [start, end] = spans[i]!;
+      const from = Math.round((((start + end) / 2 - 100) * rate) / 1000);
       const window = decoded.channelData[0]!.subarray(from, from + Math.round(0.2 * rate));
       const pcm = Int16Array.from(window, (v) => Math.round(v * 32767));
       expect(Math.abs(dominantFrequency(pcm, rate, 1) - toneFrequencyFor(run.voiceId))).toBeLessThan(5);
