@@ -42,7 +42,7 @@ import { createPronunciationStore } from "./settings/pronunciation.ts";
 import { createGuildSettingsStore } from "./settings/settings.ts";
 import { createUsageLedger } from "./settings/usage.ts";
 import { createUserSettingsStore } from "./settings/user-settings.ts";
-import { createAudioCache } from "./speak/audio-cache.ts";
+import { type AudioCache, createAudioCache } from "./speak/audio-cache.ts";
 import { createSharedUserGuards, createUserGuards, type GuardOptions } from "./speak/guards.ts";
 import { createRequestPlanner, type RequestPlanner } from "./speak/planner.ts";
 import { createSpeakService } from "./speak/speak-service.ts";
@@ -98,6 +98,8 @@ interface Base {
 /** What start() has brought up so far: stop() takes down whatever is there, also after a failed start. */
 interface Running {
   storage?: Storage;
+  /** Closed before the storage: it writes the entries still pending. */
+  audioCache?: AudioCache;
   dispatcher?: Dispatcher;
   runner?: JobRunner;
   requests?: RequestService;
@@ -169,6 +171,7 @@ export function createApp(config: Config, logger: Logger, opts: AppOptions = {})
       await shardCoordinator.close();
       await running.metricsServer?.close();
       await tts.close();
+      await running.audioCache?.close?.();
       await running.storage?.close();
       await fleet?.close();
     },
@@ -182,6 +185,7 @@ async function build(base: Base, running: Running): Promise<Dispatcher> {
   const voices = createVoices(base);
   const stores = createStores(base, storage);
   const speech = createSpeech(base, storage, stores);
+  running.audioCache = speech.audioCache;
   const narrations = createNarrations(base, storage, stores, speech.planner, async (voice, actor) => {
     // A story's voices: the provider's, or a designed voice the member may use by name.
     if ((await voices.list()).some((v) => v.voiceId === voice)) return true;

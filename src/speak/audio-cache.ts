@@ -63,6 +63,11 @@ export interface SqliteAudioCacheOptions extends AudioCacheOptions {
   maxBytes?: number;
   /** Optional bound on the number of entries, also enforced by LRU eviction. */
   maxEntries?: number;
+  /**
+   * New entries are written this long after set(), together in one transaction (default 25 ms); 0
+   * writes at once. Reads see them meanwhile.
+   */
+  writeDelayMs?: number;
   now?: () => number;
 }
 
@@ -101,6 +106,14 @@ export class SqliteAudioCache implements AudioCache {
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #logger: AudioCacheLogger | undefined;
+  readonly #writeDelayMs: number;
+  /**
+   * Entries not yet written. A write (a blob and a commit, now and then a WAL checkpoint) is the
+   * costliest step of a cache miss; batching them keeps it off the path of the reply that produced
+   * the audio and of the replies next in line. A crash loses at most these: it is a cache.
+   */
+  readonly #pending = new Map<string, { entry: CachedAudio; storedAt: number; usedAt: number }>();
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #hits = 0;
   #misses = 0;
 
@@ -113,6 +126,7 @@ export class SqliteAudioCache implements AudioCache {
     this.#ttlMs = opts.ttlMs ?? AUDIO_CACHE_DEFAULTS.ttlMs;
     this.#now = opts.now ?? Date.now;
     this.#logger = opts.logger;
+    this.#writeDelayMs = opts.writeDelayMs ?? 25;
     db.exec(`
       CREATE TABLE IF NOT EXISTS ${TABLE} (
         key TEXT PRIMARY KEY,
@@ -172,6 +186,12 @@ export class SqliteAudioCache implements AudioCache {
 
   async get(key: string): Promise<CachedAudio | undefined> {
     const now = this.#now();
+    const pending = this.#pending.get(key);
+    if (pending) {
+      pending.usedAt = now;
+      this.#hits++;
+      return pending.entry;
+    }
     const row = this.#sql.select.get(key);
     if (row === undefined || (typeof row.expires === "number" && row.expires <= now)) {
       if (row) this.#delete(key);
@@ -194,28 +214,52 @@ export class SqliteAudioCache implements AudioCache {
     const entry = CachedAudioSchema.parse(value);
     if (entry.audio.length > this.#maxEntryBytes) return;
     const now = this.#now();
-    inTransaction(this.#db, () => {
-      this.#sql.remove.run(key);
-      this.#sql.insert.run(
-        key,
-        entry.format,
-        entry.sampleRate,
-        entry.channels,
-        entry.durationMs ?? null,
-        entry.usageCharacters ?? null,
-        entry.meta === undefined ? null : JSON.stringify(entry.meta),
-        entry.createdAt,
-        now,
-        this.#ttlMs > 0 ? now + this.#ttlMs : null,
-        entry.audio.length,
-        entry.audio,
-      );
-      this.#purgeExpired(now);
-      this.#evictOverBounds();
-    });
+    this.#pending.delete(key);
+    this.#pending.set(key, { entry, storedAt: now, usedAt: now });
+    if (this.#writeDelayMs <= 0) this.flush();
+    else this.#flushTimer ??= setTimeout(() => this.flush(), this.#writeDelayMs).unref();
+  }
+
+  /** Writes the pending entries now, in one transaction, then evicts down to the bounds. */
+  flush(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#pending.size === 0) return;
+    const batch = [...this.#pending];
+    this.#pending.clear();
+    try {
+      inTransaction(this.#db, () => {
+        for (const [key, { entry, storedAt, usedAt }] of batch) {
+          this.#sql.remove.run(key);
+          this.#sql.insert.run(
+            key,
+            entry.format,
+            entry.sampleRate,
+            entry.channels,
+            entry.durationMs ?? null,
+            entry.usageCharacters ?? null,
+            entry.meta === undefined ? null : JSON.stringify(entry.meta),
+            entry.createdAt,
+            usedAt,
+            this.#ttlMs > 0 ? storedAt + this.#ttlMs : null,
+            entry.audio.length,
+            entry.audio,
+          );
+        }
+        this.#purgeExpired(this.#now());
+        this.#evictOverBounds();
+      });
+    } catch (err) {
+      this.#logger?.warn({ err, entries: batch.length }, "audio cache write failed");
+    }
+  }
+
+  async close(): Promise<void> {
+    this.flush();
   }
 
   async stats(): Promise<AudioCacheStats> {
+    this.flush();
     this.#purgeExpired(this.#now());
     const row = this.#sql.totals.get();
     return {

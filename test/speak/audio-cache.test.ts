@@ -42,9 +42,10 @@ function clock(start = 1_000_000) {
   };
 }
 
+/** Writes at once unless a test asks for the batched writes the bot uses (see "batches writes"). */
 async function sqliteCache(opts: ConstructorParameters<typeof SqliteAudioCache>[1] = {}) {
   const s = await storage();
-  return { db: s.sqlite!, cache: new SqliteAudioCache(s.sqlite!, opts) };
+  return { db: s.sqlite!, cache: new SqliteAudioCache(s.sqlite!, { writeDelayMs: 0, ...opts }) };
 }
 
 describe("SqliteAudioCache", () => {
@@ -65,6 +66,41 @@ describe("SqliteAudioCache", () => {
     expect(Buffer.compare(got!.audio, value.audio)).toBe(0);
     expect(await cache.get("other")).toBeUndefined();
     expect(await cache.stats()).toEqual({ entries: 1, bytes: 4096, hits: 1, misses: 2 });
+  });
+
+  it("batches writes: set() returns at once, reads see the entry, one transaction writes them later", async () => {
+    const { db, cache } = await sqliteCache({ writeDelayMs: 30 });
+    const rows = () => Number(db.prepare("SELECT count(*) AS n FROM audio_cache").get()!.n);
+    await cache.set("a", entry(100));
+    await cache.set("b", entry(200));
+    expect(rows()).toBe(0);
+    expect((await cache.get("a"))?.audio.length).toBe(100);
+    // Flushed by the timer: both rows, counted in the running totals.
+    await sleep(80);
+    expect(rows()).toBe(2);
+    expect(await cache.stats()).toMatchObject({ entries: 2, bytes: 300 });
+    // stats() and close() flush what is pending; a replaced entry is counted once.
+    await cache.set("a", entry(150));
+    expect(await cache.stats()).toMatchObject({ entries: 2, bytes: 350 });
+    await cache.set("c", entry(10));
+    await cache.close();
+    expect(rows()).toBe(3);
+  });
+
+  it("evicts pending entries by their last use once written", async () => {
+    const c = clock();
+    const { cache } = await sqliteCache({ writeDelayMs: 1000, maxBytes: 250, now: c.now });
+    await cache.set("old", entry(100));
+    c.advance(10);
+    await cache.set("newer", entry(100));
+    c.advance(10);
+    expect(await cache.get("old")).toBeDefined(); // used last, so kept
+    c.advance(10);
+    await cache.set("newest", entry(100));
+    cache.flush();
+    expect(await cache.get("newer")).toBeUndefined();
+    expect(await cache.get("old")).toBeDefined();
+    expect(await cache.get("newest")).toBeDefined();
   });
 
   it("evicts the least recently used entries first when over maxBytes", async () => {
@@ -156,7 +192,10 @@ describe("SqliteAudioCache", () => {
     const url = `sqlite://${join(dir, "restart", "bot.sqlite")}`;
     const value = entry(100_000, { durationMs: 5000 });
     const first = await createStorage(url);
-    await createAudioCache(first).set("k", value);
+    const before = createAudioCache(first);
+    await before.set("k", value);
+    // As the app stops: the cache writes what is pending, then the storage closes.
+    await before.close?.();
     await first.close();
 
     const second = await storage(url);
