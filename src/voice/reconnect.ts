@@ -12,6 +12,7 @@ import type { LeaveReason, Session } from "./session.ts";
  */
 
 const MOVE_GRACE_MS = 5000;
+const STUCK_CHECK_MS = 2500;
 const REJOIN_ATTEMPTS = 5;
 
 export function supervise(
@@ -54,9 +55,26 @@ export function supervise(
   connection.on("error", (err) => {
     logger.warn({ err, guild: session.guildId }, "voice connection error");
   });
+  let stuckTimer: NodeJS.Timeout | undefined;
   connection.on("debug", (message) => {
-    if (!session.dave.observe(message, Date.now())) return;
-    daveTrouble(`repeated DAVE recoveries (last: ${message})`);
+    if (session.dave.observe(message, Date.now())) {
+      daveTrouble(`repeated DAVE recoveries (last: ${message})`);
+      return;
+    }
+    // A recovery that never completes (no welcome comes back) is checked on a timer, not per line.
+    if (session.dave.recovering && !stuckTimer) {
+      stuckTimer = setInterval(() => {
+        if (session.leaving || !session.dave.recovering) {
+          clearInterval(stuckTimer);
+          stuckTimer = undefined;
+        } else if (session.dave.stuck(Date.now())) {
+          clearInterval(stuckTimer);
+          stuckTimer = undefined;
+          daveTrouble("a DAVE recovery did not complete");
+        }
+      }, STUCK_CHECK_MS);
+      stuckTimer.unref();
+    }
   });
   guardDave(connection, {
     onDaveError(err, step) {
@@ -83,7 +101,10 @@ export function supervise(
       end(session, "dave-failed");
       return;
     }
-    logger.warn({ guild: session.guildId, cause }, "DAVE is not recovering; rejoining voice with a fresh handshake");
+    logger.warn(
+      { guild: session.guildId, cause },
+      "DAVE is not recovering; rejoining voice with a fresh handshake",
+    );
     rejoinFresh(session);
   }
 }

@@ -56,9 +56,11 @@ const world = () => h.discord.state.world;
 const botId = () => world().botId;
 const botInVoice = () => world().voiceStates.get(botId())?.channelId ?? null;
 
+let callsBefore = 0;
 beforeEach(() => {
   voice.dave.reset();
   packets.length = 0;
+  callsBefore = voice.dave.calls.length;
 });
 
 afterEach(async () => {
@@ -70,6 +72,9 @@ afterEach(async () => {
   for (const user of users) if (world().voiceStates.has(user)) h.discord.setVoiceState(user, null);
   for (const user of users) voice.reconnectMember(user);
   h.minimax.reset();
+  // The fake's own delivery service never failed internally.
+  expect(voice.dave.calls.slice(callsBefore).flatMap((c) => c.errors)).toEqual([]);
+  expect(voice.internalErrors).toEqual([]);
 });
 
 function inVoice(...ids: string[]): void {
@@ -154,9 +159,12 @@ describe("DAVE on (protocol 1)", () => {
     expectE2ee(framesAfter(session, joined.at), [a, b]);
     expect(session.firstE2eeAt).toBeDefined();
     // The fake's audio is what the members decrypted: the voice's tone.
-    expect(Math.abs(dominantFrequency(session.pcm(), 48_000, 2) - toneFrequencyFor(VOICE))).toBeLessThanOrEqual(3);
+    expect(
+      Math.abs(dominantFrequency(session.pcm(), 48_000, 2) - toneFrequencyFor(VOICE)),
+    ).toBeLessThanOrEqual(3);
     expect(call.errors).toEqual([]);
     expect(call.invalidReports).toEqual([]);
+    expect(call.rejectedCommits).toEqual([]);
   });
 
   it("creates the group by its own commit, then commits the Add of a member who joins mid-clip", async () => {
@@ -180,6 +188,34 @@ describe("DAVE on (protocol 1)", () => {
     expect(added.epoch).toBe(first.epoch + 1n);
     expectE2ee(framesAfter(session, first.at, added.at), [a]);
     expectE2ee(framesAfter(session, added.at), [a, b]);
+  });
+
+  it("revokes the Add of a member who leaves before it is committed; the stale commit is refused, the next one works", async () => {
+    const [a, b, c] = users as [string, string, string];
+    for (const id of [a, b, c]) voice.dave.configure(id, { commits: false });
+    inVoice(a);
+    const before = voice.sessions.length;
+    await speak(a).waitForResponse((m) => /Speaking in/.test(m.content));
+    const session = await playing(before, 600);
+    const call = callOf(session);
+    await transition(call, (t) => t.members.includes(a), "the first group");
+
+    voice.dave.holdCommits = true;
+    inVoice(b);
+    await waitFor(() => call.heldCommits.length === 1, 5000, "the bot's commit of the Add");
+    h.discord.setVoiceState(b, null);
+    await waitFor(() => call.events.some((e) => e.what === "revoke"), 5000, "the revoke");
+    voice.dave.holdCommits = false;
+    call.releaseCommits();
+    await waitFor(() => call.rejectedCommits.length === 1, 5000, "the stale commit refused");
+    expect(call.rejectedCommits[0]).toMatch(/unrevoked proposals/);
+    expect(call.transitions.some((t) => t.members.includes(b))).toBe(false);
+
+    inVoice(c);
+    const added = await transition(call, (t) => t.members.includes(c), "the next member's Add");
+    await waitMoreAudio(session, 500);
+    expect(added.members.sort()).toEqual([a, c, botId()].sort());
+    expectE2ee(framesAfter(session, added.at), [a, c]);
   });
 
   it("has a member who leaves removed: the departed member cannot decrypt the new epoch", async () => {
@@ -214,7 +250,11 @@ describe("DAVE on (protocol 1)", () => {
 
     // The member's voice connection drops (their voice state stays, so the bot stays too).
     voice.disconnectMember(a);
-    await waitFor(() => call.events.some((e) => e.what === "sole member reset"), 5000, "the sole-member reset");
+    await waitFor(
+      () => call.events.some((e) => e.what === "sole member reset"),
+      5000,
+      "the sole-member reset",
+    );
     await waitFor(() => call.botKeyPackages === keyPackages + 1, 5000, "a new key package from the bot");
     expect(call.established).toBe(false);
     expect(call.epoch).toBe(0n);
@@ -251,7 +291,9 @@ describe("DAVE on (protocol 1)", () => {
     const plainFrames = framesAfter(session, down.at);
     expect(plainFrames.length).toBeGreaterThanOrEqual(10);
     expect(plainFrames.filter((f) => f.e2ee)).toEqual([]);
-    expect(plainFrames.filter((f) => !f.decryptedBy?.includes(plain) || !f.decryptedBy.includes(a))).toEqual([]);
+    expect(plainFrames.filter((f) => !f.decryptedBy?.includes(plain) || !f.decryptedBy.includes(a))).toEqual(
+      [],
+    );
 
     h.discord.setVoiceState(plain, null);
     const up = await transition(call, (t) => t.at > down.at && t.protocolVersion === 1, "the upgrade");
@@ -294,7 +336,8 @@ describe("DAVE on (protocol 1)", () => {
     await waitFor(() => call.invalidReports.length === 1, 5000, "op 31 from the bot");
     const back = await transition(
       call,
-      (t) => t.members.includes(b) && t.members.includes(botId()) && t.at > 0 && call.invalidReports.length === 1,
+      (t) =>
+        t.members.includes(b) && t.members.includes(botId()) && t.at > 0 && call.invalidReports.length === 1,
       "the group with both",
     );
     const last = call.transitions.at(-1)!;
@@ -341,7 +384,9 @@ describe("DAVE on (protocol 1)", () => {
     const sessionsAtGiveUp = voice.sessions.length;
     // Fresh handshakes were tried first (each one a new voice session), then it stopped.
     expect(sessionsAtGiveUp - before).toBeGreaterThanOrEqual(3);
-    const log = h.logs.find((l) => l.msg === "DAVE keeps failing after fresh voice handshakes; leaving voice");
+    const log = h.logs.find(
+      (l) => l.msg === "DAVE keeps failing after fresh voice handshakes; leaving voice",
+    );
     expect(log).toMatchObject({ level: 50, channel: voiceChannelId });
     expect(String(log?.cause)).toMatch(/DAVE/);
     await new Promise((r) => setTimeout(r, 1500));
@@ -388,6 +433,8 @@ describe("DAVE declined by the server (protocol 0)", () => {
     expect(session.daveProtocolVersion).toBe(0);
     expect(session.dave).toBeUndefined();
     expect(session.e2eeFrames).toBe(0);
-    expect(Math.abs(dominantFrequency(session.pcm(), 48_000, 2) - toneFrequencyFor(VOICE))).toBeLessThanOrEqual(3);
+    expect(
+      Math.abs(dominantFrequency(session.pcm(), 48_000, 2) - toneFrequencyFor(VOICE)),
+    ).toBeLessThanOrEqual(3);
   });
 });

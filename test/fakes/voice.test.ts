@@ -13,10 +13,10 @@ import {
   VoiceConnectionStatus,
 } from "@discordjs/voice";
 import { GatewayIntentBits } from "discord.js";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { encodeMlsMessage, encodeExternalSender } from "ts-mls";
-import { varLenDataEncoder } from "ts-mls/codec/variableLength.js";
+import { encodeExternalSender, encodeMlsMessage } from "ts-mls";
 import { encode } from "ts-mls/codec/tlsEncoder.js";
+import { varLenDataEncoder } from "ts-mls/codec/variableLength.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { dominantFrequency } from "./audio/frequency.ts";
 import { synthPcm } from "./audio/tone.ts";

@@ -78,9 +78,30 @@ describe("DAVE watch: commits and welcomes the library could not process", () =>
     const watch = createDaveWatch({ threshold: 3, windowMs: 60_000 });
     expect(watch.observe(ERRORED, 0)).toBe(false);
     expect(watch.observe(INVALIDATE, 1)).toBe(false);
+    expect(watch.recovering).toBe(true);
     expect(watch.observe(ERRORED, 200)).toBe(true);
     // The window starts over after the rejoin.
+    expect(watch.recovering).toBe(false);
     expect(watch.observe(ERRORED, 300)).toBe(false);
+  });
+
+  it("lets a commit fail while recovering (the gateway may broadcast one before welcoming us back)", () => {
+    const watch = createDaveWatch({ threshold: 3, windowMs: 60_000 });
+    expect(watch.observe(ERRORED, 0)).toBe(false);
+    expect(watch.observe("[NW] [DAVE] MLS commit errored from transition 5: Error: no group", 100)).toBe(
+      false,
+    );
+    expect(watch.observe(PROCESSED, 200)).toBe(false);
+    expect(watch.recovering).toBe(false);
+  });
+
+  it("calls a recovery that does not complete within stuckMs stuck, once", () => {
+    const watch = createDaveWatch({ threshold: 3, windowMs: 60_000, stuckMs: 15_000 });
+    expect(watch.stuck(0)).toBe(false);
+    watch.observe(ERRORED, 1000);
+    expect(watch.stuck(15_000)).toBe(false);
+    expect(watch.stuck(16_000)).toBe(true);
+    expect(watch.stuck(30_000)).toBe(false);
   });
 
   it("counts contained errors like recoveries", () => {
@@ -90,14 +111,23 @@ describe("DAVE watch: commits and welcomes the library could not process", () =>
   });
 
   it.each([
-    { name: "gives up on the third DAVE rejoin within the window", times: [0, 1000, 2000], want: [false, false, true] },
+    {
+      name: "gives up on the third DAVE rejoin within the window",
+      times: [0, 1000, 2000],
+      want: [false, false, true],
+    },
     {
       name: "rejoins spread over more than the window never give up",
       times: [0, 6 * 60_000, 12 * 60_000],
       want: [false, false, false],
     },
   ])("$name", ({ times, want }) => {
-    const watch = createDaveWatch({ threshold: 3, windowMs: 60_000, rejoinLimit: 2, rejoinWindowMs: 10 * 60_000 });
+    const watch = createDaveWatch({
+      threshold: 3,
+      windowMs: 60_000,
+      rejoinLimit: 2,
+      rejoinWindowMs: 10 * 60_000,
+    });
     expect(times.map((t) => watch.rejoined(t))).toEqual(want);
   });
 });

@@ -24,10 +24,27 @@
  *   failNext("identify" | "resume", code = 4006)   the next one is refused with `code`
  *   tokenOverride          while set, VOICE_SERVER_UPDATE carries a token IDENTIFY will refuse (4004)
  *   issuedToken(guildId?), strayPackets, internalErrors, close()
+ *   disconnectMember(userId) / reconnectMember(userId)   a member's own voice connection drops / returns
+ *   dave: DaveControl      DAVE switches (see below)
+ *
+ * DAVE (on by default, as on Discord since March 2026; `startFakeVoice(d, { dave: false })` declines it)
+ *   The fake is the MLS delivery service and external sender (ciphersuite 2, basic credentials); every
+ *   other user in the bot's channel is a simulated DAVE member (a davey session) that commits, gets
+ *   welcomed and decrypts the bot's frames; the session's decoded audio is what the members decrypted.
+ *   voice.dave: enabled, minProtocolVersion (clients offering less: 4017), transitionTimeoutMs, refusals,
+ *     configure(userId, { dave?: false, commits?: false }), corruptNext("welcome" | "commit", n),
+ *     holdCommits (commits wait for session.dave.releaseCommits()),
+ *     calls, current, reset()
+ *   session.dave: DaveCall — protocolVersion, established, epoch, groupMembers(), member(userId)
+ *     (SimMember: stats {decrypted, failed, passthrough}, departed), departed, transitions
+ *     ({id, protocolVersion, at, epoch, members}), events, invalidReports, rejectedCommits,
+ *     botKeyPackages, botCommits, botCommitsAnnounced, welcomesToBot, settled, sendGarbageProposals()
+ *   PacketInfo: e2ee, decryptedBy, failedBy; VoiceSession: e2eeFrames, plainFrames, undecryptable,
+ *     identifiedAt, firstE2eeAt
  *
  * VoiceSession
  *   guildId, channelId, userId, sessionId, token, ssrc, identify (raw d), selectProtocol (raw d), mode,
- *   maxDaveProtocolVersion, daveProtocolVersion (always 0: DAVE declined), speaking: {at, speaking}[],
+ *   maxDaveProtocolVersion, daveProtocolVersion (1 with DAVE, 0 declined or downgraded), speaking: {at, speaking}[],
  *   closed (no websocket now), ended (not resumable), endReason, closeCode, closeCodes, resumed, replayed,
  *   heartbeats, lastSeqAck, packets (audible Opus, silence excluded), silenceFrames, decryptFailures,
  *   inaudiblePackets (bot muted/suppressed/without SPEAK: Discord drops them), rejectedPackets,
@@ -38,7 +55,8 @@
  * Validation follows Discord: IDENTIFY needs the guild, the bot, the bot's voice-state session id and
  * the latest issued token (4004 / 4006 otherwise); other ops before IDENTIFY 4003; unknown ops 4001;
  * SELECT PROTOCOL with an unoffered mode 4016, another protocol 4012; RESUME of an unknown or ended
- * session 4006; no heartbeat for two intervals (+250 ms) 4009. Only `?v=8` is served.
+ * session 4006; no heartbeat for two intervals (+250 ms) 4009; IDENTIFY without the required DAVE
+ * version 4017; binary frames other than ops 26 and 28 4001. Only `?v=8` is served.
  */
 
 export type { AudioSegment } from "./audio-track.ts";
@@ -48,6 +66,9 @@ export {
   fakeVoiceCertificate,
   trustFakeVoiceCertificate,
 } from "./certificate.ts";
+export { DaveControl, type DaveFault, type DaveOptions } from "./dave/control.ts";
+export type { DaveCall, DaveEvent, ExecutedTransition, HeardFrame } from "./dave/delivery.ts";
+export type { MemberSettings, MemberStats, SimMember } from "./dave/member.ts";
 export { discoveryRequest, parseDiscoveryResponse } from "./ip-discovery.ts";
 export {
   DEFAULT_MODES,

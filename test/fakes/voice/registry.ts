@@ -206,7 +206,10 @@ export class SessionRegistry {
   /** The other users connected to the voice server in the session's channel. */
   #others(session: VoiceSession): string[] {
     return [...this.#world.voiceStates.values()]
-      .filter((v) => v.channelId === session.channelId && v.userId !== session.userId && !this.offline.has(v.userId))
+      .filter(
+        (v) =>
+          v.channelId === session.channelId && v.userId !== session.userId && !this.offline.has(v.userId),
+      )
       .map((v) => v.userId);
   }
 

@@ -195,11 +195,11 @@ export class VoiceSocket {
   #onBinary(data: Buffer, at: number): void {
     const frame = parseClientFrame(data);
     this.record.received.push({ op: frame?.op, d: data, at });
-    if (!frame) return this.close(VOICE_CLOSE.FailedToDecode, "Failed to decode payload");
-    if (!CLIENT_BINARY_OPS.has(frame.op)) return this.close(VOICE_CLOSE.UnknownOpcode, "Unknown opcode");
     const session = this.#session;
-    if (!session) return this.close(VOICE_CLOSE.NotAuthenticated, "Not authenticated");
-    session.dave?.fromBotBinary(frame.op, frame.payload);
+    if (!frame) this.close(VOICE_CLOSE.FailedToDecode, "Failed to decode payload");
+    else if (!CLIENT_BINARY_OPS.has(frame.op)) this.close(VOICE_CLOSE.UnknownOpcode, "Unknown opcode");
+    else if (!session) this.close(VOICE_CLOSE.NotAuthenticated, "Not authenticated");
+    else session.dave?.fromBotBinary(frame.op, frame.payload);
   }
 
   #handle(op: number, d: unknown, at: number): void {

@@ -23,6 +23,8 @@ export class DaveControl {
   enabled: boolean;
   minProtocolVersion: number;
   transitionTimeoutMs: number;
+  /** While true, the delivery service holds the commits it receives (see `DaveCall.releaseCommits`). */
+  holdCommits = false;
   /** IDENTIFYs closed with 4017. */
   refusals = 0;
   /** Every call so far (one per SELECT PROTOCOL with DAVE), oldest first. */
@@ -52,6 +54,7 @@ export class DaveControl {
   reset(): void {
     this.enabled = true;
     this.minProtocolVersion = 1;
+    this.holdCommits = false;
     this.#settings.clear();
     this.#faults.length = 0;
   }
@@ -77,6 +80,7 @@ export class DaveControl {
         this.#faults.splice(index, 1);
         return true;
       },
+      holdingCommits: () => this.holdCommits,
       changed: this.#changed,
     });
     this.calls.push(call);

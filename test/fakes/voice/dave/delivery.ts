@@ -42,6 +42,8 @@ export interface CallConfig {
   transitionTimeoutMs: number;
   /** Takes one pending corruption of the bot's next op 29 or op 30, if any. */
   takeCorruption(kind: "commit" | "welcome"): boolean;
+  /** While true, commits wait (as if the gateway were slow to pick one) until `releaseCommits`. */
+  holdingCommits(): boolean;
   changed(): void;
 }
 
@@ -130,6 +132,8 @@ export class DaveCall {
   botCommits = 0;
   botCommitsAnnounced = 0;
   welcomesToBot = 0;
+  /** Commits waiting while the gateway holds them. */
+  readonly heldCommits: Array<{ from: string; payload: Buffer }> = [];
 
   readonly #config: CallConfig;
   readonly #participants = new Map<string, Participant>();
@@ -257,6 +261,13 @@ export class DaveCall {
     }
   }
 
+  /** Handles the commits held so far, in arrival order. */
+  releaseCommits(): void {
+    this.#enqueue(async () => {
+      for (const c of this.heldCommits.splice(0)) await this.#commit(c.from, c.payload, true);
+    });
+  }
+
   /** Sends the bot an op 27 it cannot parse (for testing how a client survives one). */
   sendGarbageProposals(): void {
     this.bot.sendBinary(DAVE_OPS.MlsProposals, Buffer.from([0, 5, 1, 2, 3, 4, 5]));
@@ -336,7 +347,7 @@ export class DaveCall {
       const p = this.#participant(userId, member);
       this.#participants.set(userId, p);
       this.#log("member joined", { userId, dave: member.dave });
-      if (member.dave && this.protocolVersion === 1 && !this.#upgrading) await this.#memberKeyPackage(p, 1);
+      if (member.dave && (this.protocolVersion === 1 || this.#upgrading)) await this.#memberKeyPackage(p, 1);
     }
     this.#checkTransitionDone();
   }
@@ -385,7 +396,9 @@ export class DaveCall {
     if (want === 1 && this.protocolVersion === 0 && !this.#upgrading) return this.#upgrade();
     if (this.protocolVersion === 0 && !this.#upgrading) return;
     // Outstanding adds of people who left are revoked.
-    const gone = [...this.#proposals.values()].filter((p) => p.kind === "add" && !this.#participants.has(p.userId));
+    const gone = [...this.#proposals.values()].filter(
+      (p) => p.kind === "add" && !this.#participants.has(p.userId),
+    );
     if (gone.length > 0) this.#revoke(gone);
     if (this.established) await this.#reconcileEstablished();
     else await this.#reconcilePending();
@@ -395,7 +408,8 @@ export class DaveCall {
     const present = this.#participants;
     const removals: Array<{ leaf: number; userId: string }> = [];
     this.#leaves.forEach((leaf, index) => {
-      if (leaf && (leaf.stale || !present.has(leaf.userId))) removals.push({ leaf: index, userId: leaf.userId });
+      if (leaf && (leaf.stale || !present.has(leaf.userId)))
+        removals.push({ leaf: index, userId: leaf.userId });
     });
     const inGroup = new Set(this.groupMembers());
     const adds = [...present.values()].filter(
@@ -468,7 +482,11 @@ export class DaveCall {
       encoded: signed.encoded,
     };
     this.#proposals.set(proposal.refHex, proposal);
-    this.#log(`propose ${kind}`, { userId, epoch: Number(this.epoch), ...(remove ? { leaf: remove.removed } : {}) });
+    this.#log(`propose ${kind}`, {
+      userId,
+      epoch: Number(this.epoch),
+      ...(remove ? { leaf: remove.removed } : {}),
+    });
     return proposal;
   }
 
@@ -515,7 +533,12 @@ export class DaveCall {
     }
   }
 
-  async #commit(from: string, payload: Buffer): Promise<void> {
+  async #commit(from: string, payload: Buffer, released = false): Promise<void> {
+    if (!released && this.#config.holdingCommits()) {
+      this.heldCommits.push({ from, payload });
+      this.#log("commit held", { from });
+      return;
+    }
     const committer = this.#participants.get(from);
     const reject = (reason: string) => {
       this.rejectedCommits.push(`${from}: ${reason}`);
@@ -528,6 +551,9 @@ export class DaveCall {
     if (!sameBytes(parsed.groupId, this.#groupId)) return reject("wrong group");
     if (parsed.epoch !== this.epoch) return reject(`epoch ${parsed.epoch}, expected ${this.epoch}`);
     if (parsed.inlineProposals > 0) return reject("proposals by value");
+    if (parsed.pathIdentity !== undefined && parsed.pathIdentity !== from) {
+      return reject("the commit changes the committer's credential");
+    }
     const expectedLeaf = this.established ? this.#leaves.findIndex((l) => l?.userId === from && !l.stale) : 0;
     if (parsed.senderLeaf !== expectedLeaf) return reject(`sender leaf ${parsed.senderLeaf}`);
     const refs = parsed.refs.map((r) => Buffer.from(r).toString("hex"));
@@ -541,6 +567,9 @@ export class DaveCall {
     const rest = payload.subarray(parsed.length);
     const welcome = rest.length > 0 ? parseWelcome(rest) : undefined;
     if (adds.length > 0 && !welcome) return reject("adds without a welcome");
+    if (welcome && adds.some((a) => !welcomeFor(welcome, a.keyPackageRef!))) {
+      return reject("the welcome lacks a new member's secrets");
+    }
     const commitBytes = payload.subarray(0, parsed.length);
     if (from === this.bot.userId) this.botCommitsAnnounced += 1;
     await this.#announce(from, commitBytes, proposals, welcome);
@@ -570,7 +599,10 @@ export class DaveCall {
     for (const p of this.#participants.values()) p.received.clear();
     const id = this.#nextId();
     const version = 1;
-    const recipients = [...before.filter((u) => this.groupMembers().includes(u)), ...added.map((a) => a.userId)];
+    const recipients = [
+      ...before.filter((u) => this.groupMembers().includes(u)),
+      ...added.map((a) => a.userId),
+    ];
     const transition: Transition = {
       id,
       protocolVersion: version,
@@ -666,7 +698,12 @@ export class DaveCall {
       epoch: this.epoch,
       members: this.groupMembers(),
     });
-    this.#log("execute transition", { transitionId: id, from: was, to: t.protocolVersion, late: [...t.waiting] });
+    this.#log("execute transition", {
+      transitionId: id,
+      from: was,
+      to: t.protocolVersion,
+      late: [...t.waiting],
+    });
   }
 
   /** op 31: the participant could not process the commit or welcome of transition `id`. */
@@ -701,7 +738,8 @@ export class DaveCall {
     this.#log("downgrade", { transitionId: id });
     for (const userId of recipients) {
       const p = this.#participants.get(userId)!;
-      if (this.#isBot(p)) this.bot.sendJson(DAVE_OPS.PrepareTransition, { transition_id: id, protocol_version: 0 });
+      if (this.#isBot(p))
+        this.bot.sendJson(DAVE_OPS.PrepareTransition, { transition_id: id, protocol_version: 0 });
       else {
         p.member?.prepareTransition(id, 0);
         transition.waiting.delete(userId);

@@ -19,7 +19,10 @@ export const DAVE_OPS = {
 } as const;
 
 /** Binary opcodes a client may send. */
-export const CLIENT_BINARY_OPS: ReadonlySet<number> = new Set([DAVE_OPS.MlsKeyPackage, DAVE_OPS.MlsCommitWelcome]);
+export const CLIENT_BINARY_OPS: ReadonlySet<number> = new Set([
+  DAVE_OPS.MlsKeyPackage,
+  DAVE_OPS.MlsCommitWelcome,
+]);
 
 export function serverFrame(seq: number, op: number, payload: Uint8Array): Buffer {
   const head = Buffer.alloc(3);

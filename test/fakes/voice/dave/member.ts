@@ -122,7 +122,8 @@ export class SimMember {
     const version = this.#pending.get(transitionId);
     if (version === undefined) return;
     this.#pending.delete(transitionId);
-    if (version === 1 && this.protocolVersion === 0) this.session?.setPassthroughMode(true, TRANSITION_EXPIRY_S);
+    if (version === 1 && this.protocolVersion === 0)
+      this.session?.setPassthroughMode(true, TRANSITION_EXPIRY_S);
     this.protocolVersion = version;
   }
 

@@ -86,9 +86,11 @@ export async function checkKeyPackage(bytes: Uint8Array, userId: string): Promis
   if (keyPackage.cipherSuite !== DAVE_CIPHERSUITE) return { ok: false, reason: "wrong ciphersuite" };
   const credential = keyPackage.leafNode.credential;
   if (credential.credentialType !== "basic") return { ok: false, reason: "not a basic credential" };
-  if (snowflakeFrom(credential.identity) !== userId) return { ok: false, reason: "credential names another user" };
+  if (snowflakeFrom(credential.identity) !== userId)
+    return { ok: false, reason: "credential names another user" };
   const source = keyPackage.leafNode;
-  if (source.leafNodeSource !== "key_package") return { ok: false, reason: "leaf node is not from a key package" };
+  if (source.leafNodeSource !== "key_package")
+    return { ok: false, reason: "leaf node is not from a key package" };
   if (source.lifetime.notBefore !== 0n || source.lifetime.notAfter !== MAX_LIFETIME) {
     return { ok: false, reason: "lifetime is not the maximal span" };
   }
@@ -131,7 +133,11 @@ export async function externalProposal(group: GroupView, proposal: Proposal): Pr
   );
   if (message.wireformat !== "mls_public_message") throw new Error("external proposal is not public");
   const ref = await makeProposalRef(
-    { wireformat: "mls_public_message", content: message.publicMessage.content, auth: message.publicMessage.auth },
+    {
+      wireformat: "mls_public_message",
+      content: message.publicMessage.content,
+      auth: message.publicMessage.auth,
+    },
     cs.hash,
   );
   return { message, encoded: encodeMlsMessage(message), ref };
@@ -139,10 +145,7 @@ export async function externalProposal(group: GroupView, proposal: Proposal): Pr
 
 /** op 27's body: operation type, then a vector of MLSMessages (append) or of ProposalRefs (revoke). */
 export function proposalsPayload(kind: "append" | "revoke", items: Uint8Array[]): Buffer {
-  const body =
-    kind === "append"
-      ? Buffer.concat(items)
-      : Buffer.concat(items.map((ref) => mlsVector(ref)));
+  const body = kind === "append" ? Buffer.concat(items) : Buffer.concat(items.map((ref) => mlsVector(ref)));
   return Buffer.concat([Buffer.from([kind === "append" ? 0 : 1]), mlsVector(body)]);
 }
 
@@ -153,6 +156,8 @@ export interface ParsedCommit {
   refs: Uint8Array[];
   /** Proposals carried by value: DAVE commits must carry references only. */
   inlineProposals: number;
+  /** The committer's new leaf credential identity (user id), when the commit carries a path. */
+  pathIdentity?: string;
   /** Bytes of the commit MLSMessage at the front of the payload. */
   length: number;
 }
@@ -170,7 +175,19 @@ export function parseCommit(bytes: Uint8Array): ParsedCommit | undefined {
     if (p.proposalOrRefType === "reference") refs.push(p.reference);
     else inlineProposals += 1;
   }
-  return { groupId: content.groupId, epoch: content.epoch, senderLeaf: content.sender.leafIndex, refs, inlineProposals, length };
+  const path = content.commit.path;
+  const credential = path?.leafNode.credential;
+  const pathIdentity =
+    credential?.credentialType === "basic" ? snowflakeFrom(credential.identity) : undefined;
+  return {
+    groupId: content.groupId,
+    epoch: content.epoch,
+    senderLeaf: content.sender.leafIndex,
+    refs,
+    inlineProposals,
+    length,
+    ...(path ? { pathIdentity: pathIdentity ?? "(not a basic credential)" } : {}),
+  };
 }
 
 export function parseWelcome(bytes: Uint8Array): Welcome | undefined {
