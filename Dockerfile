@@ -9,6 +9,9 @@ WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
+# node-gyp compiles against the headers the node image ships in /usr/local/include/node, instead of
+# downloading them from nodejs.org: the build needs only the npm registry and the Debian mirror.
+ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { Events } from "discord.js";
 import { Redis } from "ioredis";
 import { createDiscordClient, useShards } from "../src/discord/client.ts";
@@ -10,8 +11,9 @@ import { fmt, quantile } from "./stats.ts";
 import { startFakeMiniMaxProcess } from "./sync-latency.ts";
 
 /**
- * `npm run bench:fleet` (separate from `npm run bench`: it starts a dozen bot processes and takes a few
- * minutes). Real bot processes on a real redis-server against the sharded fake Discord:
+ * The fleet figures (`npm run bench` ends with them; `npm run bench:fleet` prints them alone: they
+ * start a dozen bot processes and take about four minutes). Real bot processes on a real
+ * redis-server against the sharded fake Discord:
  * - `/speak` throughput and p50/p99 with 1, 2 and 4 processes (4 shards split between them): bursts
  *   of interactions at once against the same fake MiniMax (its own process, 200 ms per synthesis);
  *   the rate of the median burst, as a ratio to the 1-process run, and p50/p99 over every request;
@@ -171,39 +173,59 @@ async function benchIdentify(maxConcurrency: number): Promise<{ ms: number; inva
   }
 }
 
-const minimax = await startFakeMiniMaxProcess(UPSTREAM_MS);
-const speakRows: SpeakRow[] = [];
-try {
-  for (const processes of [1, 2, 4]) speakRows.push(await benchSpeak(processes, minimax.url));
-} finally {
-  await minimax.stop();
-}
-console.log(
-  `fleet /speak: ${ROUNDS} bursts of ${BURST} interactions over 8 guilds and 4 shards, fake MiniMax at ${UPSTREAM_MS} ms (median burst)`,
-);
-const base = speakRows[0]!;
-for (const r of speakRows) {
-  console.log(
-    `  ${r.processes} process${r.processes === 1 ? " " : "es"}: ${fmt(r.perSecond, 1)}/s ` +
-      `(×${fmt(r.perSecond / base.perSecond)} of 1 process), p50 ${fmt(r.p50, 0)} ms, p99 ${fmt(r.p99, 0)} ms ` +
-      `(p50 ${fmt(r.p50 / UPSTREAM_MS)}× upstream)`,
-  );
+/**
+ * Prints every part, or one: `only` (BENCH_FLEET_ONLY) = speak, memory or identify. `npm run bench`
+ * ends with it; `npm run bench:fleet` runs it alone.
+ */
+export async function runFleetBench(only = process.env.BENCH_FLEET_ONLY): Promise<void> {
+  if (!only || only === "speak") {
+    const minimax = await startFakeMiniMaxProcess(UPSTREAM_MS);
+    const speakRows: SpeakRow[] = [];
+    try {
+      for (const processes of [1, 2, 4]) speakRows.push(await benchSpeak(processes, minimax.url));
+    } finally {
+      await minimax.stop();
+    }
+    console.log(
+      `fleet /speak: ${ROUNDS} bursts of ${BURST} interactions over 8 guilds and 4 shards, fake MiniMax at ${UPSTREAM_MS} ms (median burst)`,
+    );
+    const base = speakRows[0]!;
+    for (const r of speakRows) {
+      console.log(
+        `  ${r.processes} process${r.processes === 1 ? " " : "es"}: ${fmt(r.perSecond, 1)}/s ` +
+          `(×${fmt(r.perSecond / base.perSecond)} of 1 process), p50 ${fmt(r.p50, 0)} ms, p99 ${fmt(r.p99, 0)} ms ` +
+          `(p50 ${fmt(r.p50 / UPSTREAM_MS)}× upstream)`,
+      );
+    }
+  }
+
+  if (!only || only === "memory") {
+    const small = await benchMemory(4, 1);
+    const large = await benchMemory(1000, 1);
+    const split = await benchMemory(1000, 2);
+    const mb = (n: number) => fmt(n / 1024 / 1024, 0);
+    console.log("fleet memory (resident, per process, after READY; guilds of 24 channels and 12 roles)");
+    console.log(`  1 process, 4 guilds:          ${mb(small[0]!)} MiB`);
+    console.log(
+      `  1 process, 1,000 guilds:      ${mb(large[0]!)} MiB (×${fmt(large[0]! / small[0]!)} of 4 guilds)`,
+    );
+    console.log(`  2 processes, 500 guilds each: ${split.map(mb).join(" / ")} MiB`);
+  }
+
+  if (!only || only === "identify") {
+    console.log(
+      `fleet identify: 16 shards over 2 processes (fake window ${5000 / SCALE} ms, times ×${SCALE})`,
+    );
+    for (const mc of [1, 16]) {
+      const r = await benchIdentify(mc);
+      console.log(
+        `  max_concurrency ${String(mc).padStart(2)}: ${fmt(r.ms / 1000, 1)} s to all ready, ${r.invalid} op 9`,
+      );
+    }
+  }
 }
 
-const small = await benchMemory(4, 1);
-const large = await benchMemory(1000, 1);
-const split = await benchMemory(1000, 2);
-const mb = (n: number) => fmt(n / 1024 / 1024, 0);
-console.log("fleet memory (resident, per process, after READY)");
-console.log(`  1 process, 4 guilds:       ${mb(small[0]!)} MiB`);
-console.log(`  1 process, 1,000 guilds:   ${mb(large[0]!)} MiB (×${fmt(large[0]! / small[0]!)} of 4 guilds)`);
-console.log(`  2 processes, 500 guilds each: ${split.map(mb).join(" / ")} MiB`);
-
-console.log(`fleet identify: 16 shards over 2 processes (fake window ${5000 / SCALE} ms, times ×${SCALE})`);
-for (const mc of [1, 16]) {
-  const r = await benchIdentify(mc);
-  console.log(
-    `  max_concurrency ${String(mc).padStart(2)}: ${fmt(r.ms / 1000, 1)} s to all ready, ${r.invalid} op 9`,
-  );
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await runFleetBench();
+  process.exit(0);
 }
-process.exit(0);

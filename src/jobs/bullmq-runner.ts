@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { DelayedError, type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { JobLedger } from "./billing.ts";
@@ -16,8 +17,8 @@ import { isFinal, JOB_STATES, type JobPublisher, type JobRecord, type JobState }
 /**
  * The distributed form of the job runner, for a fleet on one Redis: BullMQ schedules, the steps are
  * the same (`runStep` in steps.ts), and the job record in the job store stays the one truth about a
- * narration. Two queues, each holding at most one BullMQ job per narration (its BullMQ id is the
- * narration's id, so adding it twice adds it once):
+ * narration. Two queues, each holding at most one BullMQ job per narration (its BullMQ id is made from
+ * the narration's, so adding it twice adds it once):
  *
  * - `narration-work`: submits, downloads and posting. A worker runs the job's steps one after another
  *   until it waits for its task (it moves to the poll queue), waits for a retry (moved to delayed),
@@ -44,6 +45,8 @@ export interface BullJobRunnerOptions extends JobRunnerOptions {
   /** Stalls (a worker died holding it) after which a job is given up on by BullMQ. Default 10. */
   maxStalledCount?: number;
   /** How often every active record is checked to be in a queue (a crash between store and queue). Default 60 s. */
+  /** Stored on each BullMQ job while this process runs it (`processedBy`). Default `host:pid`. */
+  workerName?: string;
   sweepMs?: number;
 }
 
@@ -76,6 +79,11 @@ const isQuery = (state: JobState) => state === "submitted" || state === "process
 
 interface StepJobData {
   id: string;
+}
+
+/** The BullMQ id of a narration's job (BullMQ refuses ids that are integers or hold ":"). */
+export function bullJobId(jobId: string): string {
+  return `job-${jobId.replaceAll(":", "_")}`;
 }
 
 /** Spacing of poll activations: `qps` per QUERY_WINDOW_MS at most, in every window. */
@@ -147,7 +155,7 @@ export function createBullJobRunner(deps: BullJobRunnerDeps): BullJobRunner {
       "step",
       { id: record.id },
       {
-        jobId: record.id,
+        jobId: bullJobId(record.id),
         delay: Math.max(0, record.nextAt - Date.now()),
         removeOnComplete: true,
         removeOnFail: true,
@@ -186,8 +194,9 @@ export function createBullJobRunner(deps: BullJobRunnerDeps): BullJobRunner {
   async function processWork(job: Job<StepJobData>, token?: string, signal?: AbortSignal): Promise<void> {
     const { id } = job.data;
     for (let i = 0; i < MAX_STEPS_PER_RUN; i++) {
-      // Stopping: handed back to the queue rather than completed (a completed job would be gone).
-      if (stopping) await delayUntil(job, token, Date.now() + 1000);
+      // Stopping: handed back to the queue rather than completed (a completed job would be gone),
+      // unless its paid call is half made here: only this process may finish it (see `submitKey`).
+      if (stopping && !stepDeps.submitting.has(id)) await delayUntil(job, token, Date.now() + 1000);
       const record = await step(id, signal);
       if (!record || isFinal(record.state)) return forget(id);
       if (isQuery(record.state)) return enqueue(record);
@@ -217,6 +226,7 @@ export function createBullJobRunner(deps: BullJobRunnerDeps): BullJobRunner {
   const workerOpts = {
     connection,
     prefix,
+    name: opts.workerName ?? `${hostname()}:${process.pid}`,
     autorun: false,
     lockDuration: opts.lockDurationMs ?? 15_000,
     stalledInterval: opts.stalledIntervalMs ?? 5_000,

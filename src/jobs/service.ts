@@ -144,8 +144,17 @@ export function createJobService(deps: JobServiceDeps): JobService {
           const existing = await store.get(req.id);
           // Created already (a request started twice): that job keeps the hold.
           if (existing) return existing;
+          // Stored only if still absent: of two processes starting it at once, one creates it.
+          const fresh = newJob(req);
+          const created = await store.update(req.id, (cur) => (cur ? undefined : fresh));
+          if (!created) {
+            const winner = await store.get(req.id);
+            if (winner) return winner;
+          }
+          job = created ?? (await store.put(fresh));
+        } else {
+          job = await store.put(newJob(req));
         }
-        job = await store.put(newJob(req));
       } catch (err) {
         // No job, no charge: the reservation goes back.
         await req.reservation.release();

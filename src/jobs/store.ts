@@ -58,7 +58,7 @@ export function createJobStore(kv: RecordKeyValue, opts: JobStoreOptions = {}): 
     const final = isFinal(job.state);
     // A final record expires; one going back to work (Retry) is stored without a TTL again.
     await kit.storeIndexedOpen(ACTIVE_KEY, job.id, !final, () =>
-      kv.set(jobKey(job.id), job, final ? ttl : undefined),
+      kit.setRecord(jobKey(job.id), job, final ? ttl : undefined),
     );
     // With a TTL, rewritten on every write of one of its jobs, so it never expires under a job still
     // at work.

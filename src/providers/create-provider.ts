@@ -19,7 +19,7 @@ export interface ProviderTuning {
    * The account's budgets when they are shared by a fleet (see `sharedProviderLimiters`); without
    * them each client keeps its own in-process limiters.
    */
-  limiters?: Partial<Record<"synthesis" | "query" | "files", Limiter>>;
+  limiters?: Partial<Record<"synthesis" | "query" | "files" | "design", Limiter>>;
 }
 
 /** Builds the configured provider. The bot and the CLI both come through here, so they share one code path. */

@@ -14,6 +14,9 @@ import type { Pump, RequestContext } from "./context.ts";
 
 export const PUMP_QUEUE = "request-pump";
 
+/** Longest a command waits for its pump run to be queued. */
+const ADD_TIMEOUT_MS = 2_000;
+
 export interface SharedPumpOptions {
   connection: Redis;
   prefix?: string;
@@ -59,19 +62,31 @@ export function createSharedPump(
   let started = false;
   return {
     async pump(guildId) {
+      const added = queue.add(
+        "pump",
+        { guildId },
+        {
+          deduplication: { id: guildId, keepLastIfActive: true },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      );
+      // BullMQ's connection waits out a Redis outage; a command handler must not wait with it (the
+      // run is queued when Redis is back, or by the next change or start-up).
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(resolve, ADD_TIMEOUT_MS, "timeout");
+      });
       try {
-        await queue.add(
-          "pump",
-          { guildId },
-          {
-            deduplication: { id: guildId, keepLastIfActive: true },
-            removeOnComplete: true,
-            removeOnFail: true,
-          },
-        );
+        if ((await Promise.race([added, timeout])) === "timeout") {
+          ctx.logger.warn({ guildId }, "queueing a request pump run is taking long; not waiting for it");
+        }
       } catch (err) {
         ctx.logger.warn({ guildId, err }, "could not queue a request pump run");
+      } finally {
+        clearTimeout(timer);
       }
+      added.catch(() => undefined);
     },
     start() {
       if (started) return;

@@ -5,6 +5,7 @@ import {
   idsMissing,
   type RecordStore,
   type RecordStoreOptions,
+  updateIdList,
 } from "../storage/record-kit.ts";
 import { isFinalRequest, type NarrationRequestRecord, NarrationRequestRecordSchema } from "./types.ts";
 
@@ -60,7 +61,7 @@ export function createRequestStore(kv: RecordKeyValue, opts: RequestStoreOptions
     await kit.storeIndexedOpen(openKey(request.guildId), request.id, !final, async () => {
       if (!final) await addToIdList(kv, GUILDS_KEY, request.guildId);
       if (request.jobId) await kv.set(jobKey(request.jobId), request.id, recordTtl);
-      await kv.set(recordKey(request.id), request, recordTtl);
+      await kit.setRecord(recordKey(request.id), request, recordTtl);
     });
     // Rewritten when the request is new to it, and when one ends.
     await kit.remember(recentKey(request.guildId), request.id, {
@@ -91,9 +92,10 @@ export function createRequestStore(kv: RecordKeyValue, opts: RequestStoreOptions
         await kit.serialised(async () => {
           const still: string[] = [];
           for (const g of idle) if (await hasNoneOpen(g)) still.push(g);
-          const current = await kit.readIds(GUILDS_KEY);
-          const kept = current.filter((g) => !still.includes(g));
-          if (kept.length !== current.length) await kv.set(GUILDS_KEY, kept);
+          await updateIdList(kv, GUILDS_KEY, (current) => {
+            const kept = current.filter((g) => !still.includes(g));
+            return kept.length !== current.length ? kept : undefined;
+          });
         });
       }
       return guilds.filter((g) => !idle.includes(g));

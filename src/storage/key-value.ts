@@ -9,5 +9,18 @@ export interface KeyValue {
   delete(key: string): Promise<unknown>;
 }
 
+/**
+ * A read-modify-write of one key that holds across processes (Redis: compare-and-set, retried by the
+ * caller). `change` gets the current value (undefined when absent) and returns what to write, or
+ * undefined to write nothing. Resolves true when it wrote, false when the value changed meanwhile or
+ * `change` declined. Stores used by one process only (SQLite, tests) do not have it.
+ */
+export interface AtomicUpdate {
+  update(
+    key: string,
+    change: (current: unknown) => { value: unknown; ttl?: number } | undefined,
+  ): Promise<boolean>;
+}
+
 /** What the record stores (jobs, narration requests) use: they never delete, they let keys expire. */
-export type RecordKeyValue = Pick<KeyValue, "get" | "set">;
+export type RecordKeyValue = Pick<KeyValue, "get" | "set"> & Partial<AtomicUpdate>;

@@ -81,6 +81,63 @@ export async function readRecord<S extends z.ZodType>(
   return parsed.data;
 }
 
+/** Tries of a compare-and-set before giving up: each loss means another process just wrote the key. */
+const MAX_CONFLICTS = 50;
+
+/** Inside `update`: the record changed since it was read; `update` reads it again. */
+class StaleRecordError extends Error {
+  constructor() {
+    super("the record changed since it was read");
+    this.name = "StaleRecordError";
+  }
+}
+
+/** Two processes wrote the same key at once more often than `MAX_CONFLICTS` in a row. */
+export class RecordConflictError extends Error {
+  constructor(key: string) {
+    super(`storage: ${key} kept changing under this write; giving up`);
+    this.name = "RecordConflictError";
+  }
+}
+
+function toIdList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+/**
+ * The id list at `key` changed by `change` (undefined: leave it). With a store shared by processes
+ * (`AtomicUpdate`) the change is applied by compare-and-set and retried when another process wrote
+ * the list meanwhile, so two processes adding ids at once both land; otherwise it is a plain read and
+ * write, serialised by the caller's queue. Returns the list as written (or as found).
+ */
+export async function updateIdList(
+  kv: RecordKeyValue,
+  key: string,
+  change: (ids: string[]) => string[] | undefined,
+  ttl?: number,
+): Promise<string[]> {
+  if (!kv.update) {
+    const ids = await readIdList(kv, key);
+    const next = change(ids);
+    if (next === undefined) return ids;
+    await kv.set(key, next, ttl);
+    return next;
+  }
+  for (let i = 0; i < MAX_CONFLICTS; i++) {
+    let result: string[] = [];
+    let declined = false;
+    const written = await kv.update(key, (current) => {
+      const ids = toIdList(current);
+      const next = change(ids);
+      declined = next === undefined;
+      result = next ?? ids;
+      return next === undefined ? undefined : { value: next, ttl };
+    });
+    if (written || declined) return result;
+  }
+  throw new RecordConflictError(key);
+}
+
 /**
  * Re-checks `suspects` (ids a reader found without a record) and removes the gone ones from the id
  * list at `key`, keeping at most the last `max`. Call it inside the store's write queue, so an id
@@ -95,17 +152,21 @@ export async function pruneIdList(
 ): Promise<string[]> {
   const gone = new Set<string>();
   for (const id of suspects) if (await isGone(id)) gone.add(id);
-  const current = await readIdList(kv, key);
-  let kept = current.filter((id) => !gone.has(id));
-  if (opts.max !== undefined) kept = kept.slice(-opts.max);
-  if (kept.length !== current.length) await kv.set(key, kept, opts.ttl);
-  return kept;
+  return updateIdList(
+    kv,
+    key,
+    (current) => {
+      let kept = current.filter((id) => !gone.has(id));
+      if (opts.max !== undefined) kept = kept.slice(-opts.max);
+      return kept.length !== current.length ? kept : undefined;
+    },
+    opts.ttl,
+  );
 }
 
 /** Adds `id` to the list at `key` (kept for ever) unless it is there. */
 export async function addToIdList(kv: RecordKeyValue, key: string, id: string): Promise<void> {
-  const ids = await readIdList(kv, key);
-  if (!ids.includes(id)) await kv.set(key, [...ids, id]);
+  await updateIdList(kv, key, (ids) => (ids.includes(id) ? undefined : [...ids, id]));
 }
 
 /** What a finished record keeps of its input (see `DroppedInputSchema` in src/text/narration-input.ts). */
@@ -182,6 +243,13 @@ export interface RecordKit<R> {
   /** A store's `get`, `put`, `update` and `newId`, around its `write` (one record with its indexes). */
   store(write: (record: R) => Promise<R>): RecordStore<R>;
   /**
+   * Stores a record's own key (a store's `write` calls it for the record). Inside `update`, with a
+   * store shared by processes, it writes only if the record is still what `update` read, and
+   * otherwise makes `update` start over from the newer record: a change made by another process
+   * meanwhile (a cancel during a job's step) is never overwritten by a change computed without it.
+   */
+  setRecord(key: string, record: R, ttl: number | undefined): Promise<void>;
+  /**
    * Drops from the list at `key` those of `suspects` (ids a reader found without a usable record)
    * whose record `isGone` says is gone, re-checked under the write queue, so an id added or reopened
    * meanwhile stays listed. Nothing to do without suspects.
@@ -224,6 +292,8 @@ export function createRecordKit<R extends KeptRecord>(
   const now = spec.now ?? Date.now;
   const ttl = spec.recordTtlMs !== undefined && spec.recordTtlMs > 0 ? spec.recordTtlMs : undefined;
   const serialised = createSerialQueue();
+  /** Inside `update`: the record key → what it held (JSON) when read. */
+  const expected = new Map<string, string>();
   const read = (id: string): Promise<R | undefined> =>
     readRecord(kv, spec.key(id), spec.schema, (issues) => spec.onInvalid(id, issues));
 
@@ -259,22 +329,47 @@ export function createRecordKit<R extends KeptRecord>(
       put: (record) => serialised(() => write(record)),
       update: (id, change) =>
         serialised(async () => {
-          const next = change(await read(id));
-          return next === undefined ? undefined : write(next);
+          if (!kv.update) {
+            const next = change(await read(id));
+            return next === undefined ? undefined : write(next);
+          }
+          const key = spec.key(id);
+          for (let i = 0; i < MAX_CONFLICTS; i++) {
+            const raw = await kv.get(key);
+            const parsed = raw === undefined || raw === null ? undefined : spec.schema.safeParse(raw);
+            if (parsed && !parsed.success) spec.onInvalid(id, parsed.error.issues.slice(0, 5));
+            const next = change(parsed?.success ? parsed.data : undefined);
+            if (next === undefined) return undefined;
+            expected.set(key, JSON.stringify(raw ?? null));
+            try {
+              return await write(next);
+            } catch (err) {
+              if (!(err instanceof StaleRecordError)) throw err;
+            } finally {
+              expected.delete(key);
+            }
+          }
+          throw new RecordConflictError(key);
         }),
       newId: () => randomBytes(9).toString("base64url"),
     }),
+    async setRecord(key, record, ttl) {
+      const before = expected.get(key);
+      if (before === undefined || !kv.update) {
+        await kv.set(key, record, ttl);
+        return;
+      }
+      const written = await kv.update(key, (current) =>
+        JSON.stringify(current ?? null) === before ? { value: record, ttl } : undefined,
+      );
+      if (!written) throw new StaleRecordError();
+    },
     prune,
     async storeIndexedOpen(key, id, open, storeRecord) {
-      const ids = await readIdList(kv, key);
-      const listed = ids.includes(id);
-      if (open && !listed) await kv.set(key, [...ids, id]);
+      if (open) await updateIdList(kv, key, (ids) => (ids.includes(id) ? undefined : [...ids, id]));
       await storeRecord();
-      if (!open && listed) {
-        await kv.set(
-          key,
-          ids.filter((x) => x !== id),
-        );
+      if (!open) {
+        await updateIdList(kv, key, (ids) => (ids.includes(id) ? ids.filter((x) => x !== id) : undefined));
       }
     },
     async listOpen(key, isClosed) {
@@ -284,9 +379,15 @@ export function createRecordKit<R extends KeptRecord>(
       return open.sort((a, b) => a.createdAt - b.createdAt);
     },
     async remember(key, id, { max, refresh }) {
-      const ids = await readIdList(kv, key);
-      if (ids.includes(id) && !refresh) return;
-      await kv.set(key, (ids.includes(id) ? ids : [...ids, id]).slice(-max), ttl);
+      await updateIdList(
+        kv,
+        key,
+        (ids) => {
+          if (ids.includes(id) && !refresh) return undefined;
+          return (ids.includes(id) ? ids : [...ids, id]).slice(-max);
+        },
+        ttl,
+      );
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import KeyvRedis, { createClient, type RedisClientType } from "@keyv/redis";
 import { Keyv } from "keyv";
+import type { AtomicUpdate } from "./key-value.ts";
 import { openSqlite, SqliteStore, sqliteLocation } from "./sqlite-store.ts";
 
 /**
@@ -14,7 +15,7 @@ export interface Storage {
    * A Keyv view of one namespace; the same namespace gives the same instance. Store failures reject
    * the call (Keyv's `throwOnErrors`) rather than reading as "not found".
    */
-  keyv<T>(namespace: string): Keyv<T>;
+  keyv<T>(namespace: string): Keyv<T> & Partial<AtomicUpdate>;
   /** The SQLite handle behind the store, for components that keep their own tables (the audio cache). */
   readonly sqlite?: DatabaseSync;
   /** The Redis client behind the store, for components that run their own scripts (the budget store). */
@@ -103,9 +104,12 @@ function checkNamespace(namespace: string): void {
   }
 }
 
-function namespaceCache(closed: () => boolean, make: (namespace: string) => Keyv<unknown>) {
-  const instances = new Map<string, Keyv<unknown>>();
-  return <T>(namespace: string): Keyv<T> => {
+function namespaceCache(
+  closed: () => boolean,
+  make: (namespace: string) => Keyv<unknown> & Partial<AtomicUpdate>,
+) {
+  const instances = new Map<string, Keyv<unknown> & Partial<AtomicUpdate>>();
+  return <T>(namespace: string): Keyv<T> & Partial<AtomicUpdate> => {
     if (closed()) throw new StorageError("storage is closed");
     checkNamespace(namespace);
     let keyv = instances.get(namespace);
@@ -114,7 +118,7 @@ function namespaceCache(closed: () => boolean, make: (namespace: string) => Keyv
       instances.set(namespace, keyv);
     }
     // Keyv does not validate what it reads back either way; callers parse values they did not write.
-    return keyv as Keyv<T>;
+    return keyv as Keyv<T> & Partial<AtomicUpdate>;
   };
 }
 
@@ -276,7 +280,8 @@ async function openRedisStorage(url: string, opts: StorageOptions): Promise<Stor
     keyv: namespaceCache(closed, (namespace) => {
       const store = new StrictKeyvRedis(client, namespace, closed);
       // The adapter prefixes keys itself (`namespace::key`); Keyv must not add its own prefix.
-      return new Keyv<unknown>({ store, namespace, useKeyPrefix: false, throwOnErrors: true });
+      const keyv = new Keyv<unknown>({ store, namespace, useKeyPrefix: false, throwOnErrors: true });
+      return Object.assign(keyv, { update: compareAndSet(client, keyv, (key) => `${namespace}::${key}`) });
     }),
     async close() {
       if (state === "closed") return;
@@ -285,6 +290,63 @@ async function openRedisStorage(url: string, opts: StorageOptions): Promise<Stor
       if (client.isReady) await client.close();
       else if (client.isOpen) client.destroy();
     },
+  };
+}
+
+/**
+ * KEYS[1]: the key. ARGV: the raw value read before (ARGV[2] "1"), or absent (ARGV[2] "0"); the new raw
+ * value; its time to live in ms (0: none). Writes only if the key still holds what was read.
+ */
+const COMPARE_AND_SET = `
+local current = redis.call('get', KEYS[1])
+if ARGV[2] == '1' then
+  if current ~= ARGV[1] then return 0 end
+elseif current then
+  return 0
+end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('set', KEYS[1], ARGV[3], 'PX', ARGV[4])
+else
+  redis.call('set', KEYS[1], ARGV[3])
+end
+return 1
+`;
+
+/**
+ * `AtomicUpdate` on one Keyv namespace of Redis: the raw value is read, changed, and written back by a
+ * script only if nobody wrote it meanwhile (optimistic: no lock is held, a loser re-reads and tries
+ * again). Values go through Keyv's own serialisation, so Keyv reads what this writes.
+ */
+function compareAndSet(
+  client: RedisClientType,
+  keyv: Keyv<unknown>,
+  rawKey: (key: string) => string,
+): AtomicUpdate["update"] {
+  return async (key, change) => {
+    try {
+      const raw = await client.get(rawKey(key));
+      let current: unknown;
+      if (raw !== null) {
+        const data = (await keyv.deserializeData(raw)) as { value?: unknown; expires?: number } | undefined;
+        const expired = typeof data?.expires === "number" && Date.now() > data.expires;
+        current = expired ? undefined : data?.value;
+      }
+      const next = change(current);
+      if (next === undefined) return false;
+      const ttl = next.ttl !== undefined && next.ttl > 0 ? next.ttl : undefined;
+      const encoded = await keyv.serializeData({
+        value: next.value,
+        expires: ttl === undefined ? undefined : Date.now() + ttl,
+      });
+      const written = await client.eval(COMPARE_AND_SET, {
+        keys: [rawKey(key)],
+        arguments: [raw ?? "", raw === null ? "0" : "1", String(encoded), String(ttl ?? 0)],
+      });
+      return written === 1;
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`Redis update failed: ${describe(err)}`, { cause: err });
+    }
   };
 }
 

@@ -1,4 +1,7 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WORK_QUEUE } from "../../src/jobs/bullmq-runner.ts";
 import { createJobStore, type JobStore } from "../../src/jobs/store.ts";
 import type { JobRecord } from "../../src/jobs/types.ts";
 import { createStorage, type Storage } from "../../src/storage/storage.ts";
@@ -22,14 +25,19 @@ let fleet: Fleet;
 let storage: Storage;
 let jobs: JobStore;
 
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+
 beforeAll(async () => {
+  loopDelay.enable();
   fleet = await startFleet({
     guilds: 4,
     shards: 2,
     processes: [{ SHARD_IDS: "0" }, { SHARD_IDS: "1" }],
     // A small query budget, so that 2 processes polling 8 jobs would exceed it if each kept its own.
     env: { SYNC_MAX_CHARS: "200", ASYNC_POLL_QPS: String(QPS) },
-    minimax: { asyncProcessingMs: 2_500, queryQps: QPS },
+    // Short clips: the fake renders real audio in this test's process, and a busy event loop here would
+    // skew the arrival times it records (and its own sliding window).
+    minimax: { asyncProcessingMs: 2_500, queryQps: QPS, msPerChar: 2 },
   });
   storage = await createStorage(fleet.redis.url);
   jobs = createJobStore(storage.keyv("jobs"));
@@ -125,15 +133,21 @@ describe("narration jobs across a fleet (BullMQ on Redis)", () => {
     await waitFor(() => requests(CREATE).length === createsBefore + 8, 40_000, "8 tasks created");
     // Downloads slow down, so that jobs are caught downloading as well as processing.
     fleet.minimax.inject({ kind: "latency", ms: 4_000, route: "/oss/", times: 8 });
-    let states: string[] = [];
+    // Process 1 is killed while it is downloading a result (and others are still processing).
+    const work = new Queue(WORK_QUEUE, { connection: { url: fleet.redis.url } });
+    const pid = fleet.bots[1]!.child.pid;
+    let held: string | undefined;
     const deadline = Date.now() + 40_000;
-    while (Date.now() < deadline) {
-      states = (await records(ids)).map((j) => j.state);
-      if (states.includes("downloading") && states.some((s) => s === "processing" || s === "submitted"))
-        break;
-      await new Promise((r) => setTimeout(r, 50));
+    while (!held && Date.now() < deadline) {
+      for (const active of await work.getActive()) {
+        const job = await jobs.get(active.data.id);
+        if (active.processedBy?.endsWith(`:${pid}`) && job?.state === "downloading") held = job.id;
+      }
+      if (!held) await new Promise((r) => setTimeout(r, 50));
     }
-    expect(states).toContain("downloading");
+    await work.close();
+    expect(held, "a job downloading in process 1").toBeDefined();
+    expect((await records(ids)).some((j) => j.state === "processing" || j.state === "submitted")).toBe(true);
     await fleet.kill(1);
     await fleet.restart(1);
 
@@ -155,7 +169,10 @@ describe("narration jobs across a fleet (BullMQ on Redis)", () => {
       .map((r) => r.at)
       .sort((x, y) => x - y);
     const gaps = at.slice(1).map((t, i) => t - at[i]!);
-    expect(maxInWindow(QUERY, 1_000), `gaps between queries (ms): ${gaps.join(", ")}`).toBeLessThanOrEqual(QPS);
+    expect(
+      maxInWindow(QUERY, 1_000),
+      `gaps between queries (ms): ${gaps.join(", ")}; loop delay max ${Math.round(loopDelay.max / 1e6)} ms`,
+    ).toBeLessThanOrEqual(QPS);
     expect(maxInWindow(CREATE, 60_000)).toBeLessThanOrEqual(60);
   });
 });

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   type BullJobRunnerOptions,
+  bullJobId,
   createBullJobRunner,
   POLL_QUEUE,
   pollSpacingMs,
@@ -156,10 +157,10 @@ describe("BullMQ job backend", () => {
     const b = await processOn({ publisher: a.publisher });
     await a.runner.start();
     await b.runner.start();
-    const job = await create(a, "rqonce1");
-    // A second start of the same request, from the other process: the same job, not a new one.
-    const again = await create(b, "rqonce1");
+    // The same request started by both processes at once: one job, not two.
+    const [job, again] = await Promise.all([create(a, "rqonce1"), create(b, "rqonce1")]);
     expect(again.id).toBe(job.id);
+    expect(again.createdAt).toBe(job.createdAt);
     b.runner.wake(job.id);
     a.runner.wake();
     const done = await until(a, job.id, (j) => j.state === "done", "done");
@@ -200,7 +201,7 @@ describe("BullMQ job backend", () => {
     cleanups.push(() => queue.close());
     const delayed = await waitFor(async () => {
       const jobs = await queue.getDelayed();
-      return jobs.find((j) => j.id === job.id);
+      return jobs.find((j) => j.id === bullJobId(job.id));
     }, "the job in the delayed set");
     expect(delayed.data).toEqual({ id: job.id });
     await until(q, job.id, (j) => j.state === "done", "done");

@@ -306,6 +306,8 @@ export interface SharedProviderLimiters {
   synthesis: SharedRateLimiter;
   query: SharedRateLimiter;
   files: SharedRateLimiter;
+  /** MiniMax's voice design, 20 per minute of its own. */
+  design: SharedRateLimiter;
 }
 
 /**
@@ -320,7 +322,7 @@ export const FLEET_SECOND_MS = 1_200;
 export function sharedProviderLimiters(
   redis: Redis,
   account: { provider: string; apiKey: string },
-  rates: { synthesisRpm: number; queryQps: number },
+  rates: { synthesisRpm: number; queryQps: number; designRpm?: number },
 ): SharedProviderLimiters {
   const digest = createHash("sha256").update(account.apiKey).digest("hex").slice(0, 16);
   const key = (budget: string) => `${account.provider}:${digest}:${budget}`;
@@ -336,6 +338,12 @@ export function sharedProviderLimiters(
       key: key("query"),
       limit: rates.queryQps,
       intervalMs: FLEET_SECOND_MS,
+    }),
+    design: new SharedRateLimiter({
+      redis,
+      key: key("design"),
+      limit: rates.designRpm ?? 20,
+      intervalMs: 61_000,
     }),
     files: new SharedRateLimiter({
       redis,

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis, type RedisOptions } from "ioredis";
+import { RateLimiterRedis } from "rate-limiter-flexible";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WouldMissDeadlineError } from "../../../src/providers/http/rate-limiter.ts";
 import {
@@ -102,6 +104,33 @@ describe("SharedRateLimiter (Redis)", () => {
     await view.acquire();
     expect(tickets.length).toBeGreaterThanOrEqual(1);
     expect(tickets[0]!.position).toBe(1);
+  });
+
+  it("stays a sliding window when another rate-limiter-flexible limiter shares its connection", async () => {
+    const redisConn = connect();
+    const limiter = new SharedRateLimiter({
+      redis: redisConn,
+      key: `mixed:${++run}`,
+      limit: 2,
+      intervalMs: 1_000,
+    });
+    // A fixed-window limiter (as the members' cooldowns use) on the same connection, made afterwards.
+    const cooldowns = new RateLimiterRedis({
+      storeClient: redisConn,
+      keyPrefix: "cd",
+      points: 1,
+      duration: 1,
+    });
+    await cooldowns.consume("someone");
+    await limiter.acquire();
+    await sleep(600);
+    await limiter.acquire();
+    await sleep(450);
+    // A fixed window that opened with the first start has just ended and would grant two at once; the
+    // sliding window has room for one until the second start is a second old.
+    await limiter.acquire(undefined, { deadline: performance.now() + 200 });
+    const refused = await limiter.acquire(undefined, { deadline: performance.now() + 200 }).catch((e) => e);
+    expect(refused).toBeInstanceOf(WouldMissDeadlineError);
   });
 
   it("refuses a start, without guessing, when Redis cannot be reached", async () => {
