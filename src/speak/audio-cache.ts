@@ -88,6 +88,8 @@ export function createAudioCache(
 }
 
 const TABLE = "audio_cache";
+/** Entries written per event-loop turn by the background writer (a few ms of work at most). */
+const WRITES_PER_TURN = 8;
 
 /**
  * Audio as a BLOB in its own table of the bot's SQLite file, so it survives restarts without the
@@ -217,16 +219,24 @@ export class SqliteAudioCache implements AudioCache {
     this.#pending.delete(key);
     this.#pending.set(key, { entry, storedAt: now, usedAt: now });
     if (this.#writeDelayMs <= 0) this.flush();
-    else this.#flushTimer ??= setTimeout(() => this.flush(), this.#writeDelayMs).unref();
+    else this.#flushTimer ??= setTimeout(() => this.#writeSome(), this.#writeDelayMs).unref();
   }
 
-  /** Writes the pending entries now, in one transaction, then evicts down to the bounds. */
+  /** Writes every pending entry now, then evicts down to the bounds. */
   flush(): void {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    if (this.#pending.size === 0) return;
-    const batch = [...this.#pending];
-    this.#pending.clear();
+    this.#write(this.#pending.size);
+  }
+
+  /**
+   * Writes up to `limit` pending entries (oldest first) in one transaction. The timer writes a few at
+   * a time and yields in between, so a burst of new audio never holds the event loop for long.
+   */
+  #write(limit: number): void {
+    if (this.#pending.size === 0 || limit <= 0) return;
+    const batch = [...this.#pending].slice(0, limit);
+    for (const [key] of batch) this.#pending.delete(key);
     try {
       inTransaction(this.#db, () => {
         for (const [key, { entry, storedAt, usedAt }] of batch) {
@@ -251,6 +261,14 @@ export class SqliteAudioCache implements AudioCache {
       });
     } catch (err) {
       this.#logger?.warn({ err, entries: batch.length }, "audio cache write failed");
+    }
+  }
+
+  #writeSome(): void {
+    this.#flushTimer = undefined;
+    this.#write(WRITES_PER_TURN);
+    if (this.#pending.size > 0) {
+      this.#flushTimer = setTimeout(() => this.#writeSome(), 0).unref();
     }
   }
 

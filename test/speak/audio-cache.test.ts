@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type AudioCache,
   type CachedAudio,
@@ -85,6 +85,26 @@ describe("SqliteAudioCache", () => {
     await cache.set("c", entry(10));
     await cache.close();
     expect(rows()).toBe(3);
+  });
+
+  it("writes a burst a few entries per turn of the event loop, yielding in between", async () => {
+    vi.useFakeTimers();
+    try {
+      const { db, cache } = await sqliteCache({ writeDelayMs: 10 });
+      const rows = () => Number(db.prepare("SELECT count(*) AS n FROM audio_cache").get()!.n);
+      for (let i = 0; i < 20; i++) await cache.set(`k${i}`, entry(10));
+      vi.advanceTimersByTime(9);
+      expect(rows()).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(rows()).toBe(8);
+      vi.advanceTimersByTime(1);
+      expect(rows()).toBe(16);
+      vi.advanceTimersByTime(1);
+      expect(rows()).toBe(20);
+      expect((await cache.get("k19"))?.audio.length).toBe(10);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("evicts pending entries by their last use once written", async () => {
