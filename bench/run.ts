@@ -1,3 +1,4 @@
+import { benchAudioCacheRedis, printAudioCacheRedis } from "./audio-cache-redis.ts";
 import { benchBudget, printBudget } from "./budget.ts";
 import { benchDave, printDave } from "./dave.ts";
 import { runFleetBench } from "./fleet.ts";
@@ -38,5 +39,7 @@ console.log();
 printVoiceLatency(await benchVoiceLatency());
 console.log();
 printBudget(await benchBudget());
+console.log();
+printAudioCacheRedis(await benchAudioCacheRedis());
 console.log();
 await runFleetBench();

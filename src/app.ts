@@ -314,7 +314,7 @@ function createSpeech({ config, logger, provider, fleet }: Base, storage: Storag
     config: defaults,
     logger,
   });
-  const audioCache = createAudioCache(storage, { maxBytes: config.audioCacheMaxBytes });
+  const audioCache = createAudioCache(storage, { maxBytes: config.audioCacheMaxBytes, logger });
   const speak = createSpeakService({
     provider,
     cache: audioCache,

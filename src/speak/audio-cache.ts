@@ -1,13 +1,14 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite";
-import type { Keyv } from "keyv";
+import type { RedisClientType } from "@keyv/redis";
 import { z } from "zod";
 import { inTransaction } from "../storage/sqlite-store.ts";
-import type { Storage } from "../storage/storage.ts";
+import { type Storage, StorageError } from "../storage/storage.ts";
+import { DROP_SCRIPT, GET_SCRIPT, SET_SCRIPT, STATS_SCRIPT } from "./audio-cache-scripts.ts";
 
 /**
  * Synthesized audio kept by request key (see cache-key.ts), so that repeating a request costs neither
- * time nor provider characters. Two homes: a table in the bot's SQLite file (bounded by size, LRU), or
- * Redis through Keyv (bounded by TTL; Redis's own maxmemory policy bounds its size).
+ * time nor provider characters. Two homes, with the same bounds (total bytes, least recently used
+ * evicted first, a TTL): a table in the bot's SQLite file, or Redis shared by a fleet.
  */
 
 export const CachedAudioSchema = z.object({
@@ -71,20 +72,25 @@ export interface SqliteAudioCacheOptions extends AudioCacheOptions {
   now?: () => number;
 }
 
-export interface KeyvAudioCacheOptions extends AudioCacheOptions {
-  /** Prefix of the two Keyv namespaces the cache uses. Default `audio-cache`. */
+export interface RedisAudioCacheOptions extends AudioCacheOptions {
+  /** Least recently used entries are evicted down to this total, for every process. Default 256 MiB. */
+  maxBytes?: number;
+  /** Optional bound on the number of entries, also enforced by LRU eviction. */
+  maxEntries?: number;
+  /** Prefix of the cache's keys (`<namespace>::…` and `<namespace>-index::…`). Default `audio-cache`. */
   namespace?: string;
 }
 
 export function createAudioCache(
   storage: Storage,
-  opts: SqliteAudioCacheOptions & KeyvAudioCacheOptions = {},
+  opts: SqliteAudioCacheOptions & RedisAudioCacheOptions = {},
 ): AudioCache {
   if (storage.kind === "sqlite") {
     if (!storage.sqlite) throw new Error("SQLite storage without a database handle");
     return new SqliteAudioCache(storage.sqlite, opts);
   }
-  return new KeyvAudioCache(storage, opts);
+  if (!storage.redis) throw new Error("Redis storage without a client");
+  return new RedisAudioCache(storage.redis, opts);
 }
 
 const TABLE = "audio_cache";
@@ -337,71 +343,120 @@ function rowToEntry(row: Record<string, SQLOutputValue>): CachedAudio | undefine
   return parsed.success ? parsed.data : undefined;
 }
 
+/** node-redis's code for RESP's bulk string ("$"): mapped to Buffer, replies keep the audio's bytes. */
+const RESP_BLOB_STRING = 0x24;
+
+/** What an entry's `info` field holds: everything but the audio. */
+const EntryInfoSchema = CachedAudioSchema.omit({ audio: true });
+const GetReply = z.union([z.null(), z.tuple([z.instanceof(Buffer), z.instanceof(Buffer)])]);
+const StatsReply = z.tuple([z.number().int().nonnegative(), z.number().int()]);
+
+/** The part of the node-redis client the cache uses. */
+export type AudioCacheRedis = Pick<RedisClientType, "eval" | "withTypeMapping">;
+
 /**
- * Through Keyv, for Redis (or any store): the audio travels base64-encoded by Keyv's serializer. A
- * second namespace holds each entry's size, so stats() can count without downloading the audio.
+ * In Redis, for a fleet: the same bounds as the SQLite cache (total audio bytes, least recently used
+ * evicted first) held for every process at once, since each call is one Lua script that Redis runs
+ * atomically (see audio-cache-scripts.ts), one round trip per call. The audio is stored as raw bytes;
+ * Redis expires entries by TTL and the index forgets them when it meets them. Writes are not deferred
+ * as in SQLite (whose commit is the costly part): a Redis write is one round trip, and the other
+ * processes see the entry at once.
  */
-export class KeyvAudioCache implements AudioCache {
-  readonly #entries: Keyv<unknown>;
-  readonly #sizes: Keyv<unknown>;
+export class RedisAudioCache implements AudioCache {
+  readonly #client: AudioCacheRedis;
+  readonly #binary: ReturnType<AudioCacheRedis["withTypeMapping"]>;
+  readonly #prefix: string;
+  readonly #index: [string, string, string, string];
+  readonly #maxBytes: number;
+  readonly #maxEntries: number;
   readonly #maxEntryBytes: number;
   readonly #ttlMs: number;
   readonly #logger: AudioCacheLogger | undefined;
   #hits = 0;
   #misses = 0;
 
-  constructor(storage: Pick<Storage, "keyv">, opts: KeyvAudioCacheOptions = {}) {
+  constructor(client: AudioCacheRedis, opts: RedisAudioCacheOptions = {}) {
     const namespace = opts.namespace ?? "audio-cache";
-    this.#entries = storage.keyv(namespace);
-    this.#sizes = storage.keyv(`${namespace}-sizes`);
-    this.#maxEntryBytes = opts.maxEntryBytes ?? AUDIO_CACHE_DEFAULTS.maxEntryBytes;
+    // As storage namespaces: `:` in one could reach into another's keys.
+    if (!/^[A-Za-z0-9_.-]+$/.test(namespace)) {
+      throw new Error(`audio cache namespace "${namespace}" must be letters, digits, "_", "-" or "."`);
+    }
+    this.#client = client;
+    this.#binary = client.withTypeMapping({ [RESP_BLOB_STRING]: Buffer });
+    this.#prefix = `${namespace}::`;
+    const index = `${namespace}-index::`;
+    this.#index = [`${index}lru`, `${index}expiry`, `${index}sizes`, `${index}totals`];
+    this.#maxBytes = opts.maxBytes ?? AUDIO_CACHE_DEFAULTS.maxBytes;
+    this.#maxEntries = opts.maxEntries ?? Number.MAX_SAFE_INTEGER;
+    // An entry larger than the whole cache would evict everything and then itself.
+    this.#maxEntryBytes = Math.min(opts.maxEntryBytes ?? AUDIO_CACHE_DEFAULTS.maxEntryBytes, this.#maxBytes);
     this.#ttlMs = opts.ttlMs ?? AUDIO_CACHE_DEFAULTS.ttlMs;
     this.#logger = opts.logger;
   }
 
   async get(key: string): Promise<CachedAudio | undefined> {
-    let raw: unknown;
-    try {
-      raw = await this.#entries.get(key);
-    } catch (err) {
-      // Keyv's JSON.parse failing means a mangled value; anything else is the store's failure.
-      if (!(err instanceof SyntaxError)) throw err;
-      raw = null;
+    const reply = GetReply.safeParse(
+      await this.#run("read", this.#binary, GET_SCRIPT, key, [this.#prefix, key]),
+    );
+    const entry = reply.success && reply.data ? parseEntry(reply.data[0], reply.data[1]) : undefined;
+    if (entry) {
+      this.#hits++;
+      return entry;
     }
-    if (raw === undefined) {
-      this.#misses++;
-      return undefined;
-    }
-    const parsed = CachedAudioSchema.safeParse(raw);
-    if (!parsed.success) {
+    if (!reply.success || reply.data) {
       this.#logger?.warn({ key }, "dropping a corrupt audio cache entry");
-      await Promise.all([this.#entries.delete(key), this.#sizes.delete(key)]);
-      this.#misses++;
-      return undefined;
+      await this.#run("drop", this.#client, DROP_SCRIPT, key, [this.#prefix, key]);
     }
-    this.#hits++;
-    return parsed.data;
+    this.#misses++;
+    return undefined;
   }
 
   async set(key: string, value: CachedAudio): Promise<void> {
-    const entry = CachedAudioSchema.parse(value);
-    if (entry.audio.length > this.#maxEntryBytes) return;
-    // Keyv reads a ttl of 0 as "no expiry".
-    await this.#entries.set(key, entry, this.#ttlMs);
-    await this.#sizes.set(key, entry.audio.length, this.#ttlMs);
+    const { audio, ...info } = CachedAudioSchema.parse(value);
+    if (audio.length > this.#maxEntryBytes) return;
+    await this.#run("write", this.#client, SET_SCRIPT, key, [
+      this.#prefix,
+      key,
+      audio,
+      JSON.stringify(info),
+      String(audio.length),
+      String(this.#ttlMs),
+      String(this.#maxBytes),
+      String(this.#maxEntries),
+    ]);
   }
 
-  /** Entries and bytes are approximate: an entry Redis evicted under memory pressure still counts until its TTL. */
   async stats(): Promise<AudioCacheStats> {
-    const iterate = this.#sizes.iterator;
-    if (!iterate) throw new Error("the storage behind the audio cache cannot list its keys");
-    let entries = 0;
-    let bytes = 0;
-    for await (const [, size] of iterate(undefined)) {
-      if (typeof size !== "number") continue;
-      entries++;
-      bytes += size;
-    }
+    const reply = await this.#run("stats", this.#client, STATS_SCRIPT, "", [this.#prefix]);
+    const [entries, bytes] = StatsReply.parse(reply);
     return { entries, bytes, hits: this.#hits, misses: this.#misses };
   }
+
+  async #run(
+    operation: string,
+    client: Pick<AudioCacheRedis, "eval">,
+    script: string,
+    key: string,
+    args: Array<string | Buffer>,
+  ): Promise<unknown> {
+    try {
+      return await client.eval(script, { keys: [...this.#index, this.#prefix + key], arguments: args });
+    } catch (err) {
+      // node-redis's TimeoutError has no message: its class names it.
+      const why = err instanceof Error ? err.message || err.constructor.name : String(err);
+      throw new StorageError(`Redis audio cache ${operation} failed: ${why}`, { cause: err });
+    }
+  }
+}
+
+/** An entry's two fields back into an entry, or undefined when either is not what set() writes. */
+function parseEntry(audio: Buffer, info: Buffer): CachedAudio | undefined {
+  let fields: unknown;
+  try {
+    fields = JSON.parse(info.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  const parsed = EntryInfoSchema.safeParse(fields);
+  return parsed.success ? { audio, ...parsed.data } : undefined;
 }

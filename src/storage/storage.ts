@@ -278,6 +278,12 @@ async function openRedisStorage(url: string, opts: StorageOptions): Promise<Stor
     redis: client,
     // All namespaces share the one client (and its one connection); only close() ends it.
     keyv: namespaceCache(closed, (namespace) => {
+      // Each namespace's adapter (KeyvRedis's initClient) puts one listener per client event (error,
+      // connect, disconnect, reconnecting) on the shared client, for the storage's lifetime: Node
+      // warned of a leak from the tenth namespace on. The limit grows by one per namespace (each is
+      // made once), so that a listener added per call would still be reported.
+      const limit = client.getMaxListeners();
+      if (limit > 0) client.setMaxListeners(limit + 1);
       const store = new StrictKeyvRedis(client, namespace, closed);
       // The adapter prefixes keys itself (`namespace::key`); Keyv must not add its own prefix.
       const keyv = new Keyv<unknown>({ store, namespace, useKeyPrefix: false, throwOnErrors: true });

@@ -33,6 +33,33 @@ describe("createStorage (redis)", () => {
     }
   });
 
+  it("serves many namespaces on its one client without a MaxListenersExceededWarning", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    const s = await createStorage(server.url);
+    try {
+      // More than the bot uses, each adapter adding its listeners to the shared client.
+      for (let i = 0; i < 30; i++) await s.keyv<number>(`listeners-${i}`).set("x", i);
+      // The same namespace again is the same adapter: no more listeners, no higher limit.
+      const limit = s.redis!.getMaxListeners();
+      const errorListeners = s.redis!.listenerCount("error");
+      expect(await s.keyv<number>("listeners-0").get("x")).toBe(0);
+      expect(s.redis!.listenerCount("error")).toBe(errorListeners);
+      expect(s.redis!.getMaxListeners()).toBe(limit);
+      // Still a finite limit, so that a listener added per call would be reported.
+      expect(limit).toBeGreaterThan(0);
+      expect(limit).toBeLessThan(100);
+      // Node reports a warning on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+      for (let i = 0; i < 30; i++) await s.keyv(`listeners-${i}`).clear();
+    } finally {
+      process.off("warning", onWarning);
+      await s.close();
+    }
+  });
+
   it("fails at start with a message naming STORAGE_URL when Redis is not there", async () => {
     const down = await startRedisServer();
     const url = down.url;
