@@ -44,6 +44,12 @@ export interface NarrationDeps {
 
 export interface Narration {
   start(req: NarrationRequest): Promise<JobRecord>;
+  /**
+   * Refuses a multi-voice story that could not start (a script that does not parse, flac, a voice the
+   * member may not use) with the reason; does nothing for a plain text. For checks made ahead of
+   * `start`, such as a community request at submission.
+   */
+  checkStory(req: Pick<NarrationRequest, "actor" | "text" | "file" | "options" | "voices">): Promise<void>;
   /** Retry of a failed or expired job: the requester or a moderator of its server, with a new reservation. */
   retry(jobId: string, actor: Actor & JobActor): Promise<JobRecord>;
 }
@@ -53,6 +59,9 @@ const RETRYABLE = new Set(["failed", "expired"]);
 export function createNarration(deps: NarrationDeps): Narration {
   const { jobs, planner } = deps;
   return {
+    async checkStory(req) {
+      await storyOf(req, deps);
+    },
     async start(req) {
       const format = req.options.format ?? "mp3";
       if (!(NARRATE_FORMATS as readonly string[]).includes(format)) {
@@ -107,7 +116,10 @@ export function createNarration(deps: NarrationDeps): Narration {
  * file) that declares its voices. Checked here, before anything is reserved: the script parses, comes
  * as mp3 (its parts are joined frame by frame), and names only voices the provider has.
  */
-async function storyOf(req: NarrationRequest, deps: NarrationDeps): Promise<Script | undefined> {
+async function storyOf(
+  req: Pick<NarrationRequest, "actor" | "text" | "file" | "options" | "voices">,
+  deps: NarrationDeps,
+): Promise<Script | undefined> {
   const script = storyScriptOf(req);
   if (!script) return undefined;
   if (req.options.format === "flac") {

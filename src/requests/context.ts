@@ -10,7 +10,7 @@ import type { NarrationRequestRecord, RequestCards, RequestNotice } from "./type
 export interface RequestServiceDeps {
   store: RequestStore;
   cards: RequestCards;
-  narration: Pick<Narration, "start">;
+  narration: Pick<Narration, "start" | "checkStory">;
   guildSettings: Pick<GuildSettingsStore, "get">;
   /** To notice jobs that ended without the runner telling (cancelled from their status message). */
   jobs?: Pick<JobService, "get">;

@@ -49,6 +49,17 @@ export async function submitRequest(
     throw new UserFacingError("Narrations come as mp3 or flac. Please pick one of those formats.");
   }
   const { input, chars } = prepare(req);
+  if (storyScriptOf(req)) {
+    // Its voices are checked now, so an unknown one is refused to the requester at once rather than
+    // failing the request once a moderator approves it.
+    await ctx.narration.checkStory({
+      actor: { userId: req.requesterId, guildId: req.guildId, roleIds: [], isManager: false },
+      text: req.text,
+      file: req.file,
+      options: req.options,
+      voices: req.voices,
+    });
+  }
   const settings = await ctx.guildSettings.get(req.guildId);
   assertMayRequest(settings, { roleIds: [], isManager: false }, { command: "narrate", chars });
   const mine = (await store.listOpen(req.guildId)).filter((r) => r.requesterId === req.requesterId);

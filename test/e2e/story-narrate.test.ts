@@ -234,6 +234,23 @@ describe("/request a multi-voice story", () => {
     expect(reply.content).toMatch(/Line 2 is spoken by Zed, who has no voice/);
     expect(isEphemeral(reply)).toBe(true);
   });
+
+  it("refuses a voice nobody has at submission, before a moderator sees the card", async () => {
+    const reply = await h.discord
+      .dispatchCommand({
+        name: "request submit",
+        channelId: channelId(),
+        options: {
+          title: "Miscast",
+          text: "Alice: Hi.\nBob: Hey.",
+          voices: "Alice=Calm_Woman, Bob=Nobody_At_All",
+        },
+      })
+      .waitForResponse(withText);
+    expect(reply.content).toMatch(/I do not know the voice of Bob \(`Nobody_At_All`\)/);
+    expect(isEphemeral(reply)).toBe(true);
+    expect(h.discord.allMessages().some((m) => JSON.stringify(m).includes("Miscast"))).toBe(false);
+  });
 });
 
 function order(speaker: string): number {

@@ -51,6 +51,7 @@ async function processOn(prefix: string, narrations: Narrations): Promise<Reques
     store: createRequestStore(storage.keyv("requests")),
     cards,
     narration: {
+      async checkStory() {},
       async start(req: NarrationRequest): Promise<JobRecord> {
         const id = req.jobId!;
         // Reserving characters and posting the status message take a while: room for a race.

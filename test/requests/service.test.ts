@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { NarrationRequest } from "../../src/jobs/narrate.ts";
+import type { Narration, NarrationRequest } from "../../src/jobs/narrate.ts";
 import type { JobRecord, JobState } from "../../src/jobs/types.ts";
 import {
   createRequestService,
@@ -40,7 +40,13 @@ function setup(
   const started: { req: NarrationRequest; job: JobRecord }[] = [];
   const jobs = new Map<string, JobRecord>();
   let failNext: Error | undefined;
+  const storyChecks: Parameters<Narration["checkStory"]>[0][] = [];
   const narration = {
+    /** As the real one: refuses a story naming a voice it does not know (here: Nobody_Voice). */
+    async checkStory(req: Parameters<Narration["checkStory"]>[0]): Promise<void> {
+      storyChecks.push(req);
+      if (req.voices?.includes("Nobody_Voice")) throw new UserFacingError("I do not know that voice.");
+    },
     async start(req: NarrationRequest): Promise<JobRecord> {
       if (failNext) {
         const err = failNext;
@@ -129,6 +135,7 @@ function setup(
     posted,
     updates,
     notices,
+    storyChecks,
     submit,
     endJob,
     ready,
@@ -142,6 +149,34 @@ function setup(
 }
 
 describe("request service", () => {
+  it("checks a story's voices at submission: an unknown one is refused at once, nothing stored", async () => {
+    const t = setup();
+    await expect(
+      t.submit("alice", "Bad cast", {
+        text: "Narrator: Hello.\nAlice: Hi.",
+        voices: "Narrator=Wise_Woman, Alice=Nobody_Voice",
+      }),
+    ).rejects.toThrow(UserFacingError);
+    expect(t.posted).toHaveLength(0);
+    expect(await t.store.listOpen(GUILD)).toHaveLength(0);
+
+    const r = await t.submit("alice", "Good cast", {
+      text: "Narrator: Hello.\nAlice: Hi.",
+      voices: "Narrator=Wise_Woman, Alice=Calm_Woman",
+    });
+    expect(r.title).toBe("Good cast");
+    expect(t.storyChecks.at(-1)?.actor).toEqual({
+      userId: "alice",
+      guildId: GUILD,
+      roleIds: [],
+      isManager: false,
+    });
+    // A plain text is no story: nothing to check.
+    const checks = t.storyChecks.length;
+    await t.submit("bob", "Plain");
+    expect(t.storyChecks).toHaveLength(checks);
+  });
+
   it("submit → approve → job started → job done → request done", async () => {
     const t = setup();
     const r = await t.submit("alice", "The Fox");
