@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { connect, createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { type RedisServer, startRedisServer } from "./redis-server.ts";
 
 /**
  * `npm run cluster`: a local fleet to try sharding on one machine. It starts CLUSTERS bot processes
@@ -41,31 +41,6 @@ export function shardRanges(count: number, processes: number): number[][] {
   return out;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("no TCP port");
-  return address.port;
-}
-
-async function answersPing(port: number): Promise<boolean> {
-  const socket = connect(port, "127.0.0.1");
-  try {
-    await once(socket, "connect");
-    socket.write("PING\r\n");
-    const [data] = (await once(socket, "data")) as [Buffer];
-    return data.toString().startsWith("+PONG");
-  } catch {
-    return false;
-  } finally {
-    socket.destroy();
-  }
-}
-
 async function recommendedShards(env: NodeJS.ProcessEnv): Promise<number> {
   const api = (env.DISCORD_API_URL ?? "https://discord.com/api").replace(/\/+$/, "");
   const res = await fetch(`${api}/v10/gateway/bot`, {
@@ -79,30 +54,20 @@ async function recommendedShards(env: NodeJS.ProcessEnv): Promise<number> {
   return body.shards;
 }
 
-async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  const spawned = await Promise.race([
-    once(child, "spawn").then(() => true),
-    once(child, "error").then(() => false),
-  ]);
-  if (!spawned) {
-    fail(
-      "npm run cluster needs a Redis: set STORAGE_URL=redis://host:port, or install redis-server " +
+async function startRedis(): Promise<RedisServer> {
+  let redis: RedisServer;
+  try {
+    redis = await startRedisServer({
+      inheritStderr: true,
+      missing:
+        "npm run cluster needs a Redis: set STORAGE_URL=redis://host:port, or install redis-server " +
         "(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) to have one started here.",
-    );
+    });
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
   }
-  const deadline = Date.now() + 10_000;
-  while (!(await answersPing(port))) {
-    if (Date.now() > deadline) fail(`redis-server did not answer on port ${port}.`);
-    await sleep(25);
-  }
-  log("started a redis-server for this cluster (no persistence)", { port });
-  return { url: `redis://127.0.0.1:${port}`, child };
+  log("started a redis-server for this cluster (no persistence)", { port: redis.port });
+  return redis;
 }
 
 async function main(): Promise<void> {
@@ -170,7 +135,7 @@ async function main(): Promise<void> {
     for (const child of children.values()) child.kill("SIGTERM");
     await Promise.race([Promise.all(exits), sleep(30_000)]);
     for (const child of children.values()) child.kill("SIGKILL");
-    redis?.child.kill("SIGTERM");
+    void redis?.stop();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

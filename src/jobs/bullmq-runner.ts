@@ -2,17 +2,12 @@ import { hostname } from "node:os";
 import { DelayedError, type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { JobLedger } from "./billing.ts";
-import { PendingResults } from "./pending-results.ts";
 import { createPollPlan } from "./poll-plan.ts";
-import {
-  DEFAULT_RUNNER_TIMING,
-  type JobRunner,
-  type JobRunnerOptions,
-  type JobRunnerStats,
-} from "./runner.ts";
-import { type JobLogger, runStep, type StepDeps, type StepRun, type StepTiming } from "./steps.ts";
+import type { JobRunner, JobRunnerOptions, JobRunnerStats } from "./runner.ts";
+import { createStepWiring, runnerTiming } from "./step-wiring.ts";
+import { type JobLogger, runStep, type StepDeps } from "./steps.ts";
 import type { JobStore } from "./store.ts";
-import { isFinal, JOB_STATES, type JobPublisher, type JobRecord, type JobState } from "./types.ts";
+import { isFinal, type JobPublisher, type JobRecord, type JobState } from "./types.ts";
 
 /**
  * The distributed form of the job runner, for a fleet on one Redis: BullMQ schedules, the steps are
@@ -104,16 +99,16 @@ export function createBullJobRunner(deps: BullJobRunnerDeps): BullJobRunner {
   const { store, logger, connection } = deps;
   const opts = deps.options ?? {};
   const prefix = opts.prefix ?? "bull";
-  const timing: StepTiming = { ...DEFAULT_RUNNER_TIMING, ...definedTiming(opts) };
+  const timing = runnerTiming(opts);
   const plan = createPollPlan({ timing, options: opts.pollPlan, store: deps.speedStore, logger });
   const qps = Math.max(1, Math.floor(opts.queryQps ?? 10));
-  const finished = new Map<JobState, number>();
-  const counters = { queries: 0, steps: 0 };
   const inFlight = new Map<string, AbortController>();
   let stopping = false;
   let sweepTimer: NodeJS.Timeout | undefined;
 
-  const stepDeps: StepDeps = {
+  const wiring = createStepWiring({
+    store,
+    ledger: deps.ledger,
     provider: deps.provider,
     publisher: deps.publisher,
     logger,
@@ -121,26 +116,9 @@ export function createBullJobRunner(deps: BullJobRunnerDeps): BullJobRunner {
     random: Math.random,
     timing,
     plan,
-    pending: new PendingResults(opts.maxPendingBytes ?? 256 * 1024 * 1024),
-    paid: new Map(),
-    submitting: new Set(),
-    onQuery: (info) => {
-      counters.queries++;
-      opts.onQuery?.(info);
-    },
-  };
-  const stepRun: StepRun = {
-    store,
-    ledger: deps.ledger,
-    deps: stepDeps,
-    onStep: () => {
-      counters.steps++;
-    },
-    onChange: (job) => {
-      if (isFinal(job.state)) finished.set(job.state, (finished.get(job.state) ?? 0) + 1);
-      opts.onChange?.(job);
-    },
-  };
+    options: opts,
+  });
+  const { deps: stepDeps, run: stepRun, counters } = wiring;
 
   const queueOpts = { connection, prefix };
   const work = new Queue<StepJobData>(WORK_QUEUE, queueOpts);
@@ -307,21 +285,12 @@ export function createBullJobRunner(deps: BullJobRunnerDeps): BullJobRunner {
       await Promise.all([work.close(), poll.close()]);
     },
     stats(): JobRunnerStats {
-      const byState = Object.fromEntries(JOB_STATES.map((s) => [s, finished.get(s) ?? 0])) as Record<
-        JobState,
-        number
-      >;
-      return { byState, queries: counters.queries, steps: counters.steps, inFlight: inFlight.size };
+      return {
+        byState: wiring.finishedByState(),
+        queries: counters.queries,
+        steps: counters.steps,
+        inFlight: inFlight.size,
+      };
     },
   };
-}
-
-/** `{ maxAttempts: undefined }` from a config lookup means "default", not "no limit". */
-function definedTiming(opts: JobRunnerOptions): Partial<StepTiming> {
-  const out: Partial<StepTiming> = {};
-  for (const k of Object.keys(DEFAULT_RUNNER_TIMING) as (keyof StepTiming)[]) {
-    const v = opts[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
 }

@@ -2,18 +2,13 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { TtsProvider } from "../speech/types.ts";
 import type { KeyValue } from "../storage/key-value.ts";
 import type { JobLedger } from "./billing.ts";
-import { PendingResults } from "./pending-results.ts";
 import { createPollPlan, type PlanJob, type PollPlanOptions } from "./poll-plan.ts";
-import {
-  type JobLogger,
-  type QueryInfo,
-  runStep,
-  type StepDeps,
-  type StepRun,
-  type StepTiming,
-} from "./steps.ts";
+import { createStepWiring, runnerTiming } from "./step-wiring.ts";
+import { type JobLogger, type QueryInfo, runStep, type StepTiming } from "./steps.ts";
 import type { JobStore } from "./store.ts";
-import { isFinal, JOB_STATES, type JobPublisher, type JobRecord, type JobState } from "./types.ts";
+import { isFinal, type JobPublisher, type JobRecord, type JobState } from "./types.ts";
+
+export { DEFAULT_RUNNER_TIMING } from "./step-wiring.ts";
 
 /**
  * The persistent form of the async poll loop: one scheduler loop over every non-final job in the
@@ -49,17 +44,6 @@ export interface JobRunnerOptions extends Partial<StepTiming> {
   /** Bytes of finished audio held for posting at once; past it the oldest re-download later. Default 256 MiB. */
   maxPendingBytes?: number;
 }
-
-export const DEFAULT_RUNNER_TIMING: StepTiming = {
-  firstPollMs: 2_000,
-  maxPollMs: 20_000,
-  pollBackoff: 1.5,
-  maxProcessingMs: 2 * 3600_000,
-  maxAttempts: 8,
-  maxUnexpectedAttempts: 3,
-  retryBaseMs: 2_000,
-  retryMaxMs: 120_000,
-};
 
 export interface JobRunnerDeps {
   store: JobStore;
@@ -122,7 +106,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const queryQps = Math.max(1, Math.floor(opts.queryQps ?? 10));
   const idleMs = opts.idleMs ?? 30_000;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
-  const timing: StepTiming = { ...DEFAULT_RUNNER_TIMING, ...definedOnly(opts) };
+  const timing = runnerTiming(opts);
   const plan = createPollPlan({ timing, options: opts.pollPlan, store: deps.speedStore, logger });
 
   /** Job id → when it is next due. Only non-final jobs are here. */
@@ -134,12 +118,9 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const querying = new Set<string>();
   /** Start times (performance.now()) of the queries in the current window, oldest first. */
   const queryStarts: number[] = [];
-  const finished = new Map<JobState, number>();
   const inFlight = new Map<string, { done: Promise<void>; controller: AbortController }>();
   /** Woken while a step was running: look again as soon as it ends. */
   const recheck = new Set<string>();
-  const counters = { queries: 0, steps: 0 };
-  const pending = new PendingResults(opts.maxPendingBytes ?? 256 * 1024 * 1024);
   const storeFailures = new Map<string, number>();
   const maxStoreFailures = opts.maxStoreFailures ?? 8;
 
@@ -148,7 +129,9 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   let poked = false;
   let wakeLoop: (() => void) | undefined;
 
-  const stepDeps: StepDeps = {
+  const wiring = createStepWiring({
+    store,
+    ledger: deps.ledger,
     provider: deps.provider,
     publisher,
     logger,
@@ -156,27 +139,10 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     random: deps.random ?? Math.random,
     timing,
     plan,
-    pending,
-    paid: new Map(),
-    submitting: new Set(),
-    onQuery: (info) => {
-      counters.queries++;
-      opts.onQuery?.(info);
-    },
-  };
-
-  const stepRun: StepRun = {
-    store,
-    ledger: deps.ledger,
-    deps: stepDeps,
-    onStep: () => {
-      counters.steps++;
-    },
-    onChange: (stored) => {
-      if (isFinal(stored.state)) finished.set(stored.state, (finished.get(stored.state) ?? 0) + 1);
-      opts.onChange?.(stored);
-    },
-  };
+    options: opts,
+  });
+  const { deps: stepDeps, run: stepRun, counters } = wiring;
+  const { pending } = stepDeps;
 
   function poke(): void {
     poked = true;
@@ -349,10 +315,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       logger.info({}, "job runner stopped");
     },
     stats() {
-      const byState = Object.fromEntries(JOB_STATES.map((s) => [s, finished.get(s) ?? 0])) as Record<
-        JobState,
-        number
-      >;
+      const byState = wiring.finishedByState();
       for (const s of states.values()) byState[s]++;
       return { byState, queries: counters.queries, steps: counters.steps, inFlight: inFlight.size };
     },
@@ -368,15 +331,4 @@ function planJobOf(job: JobRecord): PlanJob {
     createdAt: job.createdAt,
     seenProcessingAt: job.seenProcessingAt,
   };
-}
-
-/** `{ maxAttempts: undefined }` from a config lookup means "default", not "no limit". */
-function definedOnly(opts: JobRunnerOptions): Partial<StepTiming> {
-  const keys = Object.keys(DEFAULT_RUNNER_TIMING) as (keyof StepTiming)[];
-  const out: Partial<StepTiming> = {};
-  for (const k of keys) {
-    const v = opts[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
 }

@@ -260,33 +260,14 @@ async function poll(
   signal: AbortSignal,
 ): Promise<JobRecord> {
   if (!job.taskId) throw new JobFailure("invalid", "The job lost its task id; please start it again.");
-  const state = await api.queryTask(job.taskId, { signal });
-  const polls = job.polls + 1;
-  const now = deps.now();
-  const sinceSubmitMs = now - (job.submittedAt ?? job.createdAt);
-  deps.onQuery({ jobId: job.id, taskId: job.taskId, status: state.status, polls, sinceSubmitMs });
+  const query = await queryTask(job, job.taskId, api, deps, signal);
+  const { state, polls, now } = query;
   switch (state.status) {
     case "processing":
-      if (sinceSubmitMs > deps.timing.maxProcessingMs) {
-        return end(
-          job,
-          "failed",
-          {
-            kind: "timeout",
-            message: `The speech service was still working on this after ${Math.round(sinceSubmitMs / 60_000)} minutes; giving up.`,
-          },
-          deps,
-        );
-      }
-      return moveTo(job, "processing", deps, {
-        polls,
-        seenProcessingAt: now,
-        nextAt: now + deps.plan.processing(job, now),
-      });
+      return stillProcessing(job, query, deps);
     case "success": {
       const resultFileId = state.fileId ?? job.resultFileId;
-      if (!resultFileId)
-        throw new JobFailure("upstream", "The speech service finished but named no result file.");
+      if (!resultFileId) throw new JobFailure("upstream", NO_RESULT_FILE);
       deps.plan.finished(job, now);
       return moveTo(job, "downloading", deps, { polls, resultFileId });
     }
@@ -301,16 +282,64 @@ async function poll(
         deps,
       );
     case "expired":
-      return end(
-        job,
-        "expired",
-        {
-          kind: "expired",
-          message: "The speech service's task expired before its result could be fetched.",
-        },
-        deps,
-      );
+      return taskExpired(job, deps);
   }
+}
+
+/** One status query of a task, reported to `onQuery`; the poll step decides from its answer. */
+async function queryTask(
+  job: JobRecord,
+  taskId: string,
+  api: AsyncTtsApi,
+  deps: StepDeps,
+  signal: AbortSignal,
+) {
+  const state = await api.queryTask(taskId, { signal });
+  const polls = job.polls + 1;
+  const now = deps.now();
+  const sinceSubmitMs = now - (job.submittedAt ?? job.createdAt);
+  deps.onQuery({ jobId: job.id, taskId, status: state.status, polls, sinceSubmitMs });
+  return { state, polls, now, sinceSubmitMs };
+}
+
+/** The task is still being worked on: asked again when the plan says, or given up on after too long. */
+function stillProcessing(
+  job: JobRecord,
+  query: { polls: number; now: number; sinceSubmitMs: number },
+  deps: StepDeps,
+): JobRecord {
+  const { polls, now, sinceSubmitMs } = query;
+  if (sinceSubmitMs > deps.timing.maxProcessingMs) {
+    const minutes = Math.round(sinceSubmitMs / 60_000);
+    const message = `The speech service was still working on this after ${minutes} minutes; giving up.`;
+    return end(job, "failed", { kind: "timeout", message }, deps);
+  }
+  return moveTo(job, "processing", deps, {
+    polls,
+    seenProcessingAt: now,
+    nextAt: now + deps.plan.processing(job, now),
+  });
+}
+
+/** The provider's task expired before its result was fetched: nothing more can come of it. */
+function taskExpired(job: JobRecord, deps: StepDeps): JobRecord {
+  const message = "The speech service's task expired before its result could be fetched.";
+  return end(job, "expired", { kind: "expired", message }, deps);
+}
+
+const NO_RESULT_FILE = "The speech service finished but named no result file.";
+
+/** A finished task's audio; a result without any is the provider's fault. */
+async function fetchAudio(api: AsyncTtsApi, fileId: string, signal: AbortSignal) {
+  const result = await api.fetchResult(fileId, { signal });
+  if (result.parts.length === 0)
+    throw new JobFailure("upstream", "The speech service's result held no audio.");
+  return result;
+}
+
+/** A part's duration as the provider reports it (`extra.audio_length`, ms), when it does. */
+function partMs(part: { extra?: Record<string, unknown> }): number | undefined {
+  return typeof part.extra?.audio_length === "number" ? part.extra.audio_length : undefined;
 }
 
 function uploadLimit(job: JobRecord): number {
@@ -326,14 +355,12 @@ async function produce(job: JobRecord, deps: StepDeps, signal: AbortSignal): Pro
   if (api) {
     if (!job.resultFileId)
       throw new JobFailure("invalid", "The job lost its result file id; please start it again.");
-    const result = await api.fetchResult(job.resultFileId, { signal });
-    if (result.parts.length === 0)
-      throw new JobFailure("upstream", "The speech service's result held no audio.");
+    const result = await fetchAudio(api, job.resultFileId, signal);
     pieces = result.parts.map((p) => ({
       audio: p.audio,
       format: p.format,
       subtitles: p.subtitles,
-      durationMs: typeof p.extra?.audio_length === "number" ? p.extra.audio_length : undefined,
+      durationMs: partMs(p),
     }));
   } else {
     const long = await synthesizeLong(deps.provider, { ...job.settings, text: textOf(job) }, { signal });
@@ -475,26 +502,14 @@ async function pollStoryRun(
   if (index < 0) return moveTo(job, "downloading", deps);
   const run = story.runs[index]!;
   if (!run.taskId) throw new JobFailure("invalid", "The story lost a task id; please start it again.");
-  const state = await api.queryTask(run.taskId, { signal });
-  const polls = job.polls + 1;
-  const now = deps.now();
-  const sinceSubmitMs = now - (job.submittedAt ?? job.createdAt);
-  deps.onQuery({ jobId: job.id, taskId: run.taskId, status: state.status, polls, sinceSubmitMs });
+  const query = await queryTask(job, run.taskId, api, deps, signal);
+  const { state, polls, now } = query;
   switch (state.status) {
     case "processing":
-      if (sinceSubmitMs > deps.timing.maxProcessingMs) {
-        const minutes = Math.round(sinceSubmitMs / 60_000);
-        const message = `The speech service was still working on this after ${minutes} minutes; giving up.`;
-        return end(job, "failed", { kind: "timeout", message }, deps);
-      }
-      return moveTo(job, "processing", deps, {
-        polls,
-        seenProcessingAt: now,
-        nextAt: now + deps.plan.processing(job, now),
-      });
+      return stillProcessing(job, query, deps);
     case "success": {
       const fileId = state.fileId ?? run.fileId;
-      if (!fileId) throw new JobFailure("upstream", "The speech service finished but named no result file.");
+      if (!fileId) throw new JobFailure("upstream", NO_RESULT_FILE);
       const runs = story.runs.map((r, i) => (i === index ? { ...r, fileId, ready: true } : r));
       const last = runs.every((r) => r.ready);
       // The next run's task has been working meanwhile: ask about it at once.
@@ -511,12 +526,7 @@ async function pollStoryRun(
         deps,
       );
     case "expired":
-      return end(
-        job,
-        "expired",
-        { kind: "expired", message: "The speech service's task expired before its result could be fetched." },
-        deps,
-      );
+      return taskExpired(job, deps);
   }
 }
 
@@ -547,14 +557,12 @@ async function produceStory(
     if (api) {
       if (!run.fileId)
         throw new JobFailure("invalid", "The story lost a result file id; please start it again.");
-      const result = await api.fetchResult(run.fileId, { signal });
-      if (result.parts.length === 0)
-        throw new JobFailure("upstream", "The speech service's result held no audio.");
+      const result = await fetchAudio(api, run.fileId, signal);
       let offset = 0;
       const subtitles = [];
       for (const part of result.parts) {
         subtitles.push(...offsetSubtitles(part.subtitles ?? [], offset));
-        offset += typeof part.extra?.audio_length === "number" ? part.extra.audio_length : 0;
+        offset += partMs(part) ?? 0;
       }
       runs.push({
         speaker: run.speaker,

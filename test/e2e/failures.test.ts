@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { freePort } from "../../scripts/redis-server.ts";
 import { STORAGE_UNAVAILABLE_MESSAGE } from "../../src/discord/reply.ts";
 import { type FakeDiscord, type InteractionHandle, startFakeDiscord } from "../fakes/discord/index.ts";
 import { type FakeMiniMax, startFakeMiniMax } from "../fakes/index.ts";
@@ -19,17 +19,6 @@ import { type Harness, startHarness, waitFor } from "./harness.ts";
  */
 
 const ENTRY = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("no TCP port");
-  return address.port;
-}
 
 interface BotProcess {
   child: ChildProcess;

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { joinLine, leaveLine, lineTicket, missedBy, type Waiter } from "./waiting-line.ts";
 
 /** Sleeps `ms`; injectable so tests can drive time by hand. */
 export type Sleep = (ms: number) => Promise<void>;
@@ -70,14 +71,6 @@ interface Line {
   pumping: boolean;
 }
 
-interface Waiter {
-  resolve: () => void;
-  reject: (reason: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  deadline: number | undefined;
-}
-
 /**
  * A sliding-window limiter: it remembers the start time of the last `limit` grants, so no window of
  * `intervalMs` ever holds more than `limit` starts — unlike a token bucket, which would allow a burst
@@ -145,52 +138,22 @@ export class RateLimiter implements Limiter {
   acquire(signal?: AbortSignal, opts: AcquireOptions = {}): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const { deadline } = opts;
-    if (deadline !== undefined) {
-      const now = this.#now();
-      const start = this.#predict(this.#line.queue.length, now);
-      if (start > deadline) return Promise.reject(new WouldMissDeadlineError(start - now));
-    }
+    const late = missedBy(deadline, this.#line.queue.length, this.#now, this.#predictFn);
+    if (late !== undefined) return Promise.reject(new WouldMissDeadlineError(late));
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, signal, onAbort: undefined, deadline };
-      if (signal) {
-        waiter.onAbort = () => {
-          const i = this.#line.queue.indexOf(waiter);
-          if (i >= 0) this.#line.queue.splice(i, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", waiter.onAbort, { once: true });
-      }
-      this.#line.queue.push(waiter);
+      joinLine(this.#line.queue, waiter);
       void this.#pump();
       // The pump grants a free slot synchronously; a waiter still queued has to wait its turn.
       const onQueued = opts.onQueued ?? this.#onQueued;
       if (onQueued && this.#line.queue.includes(waiter)) {
         try {
-          onQueued(this.#ticket(waiter));
+          onQueued(lineTicket(this.#line.queue, waiter, this.#now, this.#predictFn));
         } catch {
           // A listener's failure must not cost the waiter its place.
         }
       }
     });
-  }
-
-  /** The live view of one waiter's place, for `onQueued`. */
-  #ticket(waiter: Waiter): QueueTicket {
-    const index = () => this.#line.queue.indexOf(waiter);
-    const waitMs = () => {
-      const i = index();
-      if (i < 0) return 0;
-      const now = this.#now();
-      return Math.max(0, this.#predict(i, now) - now);
-    };
-    return {
-      get position() {
-        return index() + 1;
-      },
-      get waitMs() {
-        return waitMs();
-      },
-    };
   }
 
   /** The grant time of the waiter `ahead` places back in the queue (0 = the head), from `now`. */
@@ -205,9 +168,8 @@ export class RateLimiter implements Limiter {
     return at;
   }
 
-  #leave(waiter: Waiter): void {
-    if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
-  }
+  /** `#predict` as a value, for the line's helpers (waiting-line.ts). */
+  readonly #predictFn = (ahead: number, now: number) => this.#predict(ahead, now);
 
   /** Rejects (and removes) every waiter whose deadline has passed. */
   #expire(now: number): void {
@@ -215,7 +177,7 @@ export class RateLimiter implements Limiter {
       const waiter = this.#line.queue[i]!;
       if (waiter.deadline !== undefined && now > waiter.deadline) {
         this.#line.queue.splice(i, 1);
-        this.#leave(waiter);
+        leaveLine(waiter);
         waiter.reject(new WouldMissDeadlineError(this.#predict(i, now) - now));
         continue;
       }
@@ -235,7 +197,7 @@ export class RateLimiter implements Limiter {
         if (this.#line.queue.length === 0) break;
         if (this.#line.starts.length < this.limit) {
           const waiter = this.#line.queue.shift()!;
-          this.#leave(waiter);
+          leaveLine(waiter);
           this.#line.starts.push(now);
           waiter.resolve();
           continue;

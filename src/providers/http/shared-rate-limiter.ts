@@ -9,6 +9,7 @@ import {
   type Sleep,
   WouldMissDeadlineError,
 } from "./rate-limiter.ts";
+import { joinLine, type Waiter as LineWaiter, leaveLine, lineTicket, missedBy } from "./waiting-line.ts";
 
 /**
  * A provider budget held by the whole fleet: every process that talks to the provider with the same
@@ -91,12 +92,7 @@ export interface SharedRateLimiterOptions {
   now?: () => number;
 }
 
-interface Waiter {
-  resolve: () => void;
-  reject: (err: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  deadline: number | undefined;
+interface Waiter extends LineWaiter {
   /** Told its place once it is known to wait (a line ahead of it, or the fleet's window full). */
   onQueued: ((ticket: QueueTicket) => void) | undefined;
 }
@@ -164,11 +160,8 @@ export class SharedRateLimiter implements Limiter {
   acquire(signal?: AbortSignal, opts: AcquireOptions = {}): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const { deadline } = opts;
-    if (deadline !== undefined) {
-      const now = this.#now();
-      const start = this.#predict(this.#line.queue.length, now);
-      if (start > deadline) return Promise.reject(new WouldMissDeadlineError(start - now));
-    }
+    const late = missedBy(deadline, this.#line.queue.length, this.#now, this.#predictFn);
+    if (late !== undefined) return Promise.reject(new WouldMissDeadlineError(late));
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
@@ -178,15 +171,7 @@ export class SharedRateLimiter implements Limiter {
         deadline,
         onQueued: opts.onQueued ?? this.#onQueued,
       };
-      if (signal) {
-        waiter.onAbort = () => {
-          const i = this.#line.queue.indexOf(waiter);
-          if (i >= 0) this.#line.queue.splice(i, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", waiter.onAbort, { once: true });
-      }
-      this.#line.queue.push(waiter);
+      joinLine(this.#line.queue, waiter);
       if (this.#line.queue.length > 1 || this.#line.fullUntil > this.#now()) this.#report(waiter);
       void this.#pump();
     });
@@ -198,23 +183,8 @@ export class SharedRateLimiter implements Limiter {
     return base + (ahead * this.intervalMs) / this.limit;
   }
 
-  #ticket(waiter: Waiter): QueueTicket {
-    const index = () => this.#line.queue.indexOf(waiter);
-    const waitMs = () => {
-      const i = index();
-      if (i < 0) return 0;
-      const now = this.#now();
-      return Math.max(0, this.#predict(i, now) - now);
-    };
-    return {
-      get position() {
-        return index() + 1;
-      },
-      get waitMs() {
-        return waitMs();
-      },
-    };
-  }
+  /** `#predict` as a value, for the line's helpers (waiting-line.ts). */
+  readonly #predictFn = (ahead: number, now: number) => this.#predict(ahead, now);
 
   /** Calls the waiter's `onQueued` once. */
   #report(waiter: Waiter): void {
@@ -222,14 +192,10 @@ export class SharedRateLimiter implements Limiter {
     if (!onQueued) return;
     waiter.onQueued = undefined;
     try {
-      onQueued(this.#ticket(waiter));
+      onQueued(lineTicket(this.#line.queue, waiter, this.#now, this.#predictFn));
     } catch {
       // A listener's failure must not cost the waiter its place.
     }
-  }
-
-  #leave(waiter: Waiter): void {
-    if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
   }
 
   /** Takes one start from the fleet's window: 0 when granted, else the ms until one may be free. */
@@ -256,7 +222,7 @@ export class SharedRateLimiter implements Limiter {
         } catch (err) {
           // Redis is away: every waiter is told now (none could be served), nothing was started.
           for (const w of line.queue.splice(0)) {
-            this.#leave(w);
+            leaveLine(w);
             w.reject(err);
           }
           break;
@@ -279,7 +245,7 @@ export class SharedRateLimiter implements Limiter {
           const start = this.#predict(i, now);
           if (w.deadline !== undefined && start > w.deadline) {
             line.queue.splice(i, 1);
-            this.#leave(w);
+            leaveLine(w);
             w.reject(new WouldMissDeadlineError(start - now));
             continue;
           }
@@ -296,7 +262,7 @@ export class SharedRateLimiter implements Limiter {
   }
 
   #grant(waiter: Waiter): void {
-    this.#leave(waiter);
+    leaveLine(waiter);
     waiter.resolve();
   }
 }

@@ -25,22 +25,18 @@ export const VOICE_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*[A-Za-z0-9]$/;
 
 const chars = (s: string) => [...s].length;
 
+/** Trimmed, not empty, at most `max` characters (code points); `what` names it in the messages. */
+const boundedText = (what: string, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, `${what} is empty`)
+    .refine((s) => chars(s) <= max, { message: `${what} is longer than ${max} characters` });
+
 /** What the client sends; parsed before any request so a bad input never costs a call. */
 export const VoiceDesignInputSchema = z.object({
-  prompt: z
-    .string()
-    .trim()
-    .min(1, "the voice description is empty")
-    .refine((s) => chars(s) <= VOICE_DESIGN_LIMITS.promptMaxChars, {
-      message: `the voice description is longer than ${VOICE_DESIGN_LIMITS.promptMaxChars} characters`,
-    }),
-  previewText: z
-    .string()
-    .trim()
-    .min(1, "the preview text is empty")
-    .refine((s) => chars(s) <= VOICE_DESIGN_LIMITS.previewTextMaxChars, {
-      message: `the preview text is longer than ${VOICE_DESIGN_LIMITS.previewTextMaxChars} characters`,
-    }),
+  prompt: boundedText("the voice description", VOICE_DESIGN_LIMITS.promptMaxChars),
+  previewText: boundedText("the preview text", VOICE_DESIGN_LIMITS.previewTextMaxChars),
   voiceId: z
     .string()
     .min(VOICE_DESIGN_LIMITS.voiceIdMinChars)

@@ -2,8 +2,9 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { GatewayConnection, GatewayPayload } from "./gateway.ts";
+import { closeSockets, nextDispatch, readFrame, readyBody, sendFrame } from "./gateway-wire.ts";
 import { randomHex } from "./ids.ts";
-import { apiUser, gatewayGuildCreate, type Json } from "./serialize.ts";
+import { gatewayGuildCreate, type Json } from "./serialize.ts";
 import type { FakeDiscord } from "./server.ts";
 
 /**
@@ -14,8 +15,6 @@ import type { FakeDiscord } from "./server.ts";
  * that breaks it is answered op 9 Invalid Session with `d: false`. A shard id outside the count is
  * closed 4010 "Invalid shard", and a count below what the guilds need 4011 "Sharding required".
  */
-
-const REPLAY_BUFFER = 2000;
 
 export interface IdentifyRecord {
   shardId: number;
@@ -103,15 +102,8 @@ export class FleetGateway {
     }
   }
 
-  async close(): Promise<void> {
-    for (const conn of this.connections) {
-      conn.ready = false;
-      conn.ws.close(1000, "fake discord: shutting down");
-    }
-    const deadline = Date.now() + 1000;
-    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    for (const conn of this.connections) conn.ws.terminate();
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  close(): Promise<void> {
+    return closeSockets(this.wss, this.connections);
   }
 
   #onConnection(ws: WebSocket): void {
@@ -127,17 +119,11 @@ export class FleetGateway {
   }
 
   #send(conn: FrontConnection, payload: { op: number; d: unknown; s?: number | null; t?: string | null }) {
-    if (conn.ws.readyState !== conn.ws.OPEN) return;
-    conn.ws.send(
-      JSON.stringify({ op: payload.op, d: payload.d, s: payload.s ?? null, t: payload.t ?? null }),
-    );
+    sendFrame(conn.ws, payload);
   }
 
   #dispatchTo(session: FrontSession, t: string, d: unknown): void {
-    session.seq += 1;
-    const payload: GatewayPayload = { op: 0, d, s: session.seq, t };
-    session.buffer.push(payload);
-    if (session.buffer.length > REPLAY_BUFFER) session.buffer.shift();
+    const payload = nextDispatch(session, t, d);
     if (session.conn?.ready) this.#send(session.conn, payload);
   }
 
@@ -152,19 +138,9 @@ export class FleetGateway {
   }
 
   async #onMessage(conn: FrontConnection, data: RawData, isBinary: boolean): Promise<void> {
-    let payload: { op?: unknown; d?: unknown };
-    try {
-      if (isBinary) throw new Error("binary");
-      payload = JSON.parse(data.toString());
-    } catch {
-      conn.ws.close(4002, "Error while decoding payload.");
-      return;
-    }
+    const payload = readFrame(conn.ws, data, isBinary);
+    if (!payload) return;
     const op = payload.op;
-    if (typeof op !== "number") {
-      conn.ws.close(4002, "Error while decoding payload.");
-      return;
-    }
     this.ops.push({
       op,
       d: payload.d,
@@ -277,23 +253,17 @@ export class FleetGateway {
     }
     const primary = this.#members[0]!;
     const world = primary.state.world;
-    this.#dispatchTo(session, "READY", {
-      v: 10,
-      user: { ...apiUser(world, world.botId), verified: true, mfa_enabled: false, email: null },
-      user_settings: {},
-      guilds: mine.map((m) => ({ id: m.fixtures.guild.id, unavailable: true })),
-      session_id: session.sessionId,
-      session_type: "normal",
-      resume_gateway_url: this.#opts.gatewayUrl(),
-      shard: [shardId, shardCount],
-      application: { id: world.applicationId, flags: primary.state.opts.applicationFlags },
-      private_channels: [],
-      presences: [],
-      relationships: [],
-      guild_join_requests: [],
-      geo_ordered_rtc_regions: ["fake-local"],
-      auth: {},
-    });
+    this.#dispatchTo(
+      session,
+      "READY",
+      readyBody(world, {
+        sessionId: session.sessionId,
+        guilds: mine.map((m) => ({ id: m.fixtures.guild.id, unavailable: true as const })),
+        resumeUrl: this.#opts.gatewayUrl(),
+        shard: [shardId, shardCount],
+        applicationFlags: primary.state.opts.applicationFlags,
+      }),
+    );
     for (const member of mine) {
       this.#dispatchTo(
         session,

@@ -1,9 +1,17 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import {
+  closeSockets,
+  nextDispatch,
+  readFrame,
+  readyBody,
+  sendFrame,
+  type WirePayload,
+} from "./gateway-wire.ts";
 import { randomHex } from "./ids.ts";
 import { has, PERMISSIONS } from "./permissions.ts";
-import { apiMember, apiUser, apiVoiceState, gatewayGuildCreate, type Json } from "./serialize.ts";
+import { apiMember, apiVoiceState, gatewayGuildCreate, type Json } from "./serialize.ts";
 import { type FakeState, type GatewayOpRecord, notifyChange } from "./state.ts";
 import { newVoiceState, permissionsIn } from "./world.ts";
 
@@ -39,14 +47,7 @@ export const INTENTS = {
 const ALL_INTENTS = Object.values(INTENTS).reduce((a, b) => a | b, 0);
 export const PRIVILEGED_INTENTS = INTENTS.GuildMembers | INTENTS.GuildPresences | INTENTS.MessageContent;
 
-const REPLAY_BUFFER = 2000;
-
-export interface GatewayPayload {
-  op: number;
-  d: unknown;
-  s: number | null;
-  t: string | null;
-}
+export type GatewayPayload = WirePayload;
 
 export interface GatewaySession {
   sessionId: string;
@@ -140,18 +141,12 @@ export class Gateway {
     conn: GatewayConnection,
     payload: { op: number; d: unknown; s?: number | null; t?: string | null },
   ): void {
-    if (conn.ws.readyState !== conn.ws.OPEN) return;
-    conn.ws.send(
-      JSON.stringify({ op: payload.op, d: payload.d, s: payload.s ?? null, t: payload.t ?? null }),
-    );
+    sendFrame(conn.ws, payload);
   }
 
   /** Appends a dispatch to a session (sequence + replay buffer) and sends it when connected. */
   #dispatchTo(session: GatewaySession, t: string, d: unknown): void {
-    session.seq += 1;
-    const payload: GatewayPayload = { op: 0, d, s: session.seq, t };
-    session.buffer.push(payload);
-    if (session.buffer.length > REPLAY_BUFFER) session.buffer.shift();
+    const payload = nextDispatch(session, t, d);
     const conn = session.connection;
     if (conn?.ready) this.#send(conn, payload);
   }
@@ -218,10 +213,16 @@ export class Gateway {
       close: () => {},
     } as unknown as WebSocket;
     const conn: GatewayConnection = { ws, ready: true, heartbeats: 0, query: {} };
+    this.#openSession(conn, intents, { intents });
+    return conn;
+  }
+
+  /** A new session on `conn`, kept for RESUME. */
+  #openSession(conn: GatewayConnection, intents: number, identify: Json): GatewaySession {
     const session: GatewaySession = {
       sessionId: randomHex(16),
       intents,
-      identify: { intents },
+      identify,
       seq: 0,
       buffer: [],
       connection: conn,
@@ -229,7 +230,7 @@ export class Gateway {
     };
     this.sessions.set(session.sessionId, session);
     conn.session = session;
-    return conn;
+    return session;
   }
 
   /** A client's op for this guild, as if it came on the relay's socket. */
@@ -237,15 +238,8 @@ export class Gateway {
     return this.#onMessage(conn, Buffer.from(JSON.stringify(payload)), false);
   }
 
-  async close(): Promise<void> {
-    for (const conn of this.connections) {
-      conn.ready = false;
-      conn.ws.close(1000, "fake discord: shutting down");
-    }
-    const deadline = Date.now() + 1000;
-    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    for (const conn of this.connections) conn.ws.terminate();
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  close(): Promise<void> {
+    return closeSockets(this.wss, this.connections);
   }
 
   #context(conn: GatewayConnection): GatewayOpContext {
@@ -260,19 +254,9 @@ export class Gateway {
   }
 
   async #onMessage(conn: GatewayConnection, data: RawData, isBinary: boolean): Promise<void> {
-    let payload: { op?: unknown; d?: unknown };
-    try {
-      if (isBinary) throw new Error("binary");
-      payload = JSON.parse(data.toString());
-    } catch {
-      conn.ws.close(4002, "Error while decoding payload.");
-      return;
-    }
+    const payload = readFrame(conn.ws, data, isBinary);
+    if (!payload) return;
     const op = payload.op;
-    if (typeof op !== "number") {
-      conn.ws.close(4002, "Error while decoding payload.");
-      return;
-    }
     const record: GatewayOpRecord = {
       op,
       d: payload.d,
@@ -356,35 +340,17 @@ export class Gateway {
       return;
     }
     state.sessionStartRemaining -= 1;
-    const session: GatewaySession = {
-      sessionId: randomHex(16),
-      intents,
-      identify: body,
-      seq: 0,
-      buffer: [],
-      connection: conn,
-      invalidated: false,
-    };
-    this.sessions.set(session.sessionId, session);
-    conn.session = session;
+    const session = this.#openSession(conn, intents, body);
     conn.ready = true;
     const world = state.world;
     this.#dispatchTo(session, "READY", {
-      v: 10,
-      user: { ...apiUser(world, world.botId), verified: true, mfa_enabled: false, email: null },
-      user_settings: {},
-      guilds: [{ id: world.guild.id, unavailable: true }],
-      session_id: session.sessionId,
-      session_type: "normal",
-      resume_gateway_url: state.gatewayUrl,
-      shard: [0, 1],
-      application: { id: world.applicationId, flags: state.opts.applicationFlags },
-      private_channels: [],
-      presences: [],
-      relationships: [],
-      guild_join_requests: [],
-      geo_ordered_rtc_regions: ["fake-local"],
-      auth: {},
+      ...readyBody(world, {
+        sessionId: session.sessionId,
+        guilds: [{ id: world.guild.id, unavailable: true }],
+        resumeUrl: state.gatewayUrl,
+        shard: [0, 1],
+        applicationFlags: state.opts.applicationFlags,
+      }),
       _trace: ['["gateway-fake",{"micros":0}]'],
     });
     this.#dispatchTo(
