@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { DelayedError, type Job, Queue, Worker } from "bullmq";
+import { DelayedError, type Job, PRIORITY_LIMIT, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { JobLedger } from "./billing.ts";
 import { createPollPlan } from "./poll-plan.ts";
@@ -20,7 +20,9 @@ import { isFinal, type JobPublisher, type JobRecord, type JobState } from "./typ
  *   or ends.
  * - `narration-poll`: one status query per activation, then back to delayed until the poll plan's
  *   next time. The queue's limiter (global across every worker of the fleet) spaces activations so
- *   that no window of 1.2 s holds more than ASYNC_POLL_QPS queries.
+ *   that no window of 1.2 s holds more than ASYNC_POLL_QPS queries. When more are due than that, the
+ *   jobs most likely done go first, as in the embedded runner: each poll job carries the poll plan's
+ *   readiness as its BullMQ priority (see `pollPriority`).
  *
  * A process that dies mid-step loses its BullMQ lock; another worker's stalled-job check puts the
  * job back in line and runs it from its stored state (a paid call half made is never repeated: see
@@ -86,6 +88,29 @@ export function pollSpacingMs(qps: number): number {
   return Math.ceil(QUERY_WINDOW_MS / Math.max(1, Math.floor(qps)));
 }
 
+/** BullMQ serves jobs without a priority (0) before every prioritised one (1 and up): every poll has one. */
+const PRIORITY_RANGE = [1, PRIORITY_LIMIT] as const;
+/** Priority steps per doubling of readiness: readiness from 2^-32 to 2^32 fits in the range. */
+const STEPS_PER_DOUBLING = Math.floor((PRIORITY_LIMIT - 1) / 64);
+
+/**
+ * A poll job's BullMQ priority from the poll plan's readiness (`PollPlan.readiness`, larger = more
+ * likely done); BullMQ serves the lowest number first, ties first come, first served.
+ *
+ * The scale of readiness depends on what the plan knows: a share of the expected time (around 1) with a
+ * learned speed, milliseconds per character without one, milliseconds since the submit under the
+ * "backoff" policy. A logarithm maps all of them into BullMQ's 2^21 integers without a scale to tune
+ * and without ties between scores that differ by more than about 0.002 %: readiness 1 is the middle of
+ * the range, each doubling 32767 steps nearer the front; past 2^±32 it is clamped to the ends. A score
+ * that is not a positive number (a clock step) goes to the back.
+ */
+export function pollPriority(readiness: number): number {
+  if (!(readiness > 0)) return PRIORITY_RANGE[1];
+  const middle = Math.floor((PRIORITY_RANGE[0] + PRIORITY_RANGE[1]) / 2);
+  const p = Math.round(middle - Math.log2(readiness) * STEPS_PER_DOUBLING);
+  return Math.min(PRIORITY_RANGE[1], Math.max(PRIORITY_RANGE[0], p));
+}
+
 export interface BullJobRunner extends JobRunner {
   /**
    * Stops at once, as a killed process would: the workers close without waiting for their jobs and
@@ -127,14 +152,24 @@ export function createBullJobRunner(deps: BullJobRunnerDeps): BullJobRunner {
     q.on("error", (err) => logger.warn({ err, queue: q.name }, "job queue error"));
   }
 
+  /**
+   * A poll job's rank once it is due: the readiness when it comes due (not when it is scheduled). The
+   * rank then stays fixed while it waits for the budget (BullMQ's priority is set, not computed), where
+   * the embedded runner ranks again at every pass; the sweep ranks again the polls still waiting.
+   */
+  function priorityOf(record: JobRecord): number {
+    return pollPriority(plan.readiness(record, Math.max(record.nextAt, Date.now())));
+  }
+
   async function enqueue(record: JobRecord): Promise<void> {
-    const queue = isQuery(record.state) ? poll : work;
-    await queue.add(
+    const query = isQuery(record.state);
+    await (query ? poll : work).add(
       "step",
       { id: record.id },
       {
         jobId: bullJobId(record.id),
         delay: Math.max(0, record.nextAt - Date.now()),
+        ...(query && { priority: priorityOf(record) }),
         removeOnComplete: true,
         removeOnFail: true,
         // Only a failing store gets here (steps catch everything else): retried, then left to the sweep.
@@ -192,7 +227,11 @@ export function createBullJobRunner(deps: BullJobRunnerDeps): BullJobRunner {
     // One query per activation: the queue's limiter counts activations.
     if (record.nextAt <= Date.now()) record = await step(id, signal);
     if (!record || isFinal(record.state)) return forget(id);
-    if (isQuery(record.state)) await delayUntil(job, token, record.nextAt);
+    if (isQuery(record.state)) {
+      // The rank for its next turn (the job is active, so BullMQ only stores it for the promotion).
+      await job.changePriority({ priority: priorityOf(record) });
+      await delayUntil(job, token, record.nextAt);
+    }
     return enqueue(record);
   }
 
@@ -229,10 +268,23 @@ export function createBullJobRunner(deps: BullJobRunnerDeps): BullJobRunner {
     );
   }
 
-  /** Every active record into its queue (already there: nothing happens). */
+  /**
+   * Every active record into its queue (already there: nothing happens), and the polls waiting for
+   * the query budget ranked again at the current time, so a poll that has waited long is not kept
+   * behind newer ones for ever.
+   */
   async function sweep(): Promise<number> {
     const active = await store.listActive();
     for (const record of active) await enqueue(record);
+    const byBullId = new Map(active.map((r) => [bullJobId(r.id), r]));
+    for (const waiting of await poll.getJobs(["prioritized"])) {
+      const record = waiting.id === undefined ? undefined : byBullId.get(waiting.id);
+      if (!record || !isQuery(record.state)) continue;
+      const priority = priorityOf(record);
+      // Taken by a worker meanwhile: only the stored field changes, which that worker sets again
+      // before its next turn (unless it already did: then that one turn is ranked as of now).
+      if (priority !== waiting.priority) await waiting.changePriority({ priority });
+    }
     return active.length;
   }
 
