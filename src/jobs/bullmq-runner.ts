@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { DelayedError, type Job, PRIORITY_LIMIT, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { settlesWithin } from "../storage/fleet-redis.ts";
 import type { JobLedger } from "./billing.ts";
 import { createPollPlan } from "./poll-plan.ts";
 import type { JobRunner, JobRunnerOptions, JobRunnerStats } from "./runner.ts";
@@ -319,14 +320,20 @@ export function createBullJobRunner(deps: BullJobRunnerDeps): BullJobRunner {
       stopping = true;
       clearTimeout(sweepTimer);
       const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
-      const closing = Promise.all(workers.map((w) => w.close()));
-      const timer = new Promise<boolean>((resolve) => setTimeout(resolve, stopTimeoutMs, false).unref());
-      if (!(await Promise.race([closing.then(() => true), timer]))) {
+      // Idle, nothing is waited for: a graceful close would only wait out the workers' blocking
+      // polls for the next job (or a Redis reconnection).
+      const idle = inFlight.size === 0;
+      const closing = Promise.all(workers.map((w) => w.close(idle)));
+      if (!(await settlesWithin(closing, idle ? 2_000 : stopTimeoutMs))) {
         logger.warn({ jobs: [...inFlight.keys()] }, "aborting job steps still running at stop");
         for (const c of inFlight.values()) c.abort(new Error("job runner stopping"));
-        await Promise.race([closing, new Promise((r) => setTimeout(r, 1_000).unref())]);
+        // Aborted steps end at once; a worker still waiting is caught in a Redis reconnection, and
+        // is closed by force (its jobs are taken over as stalled, from their stored state).
+        if (!(await settlesWithin(closing, 1_000))) {
+          await Promise.all(workers.map((w) => settlesWithin(w.close(true), 2_000)));
+        }
       }
-      await Promise.all([work.close(), poll.close()]);
+      await settlesWithin(Promise.all([work.close(), poll.close()]), 5_000);
       await plan.flush();
       logger.info({}, "job workers stopped");
     },

@@ -1,5 +1,6 @@
 import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { closeWorker, settlesWithin } from "../storage/fleet-redis.ts";
 import type { Pump, RequestContext } from "./context.ts";
 
 /**
@@ -16,6 +17,8 @@ export const PUMP_QUEUE = "request-pump";
 
 /** Longest a command waits for its pump run to be queued. */
 const ADD_TIMEOUT_MS = 2_000;
+/** How long a stop waits for the pump worker and queue to close before forcing them. */
+const CLOSE_GRACE_MS = 5_000;
 
 export interface SharedPumpOptions {
   connection: Redis;
@@ -40,13 +43,20 @@ export function createSharedPump(
 ): SharedPump {
   const { connection, prefix = "bull" } = opts;
   const queue = new Queue<{ guildId: string }>(PUMP_QUEUE, { connection, prefix });
+  /** Runs in progress in this process. */
+  let running = 0;
   queue.on("error", (err) => ctx.logger.warn({ err }, "request pump queue error"));
   const worker = new Worker<{ guildId: string }>(
     PUMP_QUEUE,
     async (job) => {
-      await pumpNow(job.data.guildId).catch((err: unknown) =>
-        ctx.logger.warn({ guildId: job.data.guildId, err }, "could not start narration requests"),
-      );
+      running++;
+      try {
+        await pumpNow(job.data.guildId).catch((err: unknown) =>
+          ctx.logger.warn({ guildId: job.data.guildId, err }, "could not start narration requests"),
+        );
+      } finally {
+        running--;
+      }
     },
     {
       connection,
@@ -94,8 +104,12 @@ export function createSharedPump(
       void worker.run();
     },
     async close() {
-      await worker.close();
-      await queue.close();
+      // A run in progress is only a few storage calls; one caught in a Redis reconnection is left to
+      // the next process's start-up (requests resume from their stored state).
+      if (!(await closeWorker(worker, CLOSE_GRACE_MS, { idle: running === 0 }))) {
+        ctx.logger.warn({}, "the request pump did not stop in time; closed it by force");
+      }
+      await settlesWithin(queue.close(), CLOSE_GRACE_MS);
     },
   };
 }

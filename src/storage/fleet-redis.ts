@@ -45,7 +45,49 @@ export function createFleetRedis(url: string, logger?: FleetRedisLogger): FleetR
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.allSettled([queues.quit(), limits.quit()]);
+      // QUIT waits for the server; one that is away would hold the stop, so the sockets are dropped.
+      if (!(await settlesWithin(Promise.allSettled([queues.quit(), limits.quit()]), 2_000))) {
+        queues.disconnect();
+        limits.disconnect();
+      }
     },
   };
+}
+
+/** Resolves true when `work` settles within `ms`, false otherwise (it is left to finish on its own). */
+export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
+  });
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Closes a BullMQ worker gracefully (its running jobs finish) within `graceMs`, then by force. A
+ * worker whose blocking connection is caught in a reconnection (Redis went away and came back) can
+ * otherwise wait for it indefinitely, and a stop must end. False when it had to be forced (or, idle,
+ * did not close in time).
+ */
+export async function closeWorker(
+  worker: { close(force?: boolean): Promise<void> },
+  graceMs: number,
+  opts: { idle?: boolean } = {},
+): Promise<boolean> {
+  // With no job running there is nothing to wait for: a graceful close would only wait out the
+  // worker's blocking poll for the next job (or a reconnection).
+  if (opts.idle) return settlesWithin(worker.close(true), 2_000);
+  if (await settlesWithin(worker.close(), graceMs)) return true;
+  await settlesWithin(worker.close(true), 2_000);
+  return false;
 }
