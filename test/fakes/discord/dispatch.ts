@@ -105,38 +105,24 @@ function userIdOf(state: FakeState, ref: UserRef | undefined): string {
  * "private channel"): it can answer interactions there but not post messages.
  */
 export function groupDmFor(state: FakeState, userId: string): string {
-  const world = state.world;
-  const existing = [...world.channels.values()].find(
-    (c) => c.guildId === undefined && c.type === 3 && c.recipientId === userId,
-  );
-  if (existing) return existing.id;
-  const id = world.nextId();
-  world.channels.set(id, {
-    id,
-    type: 3,
-    name: "",
-    position: 0,
-    parentId: null,
-    topic: null,
-    nsfw: false,
-    rateLimitPerUser: 0,
-    overwrites: [],
-    recipientId: userId,
-    lastMessageId: null,
-  });
-  return id;
+  return privateChannelFor(state, userId, 3);
 }
 
 export function dmChannelFor(state: FakeState, userId: string): string {
+  return privateChannelFor(state, userId, 1);
+}
+
+/** The user's DM (type 1) or group DM (type 3) channel, made on first use. */
+function privateChannelFor(state: FakeState, userId: string, type: 1 | 3): string {
   const world = state.world;
   const existing = [...world.channels.values()].find(
-    (c) => c.guildId === undefined && c.recipientId === userId,
+    (c) => c.guildId === undefined && c.type === type && c.recipientId === userId,
   );
   if (existing) return existing.id;
   const id = world.nextId();
   world.channels.set(id, {
     id,
-    type: 1,
+    type,
     name: "",
     position: 0,
     parentId: null,
